@@ -1,0 +1,81 @@
+//! Constants shared with Lind's 3i, glibc and RawPOSIX (LIND-3I §2, §4, §7.3).
+
+/// Set on an argcage to say "this value is a guest pointer in my own memory";
+/// the caller's libc adds its memory base and clears the bit (LIND-3I §4.1).
+pub const GRATE_MEMORY_FLAG: u64 = 1 << 63;
+
+/// Value glibc puts in unused argument slots.
+pub const UNUSED_ARG: u64 = 0xdead_beef_dead_beef;
+
+/// Argcage glibc leaves in unused 3i-call cage slots (NOTUSED with bit 63 cleared).
+pub const UNUSED_CAGE: u64 = 0x5ead_beef_dead_beef;
+
+/// Returned by the trampoline when a grate call fails (trap, panic, missing export).
+pub const GRATE_ERR: i32 = -0x1FFF_0003;
+
+/// 3i's "operation aborted" code, as an i32 (0xE0010001).
+pub const ELINDAPIABORTED: i32 = 0xE001_0001_u32 as i32;
+
+/// 3i's "cage is exiting" code, as an i32 (0xE0010002).
+pub const ELINDESRCH: i32 = 0xE001_0002_u32 as i32;
+
+/// Pseudo cage id of RawPOSIX, the kernel below every stack.
+pub const RAWPOSIX_CAGEID: u64 = 777_777;
+/// Pseudo cage id of the Wasmtime re-entry stubs.
+pub const WASMTIME_CAGEID: u64 = 888_888;
+/// Pseudo cage id of 3i itself (calls 1001 to 1003).
+pub const THREEI_CAGEID: u64 = 999_999;
+/// Handler-cage value that deregisters `(target, nr)` in a 1001 call.
+pub const THREEI_DEREGISTER: u64 = 500;
+
+/// The first cage: the program lind-boot starts.
+pub const INIT_CAGEID: u64 = 1;
+/// Cage ids are never reused; allocating past this is fatal on Lind.
+pub const MAX_CAGEID: u64 = 2048;
+
+/// glibc treats results in (-MAX_ERRNO, 0) as errno values.
+pub const MAX_ERRNO: i32 = 256;
+
+/// Size of RawPOSIX's `StatData`, the stat layout apps see (LIND-3I §9.3).
+pub const STAT_SIZE: usize = 104;
+/// Size of one translated iovec: `{u64 host_base, u64 len}`.
+pub const IOVEC_SIZE: usize = 16;
+/// Size of `clone_args`: 11 u64 fields.
+pub const CLONE_ARGS_SIZE: usize = 88;
+
+/// `clone_args.flags` bit that makes a clone a thread rather than a fork.
+pub const CLONE_VM: u64 = 0x100;
+/// `clone_args.flags` bit grate-rs tests to tell threads from forks.
+pub const CLONE_THREAD: u64 = 0x10000;
+
+/// Linux open flags as Lind uses them (not WASI's values; LIND-3I §15).
+pub mod open_flags {
+    pub const O_RDONLY: i32 = 0;
+    pub const O_WRONLY: i32 = 1;
+    pub const O_RDWR: i32 = 2;
+    pub const O_ACCMODE: i32 = 3;
+    pub const O_CREAT: i32 = 0o100;
+    pub const O_EXCL: i32 = 0o200;
+    pub const O_TRUNC: i32 = 0o1000;
+    pub const O_APPEND: i32 = 0o2000;
+    pub const O_NONBLOCK: i32 = 0o4000;
+    pub const O_DIRECTORY: i32 = 0o200000;
+    pub const O_NOFOLLOW: i32 = 0o400000;
+    pub const O_CLOEXEC: i32 = 0o2000000;
+}
+
+/// `fcntl` commands.
+pub mod fcntl_cmd {
+    pub const F_DUPFD: i32 = 0;
+    pub const F_GETFD: i32 = 1;
+    pub const F_SETFD: i32 = 2;
+    pub const F_GETFL: i32 = 3;
+    pub const F_SETFL: i32 = 4;
+    pub const F_DUPFD_CLOEXEC: i32 = 1030;
+    pub const FD_CLOEXEC: i32 = 1;
+}
+
+/// `*at` calls' "relative to cwd" dirfd.
+pub const AT_FDCWD: i32 = -100;
+/// `unlinkat` flag that removes a directory.
+pub const AT_REMOVEDIR: i32 = 0x200;

@@ -1,0 +1,211 @@
+//! The [`ThreeI`] trait: one cage's view of 3i.
+
+use crate::args::{Arg, Args, CageId};
+use crate::consts::{ELINDAPIABORTED, GRATE_MEMORY_FLAG, UNUSED_ARG};
+use crate::errno::Errno;
+use crate::nr;
+use crate::registration::Registration;
+
+/// How `copy_data_between_cages` copies (LIND-3I §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyKind {
+    /// Exactly `len` bytes.
+    Raw = 0,
+    /// A NUL-terminated string of at most `len` bytes, NUL included.
+    CStr = 1,
+}
+
+/// Runs in the parent between a child's creation and its exec: the place to
+/// register handlers on the child, as grate-rs's preexec step does.
+pub type ChildSetup<'a> = &'a mut dyn FnMut(CageId) -> Result<(), Errno>;
+
+/// Waits for a thread started by [`ThreeI::spawn_thread`].
+pub struct ThreadJoin(pub Box<dyn FnOnce() + Send>);
+
+impl ThreadJoin {
+    /// Blocks until the thread has ended.
+    pub fn join(self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ThreadJoin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadJoin")
+    }
+}
+
+/// One cage's view of 3i: what Lind's glibc and grate-rs give a grate.
+///
+/// Implemented by the host runtime for tests and by the Lind adapter for real
+/// use. Required methods are the platform's primitives; provided methods
+/// build the 3i calls from them exactly as glibc packs them.
+pub trait ThreeI: Send + Sync {
+    /// This cage's id.
+    fn cage_id(&self) -> CageId;
+
+    /// `make_threei_call(nr, 0, self_cage, target, args…, translate_errno=0)`.
+    ///
+    /// Routing is by `self_cage`'s table alone. An argument whose argcage is
+    /// `cage_id() | GRATE_MEMORY_FLAG` is a guest pointer into this cage's
+    /// memory and reaches 3i as a host address; every other argument passes
+    /// unchanged with bit 63 cleared (LIND-3I §4.1).
+    fn make_call(&self, nr: u32, self_cage: CageId, target: CageId, args: &Args) -> i32;
+
+    /// Allocates `len` zeroed bytes of this cage's memory; never address 0.
+    fn alloc(&self, len: usize) -> u64;
+    /// Returns memory from [`ThreeI::alloc`].
+    fn free(&self, addr: u64, len: usize);
+    /// Reads this cage's own memory.
+    fn read_own(&self, addr: u64, out: &mut [u8]);
+    /// Writes this cage's own memory.
+    fn write_own(&self, addr: u64, data: &[u8]);
+    /// The host address of an own guest address, as glibc's translation
+    /// computes it: what goes inside structures of host addresses (iovec
+    /// arrays, argv arrays) that 3i passes on untranslated.
+    fn host_addr(&self, addr: u64) -> u64;
+
+    /// The function pointer to register for an engine's handler key.
+    fn handler_ptr(&self, key: u64) -> u64 {
+        key
+    }
+
+    /// Forks this cage; the child runs `child` and exits with its result.
+    /// Returns the child's id as the fork result (which a grate may spoof).
+    fn fork(&self, child: Box<dyn FnOnce(&dyn ThreeI) -> i32 + Send>) -> Result<CageId, Errno>;
+
+    /// Starts a child cage that execs `argv` once `setup` has run for it in
+    /// the parent: grate-rs's fork, register, post-semaphore, exec pattern.
+    fn spawn_child(&self, argv: &[String], setup: ChildSetup<'_>) -> Result<CageId, Errno>;
+
+    /// Execs `argv[0]` with `argv` in this cage. Returns only on failure.
+    fn exec(&self, argv: &[String]) -> Errno;
+
+    /// Ends this cage (exit_group, 231) with `status`.
+    fn exit(&self, status: i32) -> !;
+
+    /// Starts a thread in this cage (a clone with CLONE_VM).
+    fn spawn_thread(&self, body: Box<dyn FnOnce(&dyn ThreeI) + Send>) -> Result<ThreadJoin, Errno>;
+
+    /// Registers this grate's handler `key` for `nr` issued by `target`.
+    /// Issued as call 1001 through this cage's own table, as glibc does.
+    fn register_handler(&self, target: CageId, nr: u32, key: u64) -> Result<(), i32> {
+        let reg = Registration {
+            target,
+            nr,
+            grate: self.cage_id(),
+            fn_ptr: self.handler_ptr(key),
+        };
+        self.register_raw(&reg)
+    }
+
+    /// Issues a 1001 request as given, through this cage's own table.
+    fn register_raw(&self, reg: &Registration) -> Result<(), i32> {
+        let me = self.cage_id();
+        match self.make_call(nr::REGISTER_HANDLER, me, me, &reg.to_args()) {
+            0 => Ok(()),
+            err => Err(err),
+        }
+    }
+
+    /// Replaces `dst`'s handler table with a copy of `src`'s (call 1003,
+    /// routed through `src`'s table as glibc routes it).
+    fn copy_handler_table(&self, src: CageId, dst: CageId) -> Result<(), i32> {
+        let mut args = Arg::all_unused(self.cage_id());
+        args[0] = Arg::new(src.0, dst);
+        match self.make_call(nr::COPY_HANDLER_TABLE_TO_CAGE, src, src, &args) {
+            0 => Ok(()),
+            err => Err(err),
+        }
+    }
+
+    /// `copy_data_between_cages` (call 1002) through this cage's table.
+    /// Addresses owned by this cage are guest addresses; others are host
+    /// addresses. Checks the raw result, which grate-rs gets wrong (LIND-3I §5).
+    fn copy_data(
+        &self,
+        src: (u64, CageId),
+        dst: (u64, CageId),
+        len: u64,
+        kind: CopyKind,
+    ) -> Result<(), Errno> {
+        let me = self.cage_id();
+        let tag = |(addr, cage): (u64, CageId)| Arg {
+            value: addr,
+            cage: if cage == me {
+                cage.0 | GRATE_MEMORY_FLAG
+            } else {
+                cage.0
+            },
+        };
+        let args = [
+            tag(src),
+            tag(dst),
+            Arg::new(len, me),
+            Arg::new(kind as u64, me),
+            Arg::new(UNUSED_ARG, me),
+            Arg::new(UNUSED_ARG, me),
+        ];
+        match self.make_call(nr::COPY_DATA_BETWEEN_CAGES, me, me, &args) {
+            ELINDAPIABORTED => Err(Errno::EFAULT),
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies `out.len()` bytes at host address `addr` in `cage` into `out`.
+    fn read_foreign(&self, addr: u64, cage: CageId, out: &mut [u8]) -> Result<(), Errno> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let scratch = self.alloc(out.len());
+        let copied = self.copy_data(
+            (addr, cage),
+            (scratch, self.cage_id()),
+            out.len() as u64,
+            CopyKind::Raw,
+        );
+        if copied.is_ok() {
+            self.read_own(scratch, out);
+        }
+        self.free(scratch, out.len());
+        copied
+    }
+
+    /// Copies `data` to host address `addr` in `cage`.
+    fn write_foreign(&self, addr: u64, cage: CageId, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let scratch = self.alloc(data.len());
+        self.write_own(scratch, data);
+        let copied = self.copy_data(
+            (scratch, self.cage_id()),
+            (addr, cage),
+            data.len() as u64,
+            CopyKind::Raw,
+        );
+        self.free(scratch, data.len());
+        copied
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (NUL included)
+    /// at host address `addr` in `cage`; the result excludes the NUL.
+    fn read_foreign_cstr(&self, addr: u64, cage: CageId, max: usize) -> Result<Vec<u8>, Errno> {
+        let scratch = self.alloc(max);
+        let copied = self.copy_data(
+            (addr, cage),
+            (scratch, self.cage_id()),
+            max as u64,
+            CopyKind::CStr,
+        );
+        let mut bytes = vec![0; max];
+        if copied.is_ok() {
+            self.read_own(scratch, &mut bytes);
+        }
+        self.free(scratch, max);
+        copied?;
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(max);
+        bytes.truncate(end);
+        Ok(bytes)
+    }
+}
