@@ -1,1 +1,95 @@
-//! The tee engine.
+//! tee-grate: duplicate an app's syscalls to a second grate stack or a log.
+//!
+//! Lind runs every program in a cage whose syscalls go through 3i, a
+//! per-cage table of handlers; grates register handlers for other cages.
+//! tee-grate registers itself on an app's cage. Every call it intercepts goes
+//! to the **primary** (what lies below the tee, or a primary block of
+//! grates), whose result the app sees, and a copy goes to the **secondary**:
+//! a live grate stack, or a recorder writing a trace log (`formats`).
+//!
+//! # Brief overview
+//! - [`cli`]: the command line, `%{ … %}` blocks included.
+//! - `run`: bring blocks up as argv chains ending in hold cages, start the
+//!   app, wait for every app cage, shut down, report.
+//! - `dispatch`: the per-call path; `staging`: scratch buffers for the
+//!   secondary; `lifecycle`:
+//!   fork, exec and exit, primary-only and simulated for the secondary.
+//! - `replay::floor` (shared with tee-replay): answers what the secondary
+//!   stack sends down from the primary's result, so no side effect happens
+//!   twice, while the secondary grates' own I/O passes through.
+//! - `recorder`: the `--record` secondary.
+//!
+//! # Key decisions
+//! - The primary runs first: its result is what the app sees and what the
+//!   secondary's downward calls are answered with.
+//! - Calls reach a block's stack by issuing them through the block's hold
+//!   cage's table (`self` = hold cage): no alternate numbers, no copy of
+//!   anyone's registrations, and grates see the app as the caller.
+//! - The tee never registers on its own cage, so its own calls (the log, the
+//!   primary path, pass-through of grates' own I/O) can never re-enter it.
+//!
+//! # Does not do
+//! - It does not tee calls the catalog does not know; those go to the
+//!   primary only.
+//! - It cannot see cages that die by signal or trap (Lind reports none); an
+//!   app cage lost that way that is not the tee's own child keeps the tee
+//!   waiting.
+
+pub mod cli;
+mod dispatch;
+mod faults;
+mod hold;
+mod keys;
+mod lifecycle;
+#[cfg(feature = "host")]
+pub mod native;
+mod recorder;
+mod run;
+mod staging;
+mod state;
+
+pub use faults::{call_name, Fault};
+
+use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
+use replay::keys::{self as handler_keys, Role};
+use state::TeeState;
+use std::sync::{Arc, OnceLock};
+
+/// One tee cage's program instance.
+#[derive(Default)]
+pub struct TeeGrate {
+    state: OnceLock<Arc<TeeState>>,
+}
+
+impl Program for TeeGrate {
+    fn main(&self, rt: &dyn ThreeI, argv: &[String]) -> i32 {
+        run::tee_main(&self.state, rt, argv)
+    }
+
+    fn handle(&self, rt: &dyn ThreeI, handler: u64, _cageid: CageId, args: &Args) -> i32 {
+        let Some(state) = self.state.get() else {
+            return Errno::ENOSYS.ret();
+        };
+        match handler_keys::split(handler) {
+            Some((Role::App, nr)) => state.on_app_call(rt, nr, args),
+            Some((Role::Floor, nr)) => state.floor.handle(
+                rt,
+                nr,
+                args,
+                &|cage| state.is_app(cage),
+                replay::floor::Unmatched::Refuse(Errno::ENOSYS),
+            ),
+            Some((Role::Private, nr)) => state.on_private(rt, nr, args),
+            None => Errno::ENOSYS.ret(),
+        }
+    }
+}
+
+/// tee-grate as a program a cage can exec.
+pub fn program_entry() -> ProgramEntry {
+    ProgramEntry {
+        name: "tee-grate",
+        summary: "tee an app's syscalls to a secondary grate stack or a trace log",
+        make: || Arc::new(TeeGrate::default()),
+    }
+}

@@ -8,8 +8,17 @@
 //! down their own table exactly as a Lind grate's libc calls do.
 
 use crate::args::{args_of, Arg, CageId};
+use crate::consts::{CLONE_ARGS_SIZE, STAT_SIZE};
 use crate::errno::Errno;
-use crate::threei::ThreeI;
+use crate::nr;
+use crate::stat::Stat;
+use crate::threei::{ThreadJoin, ThreeI};
+
+mod files;
+mod paths;
+
+/// `clone_args.exit_signal` glibc's fork sets: SIGCHLD.
+const SIGCHLD: u64 = 17;
 
 /// The libc of one cage.
 pub struct Guest<'a> {
@@ -110,7 +119,8 @@ impl<'a> Guest<'a> {
     /// Issues `nr` through the own table with scalar `values`; pointer
     /// arguments go in as [`Arg`]s through [`Guest::call`].
     pub fn syscall(&self, nr: u32, values: &[u64]) -> i32 {
-        self.rt.make_call(nr, self.me, self.me, &args_of(self.me, values))
+        self.rt
+            .make_call(nr, self.me, self.me, &args_of(self.me, values))
     }
 
     /// Issues `nr` through the own table with the given arguments (unused
@@ -125,12 +135,321 @@ impl<'a> Guest<'a> {
     pub fn scalar(&self, value: u64) -> Arg {
         Arg::new(value, self.me)
     }
+
+    /// A C `int` argument, sign-extended as glibc widens it.
+    pub fn int(&self, value: i32) -> Arg {
+        Arg::new(i64::from(value) as u64, self.me)
+    }
+
+    /// Issues `nr` and maps a `-errno` result to `Err`.
+    fn checked(&self, nr: u32, given: &[Arg]) -> Result<i32, Errno> {
+        check(self.call(nr, given))
+    }
+
+    /// Reads a 104-byte stat result out of `buf`.
+    fn stat_from(buf: &OwnBuf<'_>) -> Result<Stat, Errno> {
+        Stat::decode(&buf.to_vec()).ok_or(Errno::EFAULT)
+    }
+
+    /// Issues a stat-like call whose stat buffer is argument `slot` (0-based)
+    /// and whose other arguments are `given`.
+    fn stat_call(&self, nr: u32, given: &mut [Arg], slot: usize) -> Result<Stat, Errno> {
+        let buf = OwnBuf::zeroed(self.rt, STAT_SIZE);
+        given[slot] = buf.arg();
+        self.checked(nr, given)?;
+        Self::stat_from(&buf)
+    }
+
+    // ---- process calls ----
+
+    /// `getpid()`: RawPOSIX answers with the cage id.
+    pub fn getpid(&self) -> Result<i32, Errno> {
+        self.checked(nr::GETPID, &[])
+    }
+
+    /// `getppid()`.
+    pub fn getppid(&self) -> Result<i32, Errno> {
+        self.checked(GETPPID, &[])
+    }
+
+    /// `waitpid(pid, &status, options)`: `pid <= 0` waits for any child.
+    /// Returns the child and its Linux-encoded status (see [`crate::wait`]);
+    /// `(CageId(0), 0)` when `WNOHANG` found no exited child.
+    pub fn waitpid(&self, pid: i64, options: i32) -> Result<(CageId, i32), Errno> {
+        let status = OwnBuf::zeroed(self.rt, 4);
+        let child = self.checked(
+            nr::WAIT4,
+            &[self.scalar(pid as u64), status.arg(), self.int(options)],
+        )?;
+        let mut bytes = [0u8; 4];
+        self.rt.read_own(status.addr(), &mut bytes);
+        Ok((CageId(u64::from(child as u32)), i32::from_le_bytes(bytes)))
+    }
+
+    /// `fork()`: the child runs `child` and exits with its result. Returns
+    /// the fork result the handler chain gave the parent (a grate may spoof it).
+    pub fn fork(
+        &self,
+        child: impl FnOnce(&dyn ThreeI) -> i32 + Send + 'static,
+    ) -> Result<CageId, Errno> {
+        self.rt.fork(Box::new(child))
+    }
+
+    /// `execv(argv[0], argv)`. Returns only on failure.
+    pub fn exec(&self, argv: &[String]) -> Errno {
+        self.rt.exec(argv)
+    }
+
+    /// `exit(status)`: exit_group (231) through the own table.
+    pub fn exit(&self, status: i32) -> ! {
+        self.rt.exit(status)
+    }
+
+    /// `pthread_create`: a clone with CLONE_VM running `body` in this cage.
+    pub fn spawn_thread(
+        &self,
+        body: impl FnOnce(&dyn ThreeI) + Send + 'static,
+    ) -> Result<ThreadJoin, Errno> {
+        self.rt.spawn_thread(Box::new(body))
+    }
+
+    /// `kill(pid, sig)`.
+    pub fn kill(&self, pid: i32, sig: i32) -> Result<(), Errno> {
+        self.checked(nr::KILL, &[self.int(pid), self.int(sig)])
+            .map(drop)
+    }
+
+    /// Writes `text` to fd 1, ignoring errors (as `printf` callers do).
+    pub fn print(&self, text: &str) {
+        let _ = self.write_all(1, text.as_bytes());
+    }
+
+    /// Writes `text` to fd 2, ignoring errors.
+    pub fn eprint(&self, text: &str) {
+        let _ = self.write_all(2, text.as_bytes());
+    }
+
+    // ---- raw process primitives, for runtimes implementing ThreeI ----
+
+    /// Issues CLONE (56) as glibc's `__clone3` does: a 88-byte `clone_args`
+    /// in own memory (`flags`, exit_signal SIGCHLD unless a thread) as arg1
+    /// and the calling thread's id as arg2. Returns the raw result.
+    pub fn clone_call(&self, flags: u64, tid: u64) -> i32 {
+        let mut clone_args = [0u8; CLONE_ARGS_SIZE];
+        clone_args[..8].copy_from_slice(&flags.to_le_bytes());
+        let exit_signal = if flags & crate::consts::CLONE_VM == 0 {
+            SIGCHLD
+        } else {
+            0
+        };
+        clone_args[32..40].copy_from_slice(&exit_signal.to_le_bytes());
+        let buf = OwnBuf::from_bytes(self.rt, &clone_args);
+        self.call(nr::CLONE, &[buf.arg(), self.scalar(tid)])
+    }
+
+    /// Issues execve (59) as glibc does: the path, a NULL-terminated array of
+    /// u64 host pointers for argv, and an empty envp, all in own memory.
+    /// Returns the raw result (on success a runtime does not return here).
+    pub fn execve_call(&self, argv: &[String]) -> i32 {
+        let Some(path) = argv.first() else {
+            return Errno::EFAULT.ret();
+        };
+        let path = OwnBuf::cstr(self.rt, path.as_bytes());
+        let strings: Vec<OwnBuf<'_>> = argv
+            .iter()
+            .map(|a| OwnBuf::cstr(self.rt, a.as_bytes()))
+            .collect();
+        let mut table = Vec::with_capacity((strings.len() + 1) * 8);
+        for s in &strings {
+            table.extend_from_slice(&self.rt.host_addr(s.addr()).to_le_bytes());
+        }
+        table.extend_from_slice(&0u64.to_le_bytes());
+        let argv_buf = OwnBuf::from_bytes(self.rt, &table);
+        let envp_buf = OwnBuf::zeroed(self.rt, 8);
+        self.call(nr::EXECVE, &[path.arg(), argv_buf.arg(), envp_buf.arg()])
+    }
 }
+
+/// getppid: not in [`crate::nr`], which holds only numbers the engines act on.
+const GETPPID: u32 = 110;
 
 /// `Ok(ret)` for a non-error result, `Err(errno)` otherwise.
 pub fn check(ret: i32) -> Result<i32, Errno> {
     match Errno::from_ret(ret) {
         Some(errno) => Err(errno),
         None => Ok(ret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consts::GRATE_MEMORY_FLAG;
+    use crate::Args;
+    use std::sync::Mutex;
+
+    /// A cage whose "kernel" answers a few calls against its own memory;
+    /// host addresses are `cage << 32 | guest`.
+    struct Fake {
+        mem: Mutex<Vec<u8>>,
+        next: Mutex<u64>,
+        calls: Mutex<Vec<(u32, Args)>>,
+    }
+
+    const ME: CageId = CageId(5);
+
+    impl Fake {
+        fn new() -> Fake {
+            Fake {
+                mem: Mutex::new(vec![0; 1 << 16]),
+                next: Mutex::new(0x1000),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+        fn poke(&self, host: u64, data: &[u8]) {
+            let at = (host & 0xffff_ffff) as usize;
+            self.mem.lock().unwrap()[at..at + data.len()].copy_from_slice(data);
+        }
+        fn peek(&self, host: u64, len: usize) -> Vec<u8> {
+            let at = (host & 0xffff_ffff) as usize;
+            self.mem.lock().unwrap()[at..at + len].to_vec()
+        }
+    }
+
+    impl ThreeI for Fake {
+        fn cage_id(&self) -> CageId {
+            ME
+        }
+        fn make_call(&self, nr: u32, _s: CageId, _t: CageId, args: &Args) -> i32 {
+            let mut a = *args;
+            for arg in &mut a {
+                if arg.cage == ME.0 | GRATE_MEMORY_FLAG {
+                    arg.value = self.host_addr(arg.value);
+                }
+                arg.cage &= !GRATE_MEMORY_FLAG;
+            }
+            self.calls.lock().unwrap().push((nr, a));
+            match nr {
+                nr::READ => {
+                    self.poke(a[1].value, b"hello");
+                    5
+                }
+                nr::PIPE => {
+                    self.poke(a[0].value, &[3, 0, 0, 0, 4, 0, 0, 0]);
+                    0
+                }
+                nr::WAIT4 => {
+                    self.poke(a[1].value, &crate::wait::exited(7).to_le_bytes());
+                    9
+                }
+                nr::READV => {
+                    let iov = self.peek(a[1].value, 32);
+                    let base0 = u64::from_le_bytes(iov[..8].try_into().unwrap());
+                    self.poke(base0, b"abcdef");
+                    6
+                }
+                nr::WRITE => a[2].value as i32,
+                nr::OPEN => Errno::ENOENT.ret(),
+                _ => 0,
+            }
+        }
+        fn alloc(&self, len: usize) -> u64 {
+            let mut next = self.next.lock().unwrap();
+            let addr = *next;
+            *next += (len as u64).div_ceil(8) * 8 + 8;
+            addr
+        }
+        fn free(&self, _addr: u64, _len: usize) {}
+        fn read_own(&self, addr: u64, out: &mut [u8]) {
+            out.copy_from_slice(&self.peek(addr, out.len()));
+        }
+        fn write_own(&self, addr: u64, data: &[u8]) {
+            self.poke(addr, data);
+        }
+        fn host_addr(&self, addr: u64) -> u64 {
+            (ME.0 << 32) | addr
+        }
+        fn detach(&self) -> std::sync::Arc<dyn ThreeI> {
+            unimplemented!("not needed by these tests")
+        }
+        fn fork(&self, _c: crate::ChildMain) -> Result<CageId, Errno> {
+            Err(Errno::ENOSYS)
+        }
+        fn spawn_child(&self, _a: &[String], _s: crate::ChildSetup<'_>) -> Result<CageId, Errno> {
+            Err(Errno::ENOSYS)
+        }
+        fn exec(&self, _argv: &[String]) -> Errno {
+            Errno::ENOSYS
+        }
+        fn exit(&self, _status: i32) -> ! {
+            panic!("exit")
+        }
+        fn spawn_thread(&self, _b: crate::ThreadBody) -> Result<ThreadJoin, Errno> {
+            Err(Errno::ENOSYS)
+        }
+    }
+
+    #[test]
+    fn read_copies_back_only_what_the_kernel_returned() {
+        let fake = Fake::new();
+        let g = Guest::new(&fake);
+        let mut buf = [0u8; 8];
+        assert_eq!(g.read(0, &mut buf), Ok(5));
+        assert_eq!(&buf, b"hello\0\0\0");
+        let calls = fake.calls.lock().unwrap();
+        let (nr, args) = calls[0];
+        assert_eq!(nr, nr::READ);
+        assert_eq!(
+            args[1].value >> 32,
+            ME.0,
+            "buffer reaches 3i as a host address"
+        );
+        assert!(args.iter().all(|a| a.cage == ME.0));
+    }
+
+    #[test]
+    fn errors_come_back_as_errno() {
+        let fake = Fake::new();
+        assert_eq!(Guest::new(&fake).open("/x", 0, 0), Err(Errno::ENOENT));
+    }
+
+    #[test]
+    fn pipe_and_waitpid_decode_their_out_buffers() {
+        let fake = Fake::new();
+        let g = Guest::new(&fake);
+        assert_eq!(g.pipe(), Ok([3, 4]));
+        let (child, status) = g.waitpid(-1, 0).unwrap();
+        assert_eq!((child, crate::wait::wexitstatus(status)), (CageId(9), 7));
+    }
+
+    #[test]
+    fn readv_scatters_into_buffers_in_order() {
+        let fake = Fake::new();
+        let g = Guest::new(&fake);
+        let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
+        assert_eq!(g.readv(0, &mut [&mut a, &mut b]), Ok(6));
+        assert_eq!((&a, &b[..2]), (b"abcd", &b"ef"[..]));
+    }
+
+    #[test]
+    fn execve_builds_a_null_terminated_host_pointer_argv() {
+        let fake = Fake::new();
+        let g = Guest::new(&fake);
+        g.execve_call(&["prog".into(), "arg".into()]);
+        let (nr, args) = fake.calls.lock().unwrap()[0];
+        assert_eq!(nr, nr::EXECVE);
+        let table = fake.peek(args[1].value, 24);
+        let p0 = u64::from_le_bytes(table[..8].try_into().unwrap());
+        let p1 = u64::from_le_bytes(table[8..16].try_into().unwrap());
+        assert_eq!(fake.peek(p0, 5), b"prog\0");
+        assert_eq!(fake.peek(p1, 4), b"arg\0");
+        assert_eq!(&table[16..], &[0; 8]);
+        assert_eq!(fake.peek(args[0].value, 5), b"prog\0");
+    }
+
+    #[test]
+    fn write_all_writes_everything() {
+        let fake = Fake::new();
+        assert_eq!(Guest::new(&fake).write_all(1, b"abc"), Ok(()));
     }
 }

@@ -18,6 +18,8 @@
 //!   role of Lind's `pass_fptr_to_wt` export.
 //! - [`registration`]: the unusual argument packing of call 1001.
 //! - [`nr`], [`errno`], [`consts`]: numbers shared with Lind.
+//! - [`stat`], [`dirent`], [`wait`]: Lind's struct layouts and status
+//!   encoding (104-byte StatData, linux_dirent64, Linux wait status).
 //! - [`guest`]: a small libc over [`ThreeI`] that places arguments in the
 //!   caller's own memory, as Lind's glibc does.
 //!
@@ -28,14 +30,21 @@
 
 mod args;
 pub mod consts;
+pub mod dirent;
 pub mod errno;
 pub mod guest;
+pub mod guest_file;
 pub mod nr;
 mod program;
 pub mod registration;
+pub mod stat;
 mod threei;
+pub mod wait;
 
 pub use args::{args_of, Arg, Args, CageId};
+pub use dirent::DirEntry;
 pub use errno::Errno;
+pub use guest::{Guest, OwnBuf};
 pub use program::{Program, ProgramEntry};
-pub use threei::{ChildSetup, CopyKind, ThreadJoin, ThreeI};
+pub use stat::Stat;
+pub use threei::{ChildMain, ChildSetup, CopyKind, ThreadBody, ThreadJoin, ThreeI};

@@ -19,6 +19,12 @@ pub enum CopyKind {
 /// register handlers on the child, as grate-rs's preexec step does.
 pub type ChildSetup<'a> = &'a mut dyn FnMut(CageId) -> Result<(), Errno>;
 
+/// What a forked child runs: its exit status is the return value.
+pub type ChildMain = Box<dyn FnOnce(&dyn ThreeI) -> i32 + Send>;
+
+/// What a thread started by [`ThreeI::spawn_thread`] runs.
+pub type ThreadBody = Box<dyn FnOnce(&dyn ThreeI) + Send>;
+
 /// Waits for a thread started by [`ThreeI::spawn_thread`].
 pub struct ThreadJoin(pub Box<dyn FnOnce() + Send>);
 
@@ -65,6 +71,10 @@ pub trait ThreeI: Send + Sync {
     /// arrays, argv arrays) that 3i passes on untranslated.
     fn host_addr(&self, addr: u64) -> u64;
 
+    /// An owned handle to this cage's view, for state that outlives one call
+    /// (a log file written from every handler).
+    fn detach(&self) -> std::sync::Arc<dyn ThreeI>;
+
     /// The function pointer to register for an engine's handler key.
     fn handler_ptr(&self, key: u64) -> u64 {
         key
@@ -72,7 +82,7 @@ pub trait ThreeI: Send + Sync {
 
     /// Forks this cage; the child runs `child` and exits with its result.
     /// Returns the child's id as the fork result (which a grate may spoof).
-    fn fork(&self, child: Box<dyn FnOnce(&dyn ThreeI) -> i32 + Send>) -> Result<CageId, Errno>;
+    fn fork(&self, child: ChildMain) -> Result<CageId, Errno>;
 
     /// Starts a child cage that execs `argv` once `setup` has run for it in
     /// the parent: grate-rs's fork, register, post-semaphore, exec pattern.
@@ -85,7 +95,7 @@ pub trait ThreeI: Send + Sync {
     fn exit(&self, status: i32) -> !;
 
     /// Starts a thread in this cage (a clone with CLONE_VM).
-    fn spawn_thread(&self, body: Box<dyn FnOnce(&dyn ThreeI) + Send>) -> Result<ThreadJoin, Errno>;
+    fn spawn_thread(&self, body: ThreadBody) -> Result<ThreadJoin, Errno>;
 
     /// Registers this grate's handler `key` for `nr` issued by `target`.
     /// Issued as call 1001 through this cage's own table, as glibc does.

@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The value glibc puts in unused argument slots (LIND-3I §2.3).
+pub const UNUSED_ARG: u64 = 0xdead_beef_dead_beef;
+
 /// One record of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
@@ -35,7 +38,9 @@ pub enum ArgCage {
 /// One `(value, argcage)` pair as the tee received it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgRecord {
+    /// The argument value (an integer, or a host address for pointers).
     pub value: u64,
+    /// The argument's cage slot.
     pub cage: ArgCage,
 }
 
@@ -47,6 +52,7 @@ pub struct Buffer {
     /// Element index inside an iovec array at `arg`; 0 otherwise.
     pub index: u16,
     /// The captured bytes (at most the capture cap).
+    #[serde(with = "bytes")]
     pub data: Vec<u8>,
     /// The full length when `data` was cut by the capture cap.
     pub truncated_from: Option<u64>,
@@ -59,6 +65,7 @@ pub struct SyscallRecord {
     pub seq: u64,
     /// The calling cage (from the argcages, as grates identify callers).
     pub cage: u64,
+    /// The syscall number (Linux x86_64 numbering, 1001-1003 for 3i).
     pub nr: u32,
     /// Six pairs; trailing pairs equal to `(UNUSED_ARG, Caller)` are omitted
     /// on disk and restored by [`SyscallRecord::full_args`].
@@ -78,34 +85,48 @@ pub struct SyscallRecord {
 /// A fork or thread creation, as the primary performed it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkRecord {
+    /// Sequence number, shared with syscall records.
     pub seq: u64,
+    /// The forking cage.
     pub parent: u64,
+    /// The new cage id (or thread id).
     pub child: u64,
     /// A thread (CLONE_VM) shares its parent's cage; `child` is its tid.
     pub thread: bool,
+    /// Microseconds since the log's creation.
     pub time_us: u64,
 }
 
 /// An exec, recorded before the primary runs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecRecord {
+    /// Sequence number, shared with syscall records.
     pub seq: u64,
+    /// The exec'ing cage.
     pub cage: u64,
+    /// The program path, as passed.
+    #[serde(with = "bytes")]
     pub path: Vec<u8>,
+    /// The argument vector, as passed.
     pub argv: Vec<Vec<u8>>,
     /// The primary's result: only a failed exec returns.
     pub result: i64,
+    /// Microseconds since the log's creation.
     pub time_us: u64,
 }
 
 /// A cage's exit (231) or a thread's (60).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExitRecord {
+    /// Sequence number, shared with syscall records.
     pub seq: u64,
+    /// The exiting cage.
     pub cage: u64,
+    /// The exit status passed to exit or exit_group.
     pub status: i32,
     /// True for exit_group (231), false for a thread's exit (60).
     pub process: bool,
+    /// Microseconds since the log's creation.
     pub time_us: u64,
 }
 
@@ -121,7 +142,9 @@ pub enum DropReason {
 /// A count of records dropped, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DroppedRecord {
+    /// How many records are missing.
     pub count: u64,
+    /// Why they are missing.
     pub reason: DropReason,
     /// Errno or detail, free text for people.
     pub detail: String,
@@ -134,4 +157,193 @@ pub struct TrailerRecord {
     pub records: u64,
     /// Bytes written before this frame, header included.
     pub bytes: u64,
+}
+
+impl Record {
+    /// The record's sequence number; Dropped and Trailer records have none.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Record::Syscall(r) => Some(r.seq),
+            Record::Fork(r) => Some(r.seq),
+            Record::Exec(r) => Some(r.seq),
+            Record::Exit(r) => Some(r.seq),
+            Record::Dropped(_) | Record::Trailer(_) => None,
+        }
+    }
+
+    /// The record's timestamp; Dropped and Trailer records have none.
+    pub fn time_us(&self) -> Option<u64> {
+        match self {
+            Record::Syscall(r) => Some(r.time_us),
+            Record::Fork(r) => Some(r.time_us),
+            Record::Exec(r) => Some(r.time_us),
+            Record::Exit(r) => Some(r.time_us),
+            Record::Dropped(_) | Record::Trailer(_) => None,
+        }
+    }
+}
+
+impl ArgRecord {
+    /// The pair as received from a caller whose cage is `caller`.
+    pub fn from_pair(value: u64, argcage: u64, caller: u64) -> ArgRecord {
+        let cage = if argcage == caller {
+            ArgCage::Caller
+        } else {
+            ArgCage::Other(argcage)
+        };
+        ArgRecord { value, cage }
+    }
+
+    /// The cage slot, with `Caller` resolved to `caller`.
+    pub fn argcage(&self, caller: u64) -> u64 {
+        match self.cage {
+            ArgCage::Caller => caller,
+            ArgCage::Other(c) => c,
+        }
+    }
+
+    fn is_unused(&self) -> bool {
+        self.value == UNUSED_ARG && self.cage == ArgCage::Caller
+    }
+}
+
+impl SyscallRecord {
+    /// The six `(value, argcage)` pairs as the tee received them, with
+    /// `Caller` resolved to `self.cage` and trimmed pairs restored.
+    pub fn full_args(&self) -> [(u64, u64); 6] {
+        let mut full = [(UNUSED_ARG, self.cage); 6];
+        for (slot, arg) in full.iter_mut().zip(&self.args) {
+            *slot = (arg.value, arg.argcage(self.cage));
+        }
+        full
+    }
+
+    /// The compact on-disk form of six received pairs: cage slots equal to
+    /// `caller` become `Caller`, and trailing unused pairs are dropped.
+    pub fn args_from_full(caller: u64, full: &[(u64, u64); 6]) -> Vec<ArgRecord> {
+        let mut args: Vec<ArgRecord> = full
+            .iter()
+            .map(|&(value, argcage)| ArgRecord::from_pair(value, argcage, caller))
+            .collect();
+        args.truncate(Self::trimmed_len(&args));
+        args
+    }
+
+    /// Drops trailing `(UNUSED_ARG, Caller)` pairs, as the writer does on
+    /// disk; [`SyscallRecord::full_args`] gives the same answer before and
+    /// after.
+    pub fn trim_args(&mut self) {
+        let keep = Self::trimmed_len(&self.args);
+        self.args.truncate(keep);
+    }
+
+    /// How many leading pairs survive trimming.
+    pub(crate) fn trimmed_len(args: &[ArgRecord]) -> usize {
+        args.iter().rposition(|a| !a.is_unused()).map_or(0, |i| i + 1)
+    }
+}
+
+/// Byte vectors go through serde's bytes path: the same wire bytes as a
+/// sequence of u8 in postcard (varint length, then the bytes), but copied
+/// as one slice instead of one element at a time.
+mod bytes {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub(super) fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(data)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte string")
+        }
+
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        // Self-describing formats (JSON) hand a byte string over as a list.
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(args: Vec<ArgRecord>) -> SyscallRecord {
+        SyscallRecord {
+            seq: 1,
+            cage: 7,
+            nr: 3,
+            args,
+            inputs: vec![],
+            outputs: vec![],
+            result: 0,
+            secondary: None,
+            time_us: 0,
+        }
+    }
+
+    #[test]
+    fn trimming_keeps_full_args() {
+        let full = [
+            (3, 7),
+            (UNUSED_ARG, 9),
+            (UNUSED_ARG, 7),
+            (UNUSED_ARG, 7),
+            (UNUSED_ARG, 7),
+            (UNUSED_ARG, 7),
+        ];
+        let args = SyscallRecord::args_from_full(7, &full);
+        assert_eq!(args.len(), 2, "the unused pair with a foreign cage stays");
+        assert_eq!(args[1].cage, ArgCage::Other(9));
+        let rec = call(args);
+        assert_eq!(rec.full_args(), full);
+    }
+
+    #[test]
+    fn trim_args_matches_args_from_full() {
+        let mut rec = call(vec![ArgRecord::from_pair(3, 7, 7); 1]);
+        rec.args.extend([ArgRecord::from_pair(UNUSED_ARG, 7, 7); 5]);
+        let before = rec.full_args();
+        rec.trim_args();
+        assert_eq!(rec.args.len(), 1);
+        assert_eq!(rec.full_args(), before);
+    }
+
+    #[test]
+    fn bytes_field_has_the_wire_form_of_a_u8_sequence() {
+        let buf = Buffer {
+            arg: 1,
+            index: 0,
+            data: b"hi".to_vec(),
+            truncated_from: None,
+        };
+        let as_bytes = postcard::to_stdvec(&buf).unwrap();
+        let as_seq = postcard::to_stdvec(&(1u8, 0u16, vec![b'h', b'i'], None::<u64>)).unwrap();
+        assert_eq!(as_bytes, as_seq);
+        let back: Buffer = postcard::from_bytes(&as_bytes).unwrap();
+        assert_eq!(back, buf);
+    }
 }

@@ -1,0 +1,125 @@
+//! The file header: who wrote the log, for which ABI, when, and for what
+//! command line.
+
+use serde::{Deserialize, Serialize};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::frame::{self, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
+
+/// The header at the start of every log (SPEC.md, "File").
+///
+/// On disk the magic and version come first as fixed bytes, so a reader
+/// can refuse an unknown major version before it decodes anything else;
+/// the other fields follow in one framed postcard payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHeader {
+    /// Always [`MAGIC`].
+    pub magic: [u8; 8],
+    /// The format major version; readers refuse one they do not know.
+    pub major: u16,
+    /// The format minor version; readers accept newer ones.
+    pub minor: u16,
+    /// The program that wrote the log (`tee-grate`).
+    pub writer: String,
+    /// Its version.
+    pub writer_version: String,
+    /// The ABI of the recorded cages (`lind-wasm32`, `host-wasm32-sim`).
+    pub abi: String,
+    /// When the log was created, in milliseconds since the Unix epoch.
+    pub created_unix_ms: u64,
+    /// The recorded command line.
+    pub command_line: Vec<String>,
+}
+
+/// The framed part of the header, in order. Borrowed so that encoding
+/// needs no copies.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    writer: &'a str,
+    writer_version: &'a str,
+    abi: &'a str,
+    created_unix_ms: u64,
+    command_line: &'a [String],
+}
+
+#[derive(Deserialize)]
+struct Body {
+    writer: String,
+    writer_version: String,
+    abi: String,
+    created_unix_ms: u64,
+    command_line: Vec<String>,
+}
+
+impl LogHeader {
+    /// A header for this crate's format version, created now.
+    pub fn new(writer: &str, version: &str, abi: &str, command_line: Vec<String>) -> LogHeader {
+        let created_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        LogHeader {
+            magic: MAGIC,
+            major: FORMAT_MAJOR,
+            minor: FORMAT_MINOR,
+            writer: writer.to_owned(),
+            writer_version: version.to_owned(),
+            abi: abi.to_owned(),
+            created_unix_ms,
+            command_line,
+        }
+    }
+
+    /// The header's bytes: preamble, then one frame. `None` if the body is
+    /// larger than a frame may be.
+    pub(crate) fn encode(&self) -> Option<Vec<u8>> {
+        let body = BodyRef {
+            writer: &self.writer,
+            writer_version: &self.writer_version,
+            abi: &self.abi,
+            created_unix_ms: self.created_unix_ms,
+            command_line: &self.command_line,
+        };
+        let payload = postcard::to_stdvec(&body).ok()?;
+        let mut out = frame::encode_preamble(self.major, self.minor).to_vec();
+        frame::append_frame(&mut out, &payload)?;
+        Some(out)
+    }
+
+    /// The header from a checked preamble version and a header frame's
+    /// payload. Trailing bytes are a newer minor's fields and are ignored.
+    pub(crate) fn decode(major: u16, minor: u16, payload: &[u8]) -> Result<LogHeader, String> {
+        let (body, _newer_fields): (Body, _) =
+            postcard::take_from_bytes(payload).map_err(|e| e.to_string())?;
+        Ok(LogHeader {
+            magic: MAGIC,
+            major,
+            minor,
+            writer: body.writer,
+            writer_version: body.writer_version,
+            abi: body.abi,
+            created_unix_ms: body.created_unix_ms,
+            command_line: body.command_line,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{check_candidate, Candidate, PREAMBLE_BYTES};
+
+    #[test]
+    fn header_round_trips() {
+        let h = LogHeader::new("tee-grate", "0.1.0", "lind-wasm32", vec!["demo".into()]);
+        assert!(h.created_unix_ms > 0);
+        let bytes = h.encode().unwrap();
+        assert_eq!(&bytes[..8], b"TEEGRATE");
+        let Candidate::Valid { header, payload } = check_candidate(&bytes[PREAMBLE_BYTES..])
+        else {
+            panic!("header frame invalid");
+        };
+        assert_eq!(PREAMBLE_BYTES + header + payload, bytes.len());
+        let body = &bytes[PREAMBLE_BYTES + header..];
+        assert_eq!(LogHeader::decode(1, 0, body).unwrap(), h);
+    }
+}

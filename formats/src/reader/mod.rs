@@ -1,0 +1,4 @@
+//! Reading logs: [`frames`] finds frames, [`records`] decodes them.
+
+mod frames;
+pub(crate) mod records;

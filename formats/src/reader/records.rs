@@ -1,0 +1,398 @@
+//! Records from frames: the header check, postcard decoding, record
+//! indices, and the recovery policy.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Damage, DamageReason, ReadError};
+use crate::frame::{decode_version, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES};
+use crate::header::LogHeader;
+use crate::reader::frames::{FrameReader, Next};
+use crate::record::{Record, TrailerRecord};
+
+/// How many `Record` variants this version knows; a larger tag in a log
+/// of a newer minor version is a record kind added since.
+const KNOWN_KINDS: u64 = 6;
+
+/// What a reader does with damage (SPEC.md, "Reader behaviour on damage").
+/// A torn tail is not damage: both modes end there, keeping everything
+/// before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Stop at the first damaged frame with [`ReadError::Corrupt`].
+    Strict,
+    /// Skip damaged bytes to the next valid frame, and report each skipped
+    /// range as a [`Damage`].
+    Salvage,
+}
+
+/// How a log ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogEnd {
+    /// A trailer, then end of file.
+    Clean {
+        /// The trailer.
+        trailer: TrailerRecord,
+    },
+    /// End of file at a frame boundary, with no trailer: the writer did
+    /// not finish (it was killed, or is still writing).
+    Incomplete {
+        /// The file's length.
+        offset: u64,
+    },
+    /// The last frame is cut short: the writer died mid-write. Everything
+    /// before `offset` is good.
+    TornTail {
+        /// Where the torn frame starts.
+        offset: u64,
+        /// Its bytes present.
+        len: u64,
+    },
+}
+
+impl LogEnd {
+    /// True only for [`LogEnd::Clean`].
+    pub fn is_clean(&self) -> bool {
+        matches!(self, LogEnd::Clean { .. })
+    }
+}
+
+/// A streaming log reader over any byte source.
+///
+/// ```no_run
+/// # fn main() -> Result<(), formats::ReadError> {
+/// use formats::{LogReader, RecoveryMode};
+/// let file = std::fs::File::open("trace.tlog").expect("open");
+/// let mut reader = LogReader::new(file, RecoveryMode::Salvage)?;
+/// while let Some(record) = reader.next_record()? {
+///     println!("{record:?}");
+/// }
+/// for d in reader.damage() {
+///     eprintln!("skipped: {d}");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct LogReader<R> {
+    frames: FrameReader<R>,
+    header: LogHeader,
+    mode: RecoveryMode,
+    index: u64,
+    valid_offset: u64,
+    damage: Vec<Damage>,
+    damaged: bool,
+    end: Option<LogEnd>,
+    /// Set when strict mode returned an error; reading is over.
+    stopped: bool,
+    /// The trailer, while it is the last thing read.
+    trailer: Option<TrailerRecord>,
+    newer_minor: bool,
+    unknown: u64,
+}
+
+/// Everything [`read_all`] found in a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogContents {
+    /// The header.
+    pub header: LogHeader,
+    /// Every good record in order, Dropped and Trailer records included.
+    pub records: Vec<Record>,
+    /// How the log ends.
+    pub end: LogEnd,
+    /// Byte ranges skipped (salvage mode only; strict mode errs instead).
+    pub damage: Vec<Damage>,
+    /// The end of the last good frame.
+    pub valid_offset: u64,
+}
+
+/// Reads the whole log at `path`.
+pub fn read_all(path: impl AsRef<Path>, mode: RecoveryMode) -> Result<LogContents, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io { offset: 0, source })?;
+    let mut reader = LogReader::new(file, mode)?;
+    let mut records = Vec::new();
+    while let Some(r) = reader.next_record()? {
+        records.push(r);
+    }
+    let end = reader.end.take().unwrap_or(LogEnd::Incomplete {
+        offset: reader.valid_offset,
+    });
+    Ok(LogContents {
+        header: reader.header,
+        records,
+        end,
+        damage: reader.damage,
+        valid_offset: reader.valid_offset,
+    })
+}
+
+impl<R: Read> LogReader<R> {
+    /// Reads and checks the header. Refuses a file without the magic, of
+    /// an unknown major version, or whose header is cut short or damaged,
+    /// in either mode.
+    pub fn new(src: R, mode: RecoveryMode) -> Result<Self, ReadError> {
+        let mut frames = FrameReader::new(src);
+        let io = |frames: &FrameReader<R>, source| ReadError::Io {
+            offset: frames.read_offset(),
+            source,
+        };
+        let preamble: [u8; PREAMBLE_BYTES] = match frames.peek(PREAMBLE_BYTES) {
+            Err(source) => return Err(io(&frames, source)),
+            Ok(bytes) => {
+                let magic = bytes.get(..MAGIC.len()).unwrap_or(bytes);
+                if magic != MAGIC.get(..magic.len()).unwrap_or(&MAGIC) {
+                    return Err(ReadError::BadMagic {
+                        found: magic.to_vec(),
+                    });
+                }
+                match bytes.try_into() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        return Err(ReadError::TruncatedHeader {
+                            len: bytes.len() as u64,
+                        })
+                    }
+                }
+            }
+        };
+        let (major, minor) = decode_version(&preamble);
+        if major != FORMAT_MAJOR {
+            return Err(ReadError::UnsupportedVersion {
+                offset: MAGIC.len() as u64,
+                major,
+                minor,
+            });
+        }
+        frames.consume(PREAMBLE_BYTES);
+        let header = match frames.next() {
+            Err(source) => return Err(io(&frames, source)),
+            Ok(Next::Frame {
+                offset, payload, ..
+            }) => LogHeader::decode(major, minor, frames.payload(payload)).map_err(|detail| {
+                ReadError::BadHeader {
+                    offset,
+                    reason: DamageReason::BadPayload { detail },
+                }
+            })?,
+            Ok(Next::End { offset }) => return Err(ReadError::TruncatedHeader { len: offset }),
+            Ok(Next::Torn { offset, len }) => {
+                return Err(ReadError::TruncatedHeader { len: offset + len })
+            }
+            Ok(Next::Damage { offset, reason, .. }) => {
+                return Err(ReadError::BadHeader { offset, reason })
+            }
+        };
+        Ok(LogReader {
+            valid_offset: frames.position(),
+            frames,
+            header,
+            mode,
+            index: 0,
+            damage: Vec::new(),
+            damaged: false,
+            end: None,
+            stopped: false,
+            trailer: None,
+            newer_minor: minor > FORMAT_MINOR,
+            unknown: 0,
+        })
+    }
+
+    /// The log's header.
+    pub fn header(&self) -> &LogHeader {
+        &self.header
+    }
+
+    /// The next good record; `Ok(None)` at the end of the log (see
+    /// [`end`](LogReader::end)) and after a strict-mode error.
+    pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        if self.end.is_some() || self.stopped {
+            return Ok(None);
+        }
+        loop {
+            let next = self.frames.next().map_err(|source| ReadError::Io {
+                offset: self.frames.read_offset(),
+                source,
+            })?;
+            match next {
+                Next::Frame {
+                    offset,
+                    len,
+                    payload,
+                } => {
+                    let decoded = decode(self.frames.payload(payload), self.newer_minor);
+                    match decoded {
+                        Ok(record) => return self.accept(record, offset, len).map(Some),
+                        Err(None) => {
+                            self.unknown += 1;
+                            self.valid_offset = offset + len;
+                        }
+                        Err(Some(reason)) => self.report(offset, len, reason)?,
+                    }
+                }
+                Next::End { offset } => {
+                    self.end = Some(match self.trailer.take() {
+                        Some(trailer) => LogEnd::Clean { trailer },
+                        None => LogEnd::Incomplete { offset },
+                    });
+                    return Ok(None);
+                }
+                Next::Torn { offset, len } => {
+                    self.end = Some(LogEnd::TornTail { offset, len });
+                    return Ok(None);
+                }
+                Next::Damage {
+                    offset,
+                    len,
+                    reason,
+                } => self.report(offset, len, reason)?,
+            }
+        }
+    }
+
+    fn accept(&mut self, record: Record, offset: u64, len: u64) -> Result<Record, ReadError> {
+        self.trailer = None;
+        if let Record::Trailer(t) = &record {
+            // After skipped damage the counts cannot match; say so only when
+            // nothing else explains it.
+            if !self.damaged && (t.records != self.index || t.bytes != offset) {
+                let reason = DamageReason::TrailerMismatch {
+                    records: t.records,
+                    read: self.index,
+                    bytes: t.bytes,
+                    offset,
+                };
+                self.report(offset, 0, reason)?;
+            }
+            self.trailer = Some(t.clone());
+        }
+        self.valid_offset = offset + len;
+        self.index += 1;
+        Ok(record)
+    }
+
+    fn report(&mut self, offset: u64, len: u64, reason: DamageReason) -> Result<(), ReadError> {
+        let damage = Damage {
+            offset,
+            len,
+            record_index: self.index,
+            reason,
+        };
+        self.trailer = None;
+        self.damaged = true;
+        match self.mode {
+            RecoveryMode::Strict => {
+                self.stopped = true;
+                Err(ReadError::Corrupt(damage))
+            }
+            RecoveryMode::Salvage => {
+                self.damage.push(damage);
+                Ok(())
+            }
+        }
+    }
+
+    /// Damage skipped so far (salvage mode).
+    pub fn damage(&self) -> &[Damage] {
+        &self.damage
+    }
+
+    /// Damage skipped since the last call, for callers streaming huge logs.
+    pub fn take_damage(&mut self) -> Vec<Damage> {
+        std::mem::take(&mut self.damage)
+    }
+
+    /// How the log ended, once [`next_record`](LogReader::next_record) has
+    /// returned `Ok(None)` without a strict-mode error.
+    pub fn end(&self) -> Option<&LogEnd> {
+        self.end.as_ref()
+    }
+
+    /// The end of the last good frame (or of the header): where a writer
+    /// appending to this log should truncate it first.
+    pub fn valid_offset(&self) -> u64 {
+        self.valid_offset
+    }
+
+    /// Good records read so far; the index of the next one.
+    pub fn records_read(&self) -> u64 {
+        self.index
+    }
+
+    /// Records of kinds added by a newer minor version, skipped.
+    pub fn unknown_records(&self) -> u64 {
+        self.unknown
+    }
+}
+
+impl<R: Read> Iterator for LogReader<R> {
+    type Item = Result<Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}
+
+/// Decodes one payload. `Err(None)`: a record kind from a newer minor
+/// version, to be skipped. Trailing bytes are a newer minor's appended
+/// fields, and damage otherwise.
+fn decode(payload: &[u8], newer_minor: bool) -> Result<Record, Option<DamageReason>> {
+    match postcard::take_from_bytes::<Record>(payload) {
+        Ok((record, rest)) if rest.is_empty() || newer_minor => Ok(record),
+        Ok((_, rest)) => Err(Some(DamageReason::TrailingBytes {
+            extra: rest.len() as u64,
+        })),
+        Err(e) => {
+            let tag = postcard::take_from_bytes::<u64>(payload).map(|(t, _)| t);
+            if newer_minor && tag.is_ok_and(|t| t >= KNOWN_KINDS) {
+                Err(None)
+            } else {
+                Err(Some(DamageReason::BadPayload {
+                    detail: e.to_string(),
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{DropReason, DroppedRecord};
+
+    #[test]
+    fn known_kinds_matches_the_record_enum() {
+        let t = Record::Trailer(TrailerRecord {
+            records: 0,
+            bytes: 0,
+        });
+        let bytes = postcard::to_stdvec(&t).unwrap();
+        assert_eq!(u64::from(bytes[0]), KNOWN_KINDS - 1, "Trailer is the last kind");
+    }
+
+    #[test]
+    fn unknown_kind_is_skipped_only_for_newer_minors() {
+        let payload = [KNOWN_KINDS as u8, 1, 2, 3];
+        assert_eq!(decode(&payload, true), Err(None));
+        assert!(matches!(
+            decode(&payload, false),
+            Err(Some(DamageReason::BadPayload { .. }))
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_are_damage_unless_newer_minor() {
+        let rec = Record::Dropped(DroppedRecord {
+            count: 1,
+            reason: DropReason::CaptureFailed,
+            detail: String::new(),
+        });
+        let mut payload = postcard::to_stdvec(&rec).unwrap();
+        payload.push(7);
+        assert_eq!(decode(&payload, true), Ok(rec));
+        assert_eq!(
+            decode(&payload, false),
+            Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+        );
+    }
+}

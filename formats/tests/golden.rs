@@ -1,0 +1,171 @@
+//! Pinned bytes: the worked frame in SPEC.md and a checked-in version-1
+//! log. If either fails, the format changed: bump the version (SPEC.md,
+//! "Stability") rather than the expected bytes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{args, buffer, close, header};
+use formats::*;
+
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-small.tlog")
+}
+
+/// The hex block that follows `marker` in SPEC.md, as bytes.
+fn spec_hex(marker: &str) -> Vec<u8> {
+    let spec = include_str!("../SPEC.md");
+    let after = &spec[spec.find(marker).expect("marker in SPEC.md")..];
+    let block = after.split("```").nth(1).expect("a fenced block after the marker");
+    let digits: String = block
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split('#').next().unwrap_or("").split_whitespace())
+        .collect();
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The frame bytes of one record as the writer lays them out.
+fn frame_of(record: &Record) -> Vec<u8> {
+    let mut empty = Vec::new();
+    drop(LogWriter::new(&mut empty, &header(), SyncPolicy::OnExit).unwrap());
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
+    w.append(record);
+    drop(w);
+    log.split_off(empty.len())
+}
+
+#[test]
+fn close_frame_matches_the_spec() {
+    let frame = frame_of(&close(7, 3, 2_500_000));
+    assert_eq!(frame, spec_hex("<!-- golden:close-frame -->"));
+}
+
+#[test]
+fn close_frame_is_at_most_24_bytes() {
+    // Sequence numbers up to 16383 and times up to 268 s keep it there.
+    let frame = frame_of(&close(16_383, 3, 268_000_000));
+    assert!(frame.len() <= 24, "{} bytes", frame.len());
+}
+
+#[test]
+fn header_matches_the_spec() {
+    let mut log = Vec::new();
+    let mut h = header();
+    h.command_line = vec!["demo".into()];
+    drop(LogWriter::new(&mut log, &h, SyncPolicy::OnExit).unwrap());
+    assert_eq!(log, spec_hex("<!-- golden:header -->"));
+}
+
+/// The records of the checked-in fixture: one of each kind.
+fn fixture_records() -> Vec<Record> {
+    let mut write = SyscallRecord {
+        seq: 3,
+        cage: 3,
+        nr: 1,
+        args: args(3, &[1, 0x7f00_1000, 6]),
+        inputs: vec![buffer(1, b"hello\n")],
+        outputs: vec![],
+        result: 6,
+        secondary: Some(6),
+        time_us: 1_200,
+    };
+    write.trim_args();
+    vec![
+        Record::Fork(ForkRecord {
+            seq: 1,
+            parent: 2,
+            child: 3,
+            thread: false,
+            time_us: 1_000,
+        }),
+        Record::Exec(ExecRecord {
+            seq: 2,
+            cage: 3,
+            path: b"demo-files".to_vec(),
+            argv: vec![b"demo-files".to_vec()],
+            result: 0,
+            time_us: 1_100,
+        }),
+        Record::Syscall(write),
+        Record::Syscall(SyscallRecord {
+            seq: 4,
+            cage: 3,
+            nr: 2,
+            args: args(3, &[0x7f00_2000, 0, 0]),
+            inputs: vec![buffer(0, b"/missing")],
+            outputs: vec![],
+            result: -2,
+            secondary: None,
+            time_us: 1_300,
+        }),
+        Record::Syscall(SyscallRecord {
+            seq: 5,
+            cage: 3,
+            nr: 0,
+            args: args(3, &[0, 0x7f00_3000, 4096]),
+            inputs: vec![],
+            outputs: vec![Buffer {
+                arg: 1,
+                index: 0,
+                data: vec![0xab; 8],
+                truncated_from: Some(4096),
+            }],
+            result: 4096,
+            secondary: None,
+            time_us: 1_400,
+        }),
+        close(6, 3, 1_500),
+        Record::Dropped(DroppedRecord {
+            count: 2,
+            reason: DropReason::CaptureFailed,
+            detail: "EFAULT".into(),
+        }),
+        Record::Exit(ExitRecord {
+            seq: 7,
+            cage: 3,
+            status: 0,
+            process: true,
+            time_us: 1_600,
+        }),
+    ]
+}
+
+fn fixture_bytes() -> Vec<u8> {
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
+    for r in fixture_records() {
+        w.append(&r);
+    }
+    w.finish();
+    log
+}
+
+#[test]
+fn v1_fixture_decodes() {
+    let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(contents.header, header());
+    let n = fixture_records().len();
+    assert_eq!(contents.records[..n], fixture_records()[..]);
+    assert!(contents.end.is_clean());
+    assert_eq!(contents.records.len(), n + 1);
+}
+
+#[test]
+fn v1_fixture_is_what_this_writer_writes() {
+    let on_disk = std::fs::read(fixture_path()).unwrap();
+    assert_eq!(on_disk, fixture_bytes());
+}
+
+/// Rewrites the fixture. Run by hand only when a new version is made
+/// deliberately: `cargo test -p tee-formats --test golden -- --ignored`.
+#[test]
+#[ignore]
+fn regenerate_fixture() {
+    std::fs::write(fixture_path(), fixture_bytes()).unwrap();
+}

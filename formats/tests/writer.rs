@@ -1,0 +1,226 @@
+//! The writer against sinks that fail, threads that race, and the flush
+//! policies.
+
+mod common;
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use common::{as_stored, close, header, read, sample_records};
+
+use formats::*;
+
+/// A sink that accepts `limit` bytes in total and then fails with ENOSPC;
+/// what it accepted stays readable through the shared handle.
+#[derive(Clone)]
+struct FailAfter {
+    data: Arc<Mutex<Vec<u8>>>,
+    limit: usize,
+    flushes: Arc<Mutex<usize>>,
+}
+
+impl FailAfter {
+    fn new(limit: usize) -> FailAfter {
+        FailAfter {
+            data: Arc::default(),
+            limit,
+            flushes: Arc::default(),
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.data.lock().unwrap().clone()
+    }
+
+    fn flushes(&self) -> usize {
+        *self.flushes.lock().unwrap()
+    }
+}
+
+impl Write for FailAfter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut data = self.data.lock().unwrap();
+        let room = self.limit.saturating_sub(data.len());
+        if room == 0 {
+            return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        let n = room.min(buf.len());
+        data.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        *self.flushes.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+fn header_len() -> usize {
+    let mut v = Vec::new();
+    drop(LogWriter::new(&mut v, &header(), SyncPolicy::OnExit).unwrap());
+    v.len()
+}
+
+#[test]
+fn failing_sink_stops_keeps_earlier_records_and_counts_drops() {
+    let records = sample_records(200);
+    for policy in [SyncPolicy::EveryRecord, SyncPolicy::OnExit] {
+        for limit in [header_len() + 1, header_len() + 500, header_len() + 3001] {
+            let sink = FailAfter::new(limit);
+            let w = LogWriter::new(sink.clone(), &header(), policy).unwrap();
+            for r in &records {
+                w.append(r);
+            }
+            w.flush();
+            let first = w.take_first_error();
+            assert!(
+                matches!(&first, Some(WriteError::Io { source, .. }) if source.raw_os_error() == Some(28)),
+                "{first:?}"
+            );
+            assert!(w.take_first_error().is_none(), "reported once");
+            let status = w.finish();
+            assert!(status.error.is_some());
+            let (got, end, damage) = read(&sink.bytes(), RecoveryMode::Strict).unwrap();
+            assert_eq!(got.len() as u64, status.records_written, "{policy:?} {limit}");
+            assert_eq!(
+                got.len() as u64 + status.dropped,
+                records.len() as u64,
+                "every record is written or dropped"
+            );
+            let expected: Vec<Record> = records[..got.len()].iter().map(as_stored).collect();
+            assert_eq!(got, expected);
+            assert!(!end.is_clean(), "no trailer after a failure");
+            assert!(damage.is_empty());
+        }
+    }
+}
+
+#[test]
+fn failing_sink_at_header_fails_creation() {
+    let sink = FailAfter::new(5);
+    let err = LogWriter::new(sink, &header(), SyncPolicy::OnExit).err();
+    assert!(matches!(err, Some(WriteError::Io { offset: 0, .. })), "{err:?}");
+}
+
+#[test]
+fn oversized_record_is_dropped_and_writing_goes_on() {
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
+    w.append(&close(1, 3, 10));
+    let mut huge = match close(2, 3, 20) {
+        Record::Syscall(s) => s,
+        _ => unreachable!(),
+    };
+    huge.inputs.push(common::buffer(1, &vec![7u8; MAX_FRAME_LEN as usize + 1]));
+    w.append(&Record::Syscall(huge));
+    w.append(&close(3, 3, 30));
+    assert!(matches!(w.take_first_error(), Some(WriteError::TooLarge { record_index: 1, .. })));
+    let status = w.finish();
+    assert_eq!(status.dropped, 1);
+    let (got, end, _) = read(&log, RecoveryMode::Strict).unwrap();
+    assert_eq!(got.len(), 4, "two records, the Dropped record and the trailer");
+    assert!(matches!(&got[2], Record::Dropped(d) if d.count == 1 && d.reason == DropReason::WriteFailed));
+    assert!(end.is_clean());
+}
+
+#[test]
+fn concurrent_appends_all_arrive_intact() {
+    const THREADS: u64 = 8;
+    const EACH: u64 = 400;
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let w = &w;
+            s.spawn(move || {
+                for i in 0..EACH {
+                    let seq = t * EACH + i;
+                    let mut rec = close(seq, 3 + t, seq);
+                    if let Record::Syscall(s) = &mut rec {
+                        s.inputs.push(common::buffer(5, &seq.to_le_bytes().repeat(40)));
+                    }
+                    w.append(&rec);
+                }
+            });
+        }
+    });
+    let status = w.finish();
+    assert_eq!(status.records_written, THREADS * EACH + 1);
+    let (got, end, _) = read(&log, RecoveryMode::Strict).unwrap();
+    assert!(end.is_clean());
+    let mut seqs: Vec<u64> = got.iter().filter_map(Record::seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..THREADS * EACH).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_record_policy_hands_each_record_over() {
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::EveryRecord).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    assert!(sink.bytes().len() > before);
+    let (got, _, _) = read(&sink.bytes(), RecoveryMode::Strict).unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(sink.flushes() >= 2, "header and record flushed");
+    w.finish();
+}
+
+#[test]
+fn on_exit_policy_holds_records_until_finish() {
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::OnExit).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    assert_eq!(sink.bytes().len(), before, "buffered");
+    w.flush();
+    assert!(sink.bytes().len() > before, "explicit flush");
+    w.finish();
+}
+
+#[test]
+fn every_millis_policy_flushes_when_due() {
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::EveryMillis(3_600_000)).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    assert_eq!(sink.bytes().len(), before, "not due for an hour");
+    drop(w);
+
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::EveryMillis(0)).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    assert!(sink.bytes().len() > before, "always due");
+}
+
+#[test]
+fn drop_without_finish_leaves_an_incomplete_log() {
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::OnExit).unwrap();
+    w.append(&close(1, 3, 10));
+    drop(w);
+    let (got, end, _) = read(&sink.bytes(), RecoveryMode::Strict).unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(matches!(end, LogEnd::Incomplete { .. }));
+}
+
+#[test]
+fn create_makes_a_private_file_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.tlog");
+    let w = LogWriter::create(&path, &header(), SyncPolicy::OnExit).unwrap();
+    w.append(&close(1, 3, 10));
+    w.finish();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = LogWriter::create(&path, &header(), SyncPolicy::OnExit).err();
+    assert!(matches!(again, Some(WriteError::Open { .. })));
+    let contents = read_all(&path, RecoveryMode::Strict).unwrap();
+    assert_eq!(contents.records.len(), 2);
+    assert_eq!(contents.header, header());
+}

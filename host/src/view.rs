@@ -1,0 +1,214 @@
+//! One cage's view of 3i: the [`ThreeI`] the runtime hands to a program's
+//! `main` (and its threads) and to a grate's `handle`.
+
+use crate::cage::Cage;
+use crate::dispatch::dispatch;
+use crate::memory::host_addr;
+use crate::process;
+use crate::runtime::{Inner, POLL};
+use crate::unwind::{current_tid, push_slot, unwind, Pending, Started, Unwind};
+use boundary::consts::{CLONE_THREAD, CLONE_VM, GRATE_MEMORY_FLAG};
+use boundary::guest::Guest;
+use boundary::{
+    nr, Args, ChildMain, ChildSetup, CageId, Errno, ThreadBody, ThreadJoin, ThreeI,
+};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// A cage as its code sees 3i.
+pub(crate) struct CageView {
+    inner: Arc<Inner>,
+    cage: Arc<Cage>,
+    /// The cage's own thread (main or spawned), not a grate worker: such a
+    /// thread ends at its next call once its cage is dead.
+    own_thread: bool,
+}
+
+impl CageView {
+    pub(crate) fn own(inner: Arc<Inner>, cage: Arc<Cage>) -> CageView {
+        CageView {
+            inner,
+            cage,
+            own_thread: true,
+        }
+    }
+
+    pub(crate) fn handler(inner: Arc<Inner>, cage: Arc<Cage>) -> CageView {
+        CageView {
+            inner,
+            cage,
+            own_thread: false,
+        }
+    }
+
+    fn me(&self) -> u64 {
+        self.cage.id
+    }
+
+    /// A result as a fork or thread-start error.
+    fn errno_of(ret: i32) -> Errno {
+        Errno(ret.wrapping_neg())
+    }
+}
+
+/// Maps a raw fork result to the fork's Result.
+fn fork_result(ret: i32) -> Result<CageId, Errno> {
+    if ret < 0 {
+        Err(CageView::errno_of(ret))
+    } else {
+        Ok(CageId(ret as u64))
+    }
+}
+
+impl ThreeI for CageView {
+    fn cage_id(&self) -> CageId {
+        CageId(self.me())
+    }
+
+    fn make_call(&self, nr: u32, self_cage: CageId, target: CageId, args: &Args) -> i32 {
+        if self.own_thread && self.cage.is_dead() && nr != nr::EXIT && nr != nr::EXIT_GROUP {
+            // Lind's epoch kill ends the other threads of a dead cage.
+            unwind(Unwind::Killed);
+        }
+        // glibc's translation (LIND-3I §4.1): an own guest pointer becomes
+        // a host address; bit 63 is cleared on every argcage.
+        let mut translated: Args = *args;
+        for arg in &mut translated {
+            if arg.cage == self.me() | GRATE_MEMORY_FLAG && arg.value != 0 {
+                arg.value = host_addr(self.me(), arg.value);
+            }
+            arg.cage &= !GRATE_MEMORY_FLAG;
+        }
+        // The host import puts the caller's tid in arg2 of CLONE, EXIT and
+        // EXIT_GROUP issued by a cage on itself (§7.4).
+        if matches!(nr, nr::CLONE | nr::EXIT | nr::EXIT_GROUP) && self_cage == target {
+            translated[1].value = current_tid();
+        }
+        dispatch(&self.inner, nr, self_cage.0, target.0, &translated)
+    }
+
+    fn alloc(&self, len: usize) -> u64 {
+        match self.cage.memory().alloc(len) {
+            Some(addr) => addr,
+            None => panic!("cage {} is out of memory", self.me()),
+        }
+    }
+
+    fn free(&self, addr: u64, len: usize) {
+        self.cage.memory().free(addr, len);
+    }
+
+    fn read_own(&self, addr: u64, out: &mut [u8]) {
+        // An own out-of-bounds access traps the cage, as in wasm.
+        if !self.cage.memory().read(addr, out) {
+            panic!("cage {}: out-of-bounds read at {addr:#x}", self.me());
+        }
+    }
+
+    fn write_own(&self, addr: u64, data: &[u8]) {
+        if !self.cage.memory().write(addr, data) {
+            panic!("cage {}: out-of-bounds write at {addr:#x}", self.me());
+        }
+    }
+
+    fn host_addr(&self, addr: u64) -> u64 {
+        host_addr(self.me(), addr)
+    }
+
+    fn detach(&self) -> Arc<dyn ThreeI> {
+        Arc::new(CageView {
+            inner: self.inner.clone(),
+            cage: self.cage.clone(),
+            own_thread: self.own_thread,
+        })
+    }
+
+    fn fork(&self, child: ChildMain) -> Result<CageId, Errno> {
+        let slot = push_slot(self.me(), Pending::Fork(Some(child)));
+        let ret = Guest::new(self).clone_call(0, current_tid());
+        // The child starts only now, after the whole handler chain returned.
+        if let Some(Started::Child(cage, body)) = slot.finish() {
+            process::spawn_cage(&self.inner, cage, process::Start::Fork(body));
+        }
+        fork_result(ret)
+    }
+
+    fn spawn_child(&self, argv: &[String], setup: ChildSetup<'_>) -> Result<CageId, Errno> {
+        // grate-rs's fork, register, post-semaphore, exec: the child waits on
+        // a host-side latch. If setup fails the child exits 127 without
+        // exec; if exec fails the child exits 127 and this still returns Ok
+        // (the caller learns it from waitpid).
+        let latch = Arc::new(Latch::default());
+        let (child_latch, argv) = (latch.clone(), argv.to_vec());
+        let inner = self.inner.clone();
+        let child = self.fork(Box::new(move |rt: &dyn ThreeI| {
+            if !child_latch.wait(&inner) {
+                return 127;
+            }
+            let _failed = rt.exec(&argv);
+            127
+        }))?;
+        let result = setup(child);
+        latch.release(result.is_ok());
+        result.map(|()| child)
+    }
+
+    fn exec(&self, argv: &[String]) -> Errno {
+        let ret = Guest::new(self).execve_call(argv);
+        // Unwind only if the kernel really accepted an exec: a grate may
+        // answer 0 without forwarding, and then execve just returns 0.
+        if ret == 0 && crate::cage::lock(&self.cage.pending_exec).is_some() {
+            unwind(Unwind::Exec);
+        }
+        Errno(ret.wrapping_neg())
+    }
+
+    fn exit(&self, status: i32) -> ! {
+        let g = Guest::new(self);
+        g.call(nr::EXIT_GROUP, &[g.int(status), g.scalar(current_tid())]);
+        unwind(Unwind::Exit)
+    }
+
+    fn spawn_thread(&self, body: ThreadBody) -> Result<ThreadJoin, Errno> {
+        let slot = push_slot(self.me(), Pending::Thread(Some(body)));
+        let ret = Guest::new(self).clone_call(CLONE_VM | CLONE_THREAD, current_tid());
+        match slot.finish() {
+            Some(Started::Thread(tid, body)) => {
+                Ok(process::spawn_thread(&self.inner, self.cage.clone(), tid, body))
+            }
+            _ if ret < 0 => Err(Self::errno_of(ret)),
+            _ => Err(Errno::EAGAIN),
+        }
+    }
+}
+
+/// The semaphore spawn_child's child waits on.
+#[derive(Default)]
+struct Latch {
+    go: Mutex<Option<bool>>,
+    cv: Condvar,
+}
+
+impl Latch {
+    fn release(&self, go: bool) {
+        *crate::cage::lock(&self.go) = Some(go);
+        self.cv.notify_all();
+    }
+
+    /// Waits for the release; false when told not to go or the run stops.
+    fn wait(&self, inner: &Inner) -> bool {
+        let mut go = crate::cage::lock(&self.go);
+        loop {
+            if let Some(go) = *go {
+                return go;
+            }
+            if inner.is_stopped() {
+                return false;
+            }
+            go = self
+                .cv
+                .wait_timeout(go, POLL)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}

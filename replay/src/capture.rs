@@ -1,0 +1,291 @@
+//! Moving a call's buffers between a cage and records, as the catalog names
+//! them: the recorder copies them out, the floor and the replay driver write
+//! them back in.
+//!
+//! Every address here is a host address named by its argcage. Bytes in the
+//! calling grate's own memory are reached directly (3i refuses same-cage
+//! copies); all others through `copy_data_between_cages`.
+
+use boundary::consts::IOVEC_SIZE;
+use boundary::{Args, CageId, Errno, ThreeI};
+use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
+use formats::Buffer;
+
+/// Longest string a path or argv element may be.
+pub const MAX_CSTR: usize = 4096;
+/// Most elements read from an iovec or argv array.
+pub const MAX_ELEMENTS: usize = 1024;
+
+/// How much of each buffer is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct CaptureLimits {
+    /// Bytes kept per buffer; longer buffers are cut and marked.
+    pub max_buffer: usize,
+}
+
+impl Default for CaptureLimits {
+    fn default() -> Self {
+        CaptureLimits {
+            max_buffer: 1 << 20,
+        }
+    }
+}
+
+/// Reads `out.len()` bytes at host address `addr` owned by `cage`.
+pub fn read_bytes(rt: &dyn ThreeI, addr: u64, cage: CageId, out: &mut [u8]) -> Result<(), Errno> {
+    if cage == rt.cage_id() {
+        rt.read_own(addr.wrapping_sub(rt.host_addr(0)), out);
+        Ok(())
+    } else {
+        rt.read_foreign(addr, cage, out)
+    }
+}
+
+/// Writes `data` at host address `addr` owned by `cage`.
+pub fn write_bytes(rt: &dyn ThreeI, addr: u64, cage: CageId, data: &[u8]) -> Result<(), Errno> {
+    if cage == rt.cage_id() {
+        rt.write_own(addr.wrapping_sub(rt.host_addr(0)), data);
+        Ok(())
+    } else {
+        rt.write_foreign(addr, cage, data)
+    }
+}
+
+/// Reads a NUL-terminated string (NUL excluded) at `addr` owned by `cage`.
+pub fn read_cstr(rt: &dyn ThreeI, addr: u64, cage: CageId) -> Result<Vec<u8>, Errno> {
+    if cage != rt.cage_id() {
+        return rt.read_foreign_cstr(addr, cage, MAX_CSTR);
+    }
+    let mut bytes = vec![0; MAX_CSTR];
+    read_bytes(rt, addr, cage, &mut bytes)?;
+    let end = bytes.iter().position(|&b| b == 0).ok_or(Errno::ENAMETOOLONG)?;
+    bytes.truncate(end);
+    Ok(bytes)
+}
+
+/// One `{u64 host base, u64 len}` element of a translated iovec array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoVec {
+    pub base: u64,
+    pub len: u64,
+}
+
+/// Reads an iovec array of `count` elements at `addr` owned by `cage`.
+pub fn read_iovecs(rt: &dyn ThreeI, addr: u64, cage: CageId, count: u64) -> Result<Vec<IoVec>, Errno> {
+    let count = usize::try_from(count)
+        .ok()
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or(Errno::EINVAL)?;
+    let mut raw = vec![0; count * IOVEC_SIZE];
+    read_bytes(rt, addr, cage, &mut raw)?;
+    Ok(raw
+        .chunks_exact(IOVEC_SIZE)
+        .map(|c| IoVec {
+            base: le_u64(&c[..8]),
+            len: le_u64(&c[8..]),
+        })
+        .collect())
+}
+
+/// Reads a NULL-terminated array of host string pointers (argv, envp).
+pub fn read_str_array(rt: &dyn ThreeI, addr: u64, cage: CageId) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut strings = Vec::new();
+    for index in 0..MAX_ELEMENTS as u64 {
+        let mut ptr = [0; 8];
+        read_bytes(rt, addr + index * 8, cage, &mut ptr)?;
+        match u64::from_le_bytes(ptr) {
+            0 => return Ok(strings),
+            p => strings.push(read_cstr(rt, p, cage)?),
+        }
+    }
+    Err(Errno::E2BIG)
+}
+
+fn le_u64(bytes: &[u8]) -> u64 {
+    let mut raw = [0; 8];
+    raw.copy_from_slice(bytes);
+    u64::from_le_bytes(raw)
+}
+
+/// Whether `ret` means the call succeeded, by the catalog's result kind.
+pub fn succeeded(info: &SyscallInfo, ret: i32) -> bool {
+    match info.ret {
+        RetKind::MinusOne => ret >= 0,
+        RetKind::GuestAddr => Errno::from_ret(ret).is_none(),
+        _ => ret >= 0,
+    }
+}
+
+/// The byte length a [`Len`] names for this call (strings excluded).
+fn len_of(len: Len, args: &Args) -> Option<u64> {
+    match len {
+        Len::Arg(i) => args.get(usize::from(i)).map(|a| a.value),
+        Len::Fixed(n) => Some(u64::from(n)),
+        Len::CStr => None,
+    }
+}
+
+/// Reads `full` bytes at `addr`, keeping at most `limits.max_buffer`.
+fn capture_region(
+    rt: &dyn ThreeI,
+    (addr, cage): (u64, CageId),
+    full: u64,
+    limits: CaptureLimits,
+    (arg, index): (u8, u16),
+) -> Result<Buffer, Errno> {
+    let kept = full.min(limits.max_buffer as u64) as usize;
+    let mut data = vec![0; kept];
+    read_bytes(rt, addr, cage, &mut data)?;
+    Ok(Buffer {
+        arg,
+        index,
+        data,
+        truncated_from: ((kept as u64) < full).then_some(full),
+    })
+}
+
+/// Copies a call's input buffers out of the caller, before the call runs.
+pub fn capture_inputs(
+    rt: &dyn ThreeI,
+    info: &SyscallInfo,
+    args: &Args,
+    limits: CaptureLimits,
+) -> Result<Vec<Buffer>, Errno> {
+    let mut buffers = Vec::new();
+    for (pos, kind) in info.args.iter().enumerate() {
+        let arg = args[pos];
+        if arg.value == 0 {
+            continue;
+        }
+        let at = (arg.value, arg.owner());
+        let tag = (pos as u8, 0);
+        match *kind {
+            ArgKind::In(Len::CStr) => {
+                let data = read_cstr(rt, arg.value, arg.owner())?;
+                buffers.push(Buffer {
+                    arg: pos as u8,
+                    index: 0,
+                    data,
+                    truncated_from: None,
+                });
+            }
+            ArgKind::In(len) | ArgKind::InOut { cap: len, .. } => {
+                if let Some(full) = len_of(len, args) {
+                    buffers.push(capture_region(rt, at, full, limits, tag)?);
+                }
+            }
+            ArgKind::IovIn { count } => {
+                let iovs = read_iovecs(rt, at.0, at.1, args[usize::from(count)].value)?;
+                for (index, iov) in iovs.iter().enumerate() {
+                    let region = (iov.base, arg.owner());
+                    let tag = (pos as u8, index as u16);
+                    buffers.push(capture_region(rt, region, iov.len, limits, tag)?);
+                }
+            }
+            ArgKind::StrArray => {
+                for (index, data) in read_str_array(rt, at.0, at.1)?.into_iter().enumerate() {
+                    buffers.push(Buffer {
+                        arg: pos as u8,
+                        index: index as u16,
+                        data,
+                        truncated_from: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(buffers)
+}
+
+/// Copies a call's output buffers out of the caller after it returned
+/// `ret`, sized by what the call produced.
+pub fn capture_outputs(
+    rt: &dyn ThreeI,
+    info: &SyscallInfo,
+    args: &Args,
+    ret: i32,
+    limits: CaptureLimits,
+) -> Result<Vec<Buffer>, Errno> {
+    let mut buffers = Vec::new();
+    if !succeeded(info, ret) {
+        return Ok(buffers);
+    }
+    for (pos, kind) in info.args.iter().enumerate() {
+        let arg = args[pos];
+        if arg.value == 0 {
+            continue;
+        }
+        let at = (arg.value, arg.owner());
+        let tag = (pos as u8, 0);
+        match *kind {
+            ArgKind::Out { cap, filled } | ArgKind::InOut { cap, filled } => {
+                let Some(cap) = len_of(cap, args) else {
+                    continue;
+                };
+                let full = match filled {
+                    Filled::Result => cap.min(ret as u64),
+                    Filled::Whole | Filled::CStr => cap,
+                };
+                let mut buffer = capture_region(rt, at, full, limits, tag)?;
+                if filled == Filled::CStr {
+                    if let Some(end) = buffer.data.iter().position(|&b| b == 0) {
+                        buffer.data.truncate(end);
+                    }
+                }
+                buffers.push(buffer);
+            }
+            ArgKind::IovOut { count } => {
+                let iovs = read_iovecs(rt, at.0, at.1, args[usize::from(count)].value)?;
+                let mut left = ret as u64;
+                for (index, iov) in iovs.iter().enumerate() {
+                    if left == 0 {
+                        break;
+                    }
+                    let full = iov.len.min(left);
+                    left -= full;
+                    let region = (iov.base, arg.owner());
+                    let tag = (pos as u8, index as u16);
+                    buffers.push(capture_region(rt, region, full, limits, tag)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(buffers)
+}
+
+/// Writes recorded output bytes into the output buffers of `args`, each cut
+/// to the capacity that call gave it. Used to answer a call from a record.
+pub fn deliver_outputs(
+    rt: &dyn ThreeI,
+    info: &SyscallInfo,
+    args: &Args,
+    outputs: &[Buffer],
+) -> Result<(), Errno> {
+    for buffer in outputs {
+        let pos = usize::from(buffer.arg);
+        let (Some(kind), Some(arg)) = (info.args.get(pos), args.get(pos)) else {
+            continue;
+        };
+        if arg.value == 0 {
+            continue;
+        }
+        match *kind {
+            ArgKind::Out { cap, .. } | ArgKind::InOut { cap, .. } => {
+                let room = len_of(cap, args).unwrap_or(0);
+                let n = buffer.data.len().min(room as usize);
+                write_bytes(rt, arg.value, arg.owner(), &buffer.data[..n])?;
+            }
+            ArgKind::IovOut { count } => {
+                let iovs = read_iovecs(rt, arg.value, arg.owner(), args[usize::from(count)].value)?;
+                if let Some(iov) = iovs.get(usize::from(buffer.index)) {
+                    let n = buffer.data.len().min(iov.len as usize);
+                    write_bytes(rt, iov.base, arg.owner(), &buffer.data[..n])?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

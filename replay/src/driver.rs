@@ -1,0 +1,169 @@
+//! The driver role: a real cage at the bottom of the replayed stack's argv
+//! chain that issues the recorded calls through its own table, as the
+//! recorded app did, so every grate in the stack sees a genuine caller.
+
+use crate::capture::{capture_outputs, MAX_ELEMENTS};
+use crate::step::{Outcome, Step, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
+use boundary::guest::{Guest, OwnBuf};
+use crate::exec_args::stage_exec;
+use boundary::{nr, Arg, Args, ThreeI};
+use formats::{ArgKind, Len};
+use formats::{Buffer, SyscallRecord};
+
+/// The argv word that selects the driver role.
+pub const DRIVER_FLAG: &str = "--driver";
+
+/// Largest buffer a driver allocates for one output argument.
+pub const MAX_OUTPUT: u64 = 64 << 20;
+
+/// The driver role's main: run steps until told to stop.
+pub fn driver_main(rt: &dyn ThreeI) -> i32 {
+    let guest = Guest::new(rt);
+    loop {
+        let Some(step) = next_step(&guest) else {
+            guest.eprint("tee-replay: driver: the replayer sent an unreadable step\n");
+            return 2;
+        };
+        match step {
+            Step::Call(record) => {
+                let outcome = run_call(rt, &record);
+                report(&guest, &outcome);
+            }
+            Step::Exec { path, argv } => {
+                let outcome = run_exec(rt, &path, &argv);
+                report(&guest, &outcome);
+            }
+            Step::Fork { child } => {
+                let forked = rt.fork(Box::new(driver_main));
+                let real = forked.map_or(0, |c| c.0);
+                guest.syscall(STEP_FORKED, &[child, real]);
+            }
+            Step::Exit { status } => rt.exit(status),
+            Step::Done => return 0,
+        }
+    }
+}
+
+fn next_step(guest: &Guest<'_>) -> Option<Step> {
+    let len = usize::try_from(guest.syscall(STEP_LEN, &[])).ok()?;
+    let buf = OwnBuf::zeroed(guest.rt(), len);
+    if guest.call(STEP_FETCH, &[buf.arg()]) != 0 {
+        return None;
+    }
+    postcard::from_bytes(&buf.to_vec()).ok()
+}
+
+fn report(guest: &Guest<'_>, outcome: &Outcome) {
+    let bytes = postcard::to_allocvec(outcome).unwrap_or_default();
+    let buf = OwnBuf::from_bytes(guest.rt(), &bytes);
+    guest.call(STEP_RESULT, &[buf.arg(), guest.scalar(bytes.len() as u64)]);
+}
+
+/// Buffers a call's arguments point at, kept alive until it returns.
+struct Materialized<'a> {
+    args: Args,
+    host_args: Args,
+    _buffers: Vec<OwnBuf<'a>>,
+}
+
+fn input<'r>(record: &'r SyscallRecord, pos: usize) -> impl Iterator<Item = &'r Buffer> {
+    record.inputs.iter().filter(move |b| usize::from(b.arg) == pos)
+}
+
+/// Rebuilds a recorded call's buffers in the driver's own memory.
+fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materialized<'a>> {
+    let info = formats::lookup(record.nr)?;
+    let me = rt.cage_id();
+    let full = record.full_args();
+    let mut args = Arg::all_unused(me);
+    for (slot, (value, _)) in args.iter_mut().zip(full) {
+        slot.value = value;
+    }
+    let mut host_args = args;
+    let mut buffers = Vec::new();
+    for (pos, kind) in info.args.iter().enumerate() {
+        if full[pos].0 == 0 || full[pos].0 == UNUSED_ARG {
+            continue;
+        }
+        let buf = match *kind {
+            ArgKind::In(Len::CStr) => OwnBuf::cstr(rt, &input(record, pos).next()?.data),
+            ArgKind::In(len) | ArgKind::InOut { cap: len, .. } => {
+                let size = length(len, &full).min(MAX_OUTPUT) as usize;
+                let buf = OwnBuf::zeroed(rt, size);
+                if let Some(data) = input(record, pos).next() {
+                    rt.write_own(buf.addr(), &data.data[..data.data.len().min(size)]);
+                }
+                buf
+            }
+            ArgKind::Out { cap, .. } => {
+                let size = length(cap, &full);
+                if size > MAX_OUTPUT {
+                    return None;
+                }
+                OwnBuf::zeroed(rt, size as usize)
+            }
+            ArgKind::IovIn { .. } => iov_array(rt, input(record, pos).map(|b| b.data.clone()), &mut buffers),
+            ArgKind::IovOut { .. } => {
+                let lens = record
+                    .outputs
+                    .iter()
+                    .filter(|b| usize::from(b.arg) == pos)
+                    .map(|b| vec![0; b.truncated_from.unwrap_or(b.data.len() as u64).min(MAX_OUTPUT) as usize]);
+                iov_array(rt, lens, &mut buffers)
+            }
+            _ => continue,
+        };
+        args[pos] = buf.arg();
+        host_args[pos] = Arg::new(rt.host_addr(buf.addr()), me);
+        buffers.push(buf);
+    }
+    Some(Materialized {
+        args,
+        host_args,
+        _buffers: buffers,
+    })
+}
+
+fn length(len: Len, full: &[(u64, u64); 6]) -> u64 {
+    match len {
+        Len::Arg(i) => full[usize::from(i)].0,
+        Len::Fixed(n) => u64::from(n),
+        Len::CStr => 0,
+    }
+}
+
+/// Builds a translated iovec array over fresh copies of `elements`.
+fn iov_array<'a>(rt: &'a dyn ThreeI, elements: impl Iterator<Item = Vec<u8>>, keep: &mut Vec<OwnBuf<'a>>) -> OwnBuf<'a> {
+    let mut raw = Vec::new();
+    for data in elements.take(MAX_ELEMENTS) {
+        let buf = OwnBuf::from_bytes(rt, &data);
+        raw.extend_from_slice(&rt.host_addr(buf.addr()).to_le_bytes());
+        raw.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        keep.push(buf);
+    }
+    raw.resize(raw.len().max(IOVEC_SIZE), 0);
+    OwnBuf::from_bytes(rt, &raw)
+}
+
+fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Outcome {
+    let me = rt.cage_id();
+    let (Some(info), Some(call)) = (formats::lookup(record.nr), materialize(rt, record)) else {
+        return Outcome {
+            result: boundary::Errno::EFAULT.ret(),
+            outputs: Vec::new(),
+        };
+    };
+    let result = rt.make_call(record.nr, me, me, &call.args);
+    let outputs = capture_outputs(rt, info, &call.host_args, result, crate::capture::CaptureLimits::default()).unwrap_or_default();
+    Outcome { result, outputs }
+}
+
+fn run_exec(rt: &dyn ThreeI, path: &[u8], argv: &[Vec<u8>]) -> Outcome {
+    let me = rt.cage_id();
+    let exec = stage_exec(rt, me, path, argv);
+    Outcome {
+        result: rt.make_call(nr::EXECVE, me, me, &exec.args),
+        outputs: Vec::new(),
+    }
+}

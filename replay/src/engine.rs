@@ -1,0 +1,342 @@
+//! tee-replay's side of the private channel: hands each driver its steps,
+//! sets the floor's expectations, and compares what the stack returned with
+//! what was recorded.
+
+use crate::capture::succeeded;
+use crate::compare::{compares_data, first_difference, same_result, Side};
+use crate::fdpair::FdPairs;
+use crate::floor::{Answer, Floor};
+use crate::report::{Divergence, FdHistory, OutputDiff};
+use crate::schedule::{owner, Entry, Schedule};
+use crate::step::{Outcome, Step};
+use boundary::{nr, Args, CageId, Errno, ThreeI};
+use formats::{CallFilter};
+use formats::{Record, SyscallRecord};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Largest outcome a driver may report.
+const MAX_OUTCOME: u64 = 256 << 20;
+
+/// What the command line chose.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    /// Only these recorded cages' calls are issued (forks and exits always are).
+    pub cages: Option<HashSet<u64>>,
+    pub calls: CallFilter,
+    /// Stop after the record with this index.
+    pub until: Option<u64>,
+    pub keep_going: bool,
+    /// Let the stack's downward calls reach the real system.
+    pub passthrough: bool,
+}
+
+/// A step handed out and not yet answered.
+struct Pending {
+    entry: usize,
+    bytes: Vec<u8>,
+    expectation: Option<u64>,
+}
+
+/// The replayer's state, shared by its main and every handler call.
+pub struct ReplayState {
+    entries: Vec<Entry>,
+    options: ReplayOptions,
+    schedule: Mutex<Schedule>,
+    turn: Condvar,
+    pending: Mutex<std::collections::HashMap<CageId, Pending>>,
+    pub pairs: FdPairs,
+    pub floor: Floor,
+    history: FdHistory,
+    pub divergences: Mutex<Vec<Divergence>>,
+    pub replayed: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl ReplayState {
+    /// A replay of `entries` (in replay order).
+    pub fn new(entries: Vec<Entry>, options: ReplayOptions) -> ReplayState {
+        ReplayState {
+            entries,
+            options,
+            schedule: Mutex::default(),
+            turn: Condvar::new(),
+            pending: Mutex::default(),
+            pairs: FdPairs::default(),
+            floor: Floor::new(),
+            history: FdHistory::default(),
+            divergences: Mutex::default(),
+            replayed: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    fn schedule(&self) -> MutexGuard<'_, Schedule> {
+        // Each update is complete before any call that could panic.
+        self.schedule.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pending(&self) -> MutexGuard<'_, std::collections::HashMap<CageId, Pending>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the stack's downward calls reach the real system.
+    pub fn passthrough(&self) -> bool {
+        self.options.passthrough
+    }
+
+    /// Whether `cage` is a driver (the floor answers for drivers).
+    pub fn is_driver(&self, cage: CageId) -> bool {
+        self.schedule().live.contains(&cage)
+    }
+
+    /// Skipped records by reason, and how many drivers still run.
+    pub fn skipped(&self) -> Vec<(&'static str, u64)> {
+        self.schedule().skipped.iter().map(|(r, n)| (*r, *n)).collect()
+    }
+
+    /// The number of records in replay order.
+    pub fn total(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// How far the replay got.
+    pub fn position(&self) -> usize {
+        self.schedule().next
+    }
+
+    /// Stages `driver`'s next step; returns its encoded length.
+    pub fn step_len(&self, driver: CageId) -> i32 {
+        let (step, entry) = self.next_step(driver);
+        let expectation = self.expect(driver, &step, entry);
+        let bytes = postcard::to_allocvec(&step).unwrap_or_default();
+        let len = bytes.len() as i32;
+        let pending = Pending {
+            entry: entry.unwrap_or(usize::MAX),
+            bytes,
+            expectation,
+        };
+        self.pending().insert(driver, pending);
+        len
+    }
+
+    fn expect(&self, driver: CageId, step: &Step, entry: Option<usize>) -> Option<u64> {
+        if self.options.passthrough {
+            return None;
+        }
+        let (nr, answer) = match (step, entry.map(|i| &self.entries[i].record)) {
+            (Step::Call(call), Some(Record::Syscall(recorded))) => (
+                call.nr,
+                Answer {
+                    result: recorded.result as i32,
+                    outputs: recorded.outputs.clone(),
+                },
+            ),
+            (Step::Exec { .. }, _) => (nr::EXECVE, Answer::default()),
+            _ => return None,
+        };
+        Some(self.floor.expect_until_withdrawn(driver, nr, None, Arc::new(answer)))
+    }
+
+    /// Copies `driver`'s staged step to `addr` in its memory.
+    pub fn fetch(&self, rt: &dyn ThreeI, driver: CageId, addr: u64) -> i32 {
+        let bytes = match self.pending().get(&driver) {
+            Some(p) => p.bytes.clone(),
+            None => return Errno::EINVAL.ret(),
+        };
+        match rt.write_foreign(addr, driver, &bytes) {
+            Ok(()) => 0,
+            Err(errno) => errno.ret(),
+        }
+    }
+
+    /// Takes the next step for `driver`, waiting for its turn.
+    fn next_step(&self, driver: CageId) -> (Step, Option<usize>) {
+        let mut schedule = self.schedule();
+        loop {
+            if !schedule.recorded_of.contains_key(&driver) {
+                if schedule.recorded_of.is_empty() {
+                    schedule.bind_root(driver, &self.entries);
+                } else {
+                    schedule = self.turn.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+            }
+            let mine = schedule.recorded_of[&driver];
+            let Some(entry) = self.entries.get(schedule.next) else {
+                return self.leave(&mut schedule, driver, Step::Done);
+            };
+            if self.stop.load(Ordering::Relaxed) || self.options.until.is_some_and(|u| entry.index > u) {
+                return self.leave(&mut schedule, driver, Step::Done);
+            }
+            let Some(cage) = owner(&entry.record) else {
+                schedule.skip("not a call");
+                continue;
+            };
+            if !schedule.playable(cage) {
+                schedule.skip("cage never forked in the log");
+                self.turn.notify_all();
+                continue;
+            }
+            if cage != mine {
+                schedule = self.turn.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let at = schedule.next;
+            match &entry.record {
+                Record::Syscall(call) => match self.call_step(call) {
+                    Ok(step) => {
+                        schedule.next += 1;
+                        return (step, Some(at));
+                    }
+                    Err(reason) => schedule.skip(reason),
+                },
+                Record::Fork(fork) if !fork.thread => {
+                    schedule.next += 1;
+                    schedule.forking.insert(fork.child);
+                    self.pairs.fork(CageId(fork.parent), CageId(fork.child));
+                    return (Step::Fork { child: fork.child }, Some(at));
+                }
+                Record::Exec(exec) if exec.result == 0 => {
+                    schedule.next += 1;
+                    self.pairs.exec(CageId(exec.cage));
+                    let step = Step::Exec {
+                        path: exec.path.clone(),
+                        argv: exec.argv.clone(),
+                    };
+                    return (step, Some(at));
+                }
+                Record::Exit(exit) if exit.process => {
+                    schedule.next += 1;
+                    self.pairs.exit(CageId(exit.cage));
+                    let status = exit.status;
+                    return self.leave(&mut schedule, driver, Step::Exit { status });
+                }
+                _ => schedule.skip("thread or failed lifecycle event"),
+            }
+            self.turn.notify_all();
+        }
+    }
+
+    fn leave(&self, schedule: &mut Schedule, driver: CageId, step: Step) -> (Step, Option<usize>) {
+        schedule.live.remove(&driver);
+        self.turn.notify_all();
+        (step, None)
+    }
+
+    /// The call step for a recorded call, or why it is not replayed.
+    fn call_step(&self, call: &SyscallRecord) -> Result<Step, &'static str> {
+        let info = formats::lookup(call.nr).ok_or("call not in the catalog")?;
+        if matches!(call.nr, nr::WAIT4 | nr::KILL) {
+            return Err("process call (primary only)");
+        }
+        if !self.options.calls.matches(call.nr) {
+            return Err("filtered by --calls");
+        }
+        if self.options.cages.as_ref().is_some_and(|c| !c.contains(&call.cage)) {
+            return Err("filtered by --cages");
+        }
+        let full = call.full_args();
+        let args: Args = full.map(|(value, cage)| boundary::Arg { value, cage });
+        let mapped = self
+            .pairs
+            .translate_args(info, CageId(call.cage), &args)
+            .ok_or("fd not open in the replay")?;
+        let mut step = call.clone();
+        step.args = SyscallRecord::args_from_full(call.cage, &mapped.map(|a| (a.value, a.cage)));
+        Ok(Step::Call(step))
+    }
+
+    /// Takes `driver`'s outcome for its last step and compares it.
+    pub fn result(&self, rt: &dyn ThreeI, driver: CageId, addr: u64, len: u64) -> i32 {
+        let Some(pending) = self.pending().remove(&driver) else {
+            return Errno::EINVAL.ret();
+        };
+        if let Some(id) = pending.expectation {
+            self.floor.withdraw(driver, id);
+        }
+        if len > MAX_OUTCOME {
+            return Errno::E2BIG.ret();
+        }
+        let mut bytes = vec![0; len as usize];
+        if let Err(errno) = rt.read_foreign(addr, driver, &mut bytes) {
+            return errno.ret();
+        }
+        let Ok(outcome) = postcard::from_bytes::<Outcome>(&bytes) else {
+            return Errno::EINVAL.ret();
+        };
+        if let Some(entry) = self.entries.get(pending.entry) {
+            self.judge(entry, &outcome);
+        }
+        self.turn.notify_all();
+        0
+    }
+
+    fn judge(&self, entry: &Entry, outcome: &Outcome) {
+        self.replayed.fetch_add(1, Ordering::Relaxed);
+        let Record::Syscall(call) = &entry.record else {
+            return;
+        };
+        let Some(info) = formats::lookup(call.nr) else {
+            return;
+        };
+        let recorded = call.result as i32;
+        let cage = CageId(call.cage);
+        let args: Args = call.full_args().map(|(value, cage)| boundary::Arg { value, cage });
+        let result_differs = !same_result(info, recorded, outcome.result);
+        let output = (compares_data(info) && succeeded(info, recorded))
+            .then(|| first_difference(&call.outputs, &outcome.outputs))
+            .flatten()
+            .map(|(i, offset)| OutputDiff::around(&call.outputs, &outcome.outputs, i, offset));
+        if result_differs || output.is_some() {
+            let fd = match info.args.first() {
+                Some(formats::ArgKind::Fd) => Some(args[0].as_i32()),
+                _ => None,
+            };
+            let divergence = Divergence {
+                index: entry.index,
+                seq: call.seq,
+                cage: call.cage,
+                call: formats::describe_call(call, 32),
+                recorded: call.result,
+                replayed: i64::from(outcome.result),
+                output,
+                fd_path: fd.and_then(|fd| self.history.path(cage, fd)),
+                previous: fd.map(|fd| self.history.previous(cage, fd)).unwrap_or_default(),
+            };
+            self.divergences.lock().unwrap_or_else(|e| e.into_inner()).push(divergence);
+            if !self.options.keep_going {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        self.history.note(info, call, entry.index);
+        let mine = Side {
+            result: recorded,
+            outputs: &call.outputs,
+        };
+        let theirs = Side {
+            result: outcome.result,
+            outputs: &outcome.outputs,
+        };
+        self.pairs.track(info, cage, &args, mine, theirs);
+    }
+
+    /// A driver forked the driver for recorded cage `child`.
+    pub fn forked(&self, child: u64, driver: CageId) -> i32 {
+        let mut schedule = self.schedule();
+        if driver.0 == 0 {
+            schedule.forking.remove(&child);
+        } else {
+            schedule.bind(driver, child);
+        }
+        self.turn.notify_all();
+        0
+    }
+
+    /// Whether every driver has finished.
+    pub fn drivers_done(&self) -> bool {
+        let schedule = self.schedule();
+        !schedule.recorded_of.is_empty() && schedule.live.is_empty()
+    }
+}

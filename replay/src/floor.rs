@@ -1,0 +1,206 @@
+//! The floor: what sits below a grate stack and answers, from a known
+//! result, the calls the stack sends down on a caller's behalf.
+//!
+//! The live tee puts a floor under its secondary stack, answered from the
+//! primary's result and output bytes; tee-replay puts one under the replayed
+//! stack, answered from the recording. Either way a duplicated call never
+//! reaches the real system twice. Calls that carry no caller the floor is
+//! answering for are the grates' own I/O (an archive being written, a log
+//! being kept): those pass through to the real system, issued through the
+//! floor owner's own table, which never routes back into the floor.
+//!
+//! Matching: an expectation is keyed by the cage the floor answers for and
+//! the call number. A call sent down names its caller in its argcages (glibc
+//! sets all six to the caller, and grates keep scalar argcages), so the floor
+//! looks at every argcage. Several in-flight calls of one cage with the same
+//! number (threads) are told apart by the scratch buffer a pointer argument
+//! points into, when there is one.
+
+use crate::capture::deliver_outputs;
+use boundary::{nr, Args, CageId, Errno, ThreeI};
+use formats::Buffer;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A result and the output bytes that go with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub result: i32,
+    pub outputs: Vec<Buffer>,
+}
+
+/// What the floor did, for summaries.
+#[derive(Debug, Default)]
+pub struct FloorCounts {
+    /// Calls answered from an expectation.
+    pub answered: AtomicU64,
+    /// Calls made on a caller's behalf with no matching expectation.
+    pub unmatched: AtomicU64,
+    /// Grates' own calls passed through to the real system.
+    pub passed_through: AtomicU64,
+}
+
+/// What the floor does with a call on a caller's behalf it has no answer for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmatched {
+    /// Answer `-errno` without executing anything.
+    Refuse(Errno),
+    /// Execute it on the real system (tee-replay --passthrough).
+    PassThrough,
+}
+
+struct Pending {
+    id: u64,
+    nr: u32,
+    /// Host address range of the scratch memory given with this call.
+    scratch: Option<(u64, u64)>,
+    answer: Arc<Answer>,
+}
+
+/// The floor under one stack.
+#[derive(Default)]
+pub struct Floor {
+    pending: Mutex<HashMap<CageId, Vec<Pending>>>,
+    next_id: AtomicU64,
+    pub counts: FloorCounts,
+}
+
+impl std::fmt::Debug for Floor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Floor").field("counts", &self.counts).finish()
+    }
+}
+
+/// Keeps an expectation registered; dropping it withdraws the expectation.
+#[must_use = "the expectation is withdrawn when this is dropped"]
+pub struct Expectation<'a> {
+    floor: &'a Floor,
+    cage: CageId,
+    id: u64,
+}
+
+impl Drop for Expectation<'_> {
+    fn drop(&mut self) {
+        self.floor.withdraw(self.cage, self.id);
+    }
+}
+
+impl Floor {
+    /// A floor with nothing expected.
+    pub fn new() -> Floor {
+        Floor::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<CageId, Vec<Pending>>> {
+        // A panic elsewhere never leaves this map half-updated, so a
+        // poisoned lock still holds consistent data.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Expects call `nr` on behalf of `cage` while the guard lives, to be
+    /// answered with `answer`. `scratch` is the host address range of the
+    /// buffers handed to the stack with this call, if any.
+    pub fn expect(
+        &self,
+        cage: CageId,
+        nr: u32,
+        scratch: Option<(u64, u64)>,
+        answer: Arc<Answer>,
+    ) -> Expectation<'_> {
+        let id = self.expect_until_withdrawn(cage, nr, scratch, answer);
+        Expectation {
+            floor: self,
+            cage,
+            id,
+        }
+    }
+
+    /// Like [`Floor::expect`], for an expectation that outlives the caller's
+    /// scope (a replay driver's call spans two private calls); returns the id
+    /// to pass to [`Floor::withdraw`].
+    pub fn expect_until_withdrawn(
+        &self,
+        cage: CageId,
+        nr: u32,
+        scratch: Option<(u64, u64)>,
+        answer: Arc<Answer>,
+    ) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().entry(cage).or_default().push(Pending {
+            id,
+            nr,
+            scratch,
+            answer,
+        });
+        id
+    }
+
+    /// Withdraws expectation `id` of `cage`.
+    pub fn withdraw(&self, cage: CageId, id: u64) {
+        let mut pending = self.lock();
+        if let Some(list) = pending.get_mut(&cage) {
+            list.retain(|p| p.id != id);
+            if list.is_empty() {
+                pending.remove(&cage);
+            }
+        }
+    }
+
+    fn find(&self, nr: u32, args: &Args) -> Option<Arc<Answer>> {
+        let pending = self.lock();
+        let mut best: Option<&Pending> = None;
+        for arg in args {
+            let Some(list) = pending.get(&arg.owner()) else {
+                continue;
+            };
+            for p in list.iter().filter(|p| p.nr == nr) {
+                let in_scratch = p.scratch.is_some_and(|(lo, hi)| {
+                    args.iter().any(|a| (lo..hi).contains(&a.value))
+                });
+                if in_scratch {
+                    return Some(p.answer.clone());
+                }
+                best = best.or(Some(p));
+            }
+        }
+        best.map(|p| p.answer.clone())
+    }
+
+    /// Handles call `nr` that reached the floor. `answers_for` says whether
+    /// the floor stands in for a cage (an app or replay driver cage).
+    pub fn handle(
+        &self,
+        rt: &dyn ThreeI,
+        nr: u32,
+        args: &Args,
+        answers_for: &dyn Fn(CageId) -> bool,
+        unmatched: Unmatched,
+    ) -> i32 {
+        if let Some(answer) = self.find(nr, args) {
+            self.counts.answered.fetch_add(1, Ordering::Relaxed);
+            if let Some(info) = formats::lookup(nr) {
+                // A stack that sent down a bad pointer gets what the real
+                // call would have given it.
+                if deliver_outputs(rt, info, args, &answer.outputs).is_err() {
+                    return Errno::EFAULT.ret();
+                }
+            }
+            return answer.result;
+        }
+        let on_behalf = args.iter().any(|a| answers_for(a.owner()));
+        // A cage the floor stands for still forks and ends for real: only
+        // a simulated fork or exit comes with an expectation.
+        let lifecycle = matches!(nr, nr::CLONE | nr::EXIT | nr::EXIT_GROUP);
+        if on_behalf && !lifecycle {
+            self.counts.unmatched.fetch_add(1, Ordering::Relaxed);
+            if let Unmatched::Refuse(errno) = unmatched {
+                return errno.ret();
+            }
+        } else {
+            self.counts.passed_through.fetch_add(1, Ordering::Relaxed);
+        }
+        let me = rt.cage_id();
+        rt.make_call(nr, me, args[0].owner(), args)
+    }
+}

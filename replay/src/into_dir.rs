@@ -1,0 +1,316 @@
+//! `--into-dir`: a log's file effects replayed into a plain host directory,
+//! with no grate at all (offline archiving on any machine).
+//!
+//! Follows each recorded cage's fds and working directory through the log
+//! and applies what succeeded: creates, truncations, writes at the recorded
+//! offsets, renames, removals, directories. Nothing is written outside the
+//! directory: paths are resolved lexically under it, `..` past its top is
+//! refused, and no symlink inside it is followed.
+
+use crate::engine::ReplayOptions;
+use crate::schedule::in_replay_order;
+use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR};
+use boundary::guest::Guest;
+use boundary::nr;
+use formats::{lookup, Record, SyscallRecord};
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// One open file description: shared by dups and across fork.
+#[derive(Debug)]
+struct Open {
+    /// Path relative to the target directory.
+    path: PathBuf,
+    offset: u64,
+    append: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Fd {
+    open: Arc<Mutex<Open>>,
+    cloexec: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct CageFiles {
+    cwd: PathBuf,
+    fds: HashMap<i32, Fd>,
+}
+
+/// Applies the log's file effects under `root`.
+struct DirReplay<'a> {
+    root: &'a Path,
+    cages: HashMap<u64, CageFiles>,
+    applied: u64,
+    refused: Vec<String>,
+}
+
+/// `..` past the top, or a symlink inside the directory.
+fn refuse(path: &[u8]) -> String {
+    format!("{}: outside the target directory", String::from_utf8_lossy(path))
+}
+
+impl DirReplay<'_> {
+    fn cage(&mut self, cage: u64) -> &mut CageFiles {
+        self.cages.entry(cage).or_default()
+    }
+
+    /// Resolves a recorded path to a path relative to the target directory.
+    fn resolve(&mut self, cage: u64, dirfd: i32, raw: &[u8]) -> Result<PathBuf, String> {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let files = self.cage(cage).clone();
+        let mut rel = if text.starts_with('/') {
+            PathBuf::new()
+        } else if dirfd == AT_FDCWD {
+            files.cwd.clone()
+        } else {
+            let open = files.fds.get(&dirfd).ok_or_else(|| refuse(raw))?;
+            let base = open.open.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
+            base
+        };
+        for part in Path::new(&text).components() {
+            match part {
+                Component::Normal(name) => rel.push(name),
+                Component::ParentDir => {
+                    if !rel.pop() {
+                        return Err(refuse(raw));
+                    }
+                }
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
+        let mut at = self.root.to_path_buf();
+        for part in rel.components() {
+            at.push(part);
+            if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse(raw));
+            }
+        }
+        Ok(rel)
+    }
+
+    fn full(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn input<'r>(call: &'r SyscallRecord, pos: u8) -> &'r [u8] {
+        call.inputs.iter().find(|b| b.arg == pos).map_or(&[], |b| &b.data)
+    }
+
+    fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Fork(fork) if !fork.thread => {
+                let parent = self.cage(fork.parent).clone();
+                self.cages.insert(fork.child, parent);
+            }
+            Record::Exec(exec) if exec.result == 0 => {
+                self.cage(exec.cage).fds.retain(|_, fd| !fd.cloexec);
+            }
+            Record::Exit(exit) if exit.process => {
+                self.cages.remove(&exit.cage);
+            }
+            Record::Syscall(call) if call.result >= 0 => {
+                if let Err(message) = self.apply_call(call) {
+                    self.refused.push(message);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fd(&mut self, cage: u64, fd: u64) -> Option<Arc<Mutex<Open>>> {
+        self.cage(cage).fds.get(&(fd as i32)).map(|f| f.open.clone())
+    }
+
+    fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), String> {
+        let args = call.full_args().map(|(v, _)| v);
+        let cage = call.cage;
+        let io = |e: std::io::Error| format!("record seq {}: {e}", call.seq);
+        let at_cwd = AT_FDCWD as u32 as u64;
+        let (dirfd, path_pos, flags) = match call.nr {
+            nr::OPEN => (at_cwd, 0, args[1] as i32),
+            nr::CREAT => (at_cwd, 0, open_flags::O_CREAT | open_flags::O_WRONLY | open_flags::O_TRUNC),
+            nr::OPENAT => (args[0], 1, args[2] as i32),
+            _ => (0, 0, 0),
+        };
+        match call.nr {
+            nr::OPEN | nr::CREAT | nr::OPENAT => {
+                let rel = self.resolve(cage, dirfd as i32, Self::input(call, path_pos))?;
+                let full = self.full(&rel);
+                if flags & open_flags::O_DIRECTORY == 0 && !full.is_dir() {
+                    let mut options = OpenOptions::new();
+                    options.write(true).custom_flags(libc_nofollow());
+                    if flags & open_flags::O_CREAT != 0 {
+                        if let Some(parent) = full.parent() {
+                            fs::create_dir_all(parent).map_err(io)?;
+                        }
+                        options.create(true);
+                    }
+                    if flags & open_flags::O_TRUNC != 0 {
+                        options.truncate(true);
+                    }
+                    // A file only read was never created by the app: skip it.
+                    if full.exists() || flags & open_flags::O_CREAT != 0 {
+                        options.open(&full).map_err(io)?;
+                    }
+                }
+                let open = Open {
+                    path: rel,
+                    offset: 0,
+                    append: flags & open_flags::O_APPEND != 0,
+                };
+                let fd = Fd {
+                    open: Arc::new(Mutex::new(open)),
+                    cloexec: flags & open_flags::O_CLOEXEC != 0,
+                };
+                self.cage(cage).fds.insert(call.result as i32, fd);
+            }
+            nr::WRITE | nr::PWRITE | nr::WRITEV | nr::PWRITEV => {
+                let Some(open) = self.fd(cage, args[0]) else { return Ok(()) };
+                let mut data: Vec<u8> = call.inputs.iter().filter(|b| b.arg == 1).flat_map(|b| b.data.iter().copied()).collect();
+                data.truncate(call.result as usize);
+                let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                let full = self.full(&open.path);
+                if !full.is_file() {
+                    return Ok(());
+                }
+                let file = OpenOptions::new().write(true).custom_flags(libc_nofollow()).open(&full).map_err(io)?;
+                let positional = matches!(call.nr, nr::PWRITE | nr::PWRITEV);
+                let at = if positional {
+                    args[3]
+                } else if open.append {
+                    file.metadata().map_err(io)?.len()
+                } else {
+                    open.offset
+                };
+                file.write_all_at(&data, at).map_err(io)?;
+                if !positional {
+                    open.offset = at + call.result as u64;
+                }
+            }
+            nr::READ | nr::READV => {
+                if let Some(open) = self.fd(cage, args[0]) {
+                    open.lock().unwrap_or_else(|e| e.into_inner()).offset += call.result as u64;
+                }
+            }
+            nr::LSEEK => {
+                if let Some(open) = self.fd(cage, args[0]) {
+                    open.lock().unwrap_or_else(|e| e.into_inner()).offset = call.result as u64;
+                }
+            }
+            nr::FTRUNCATE => {
+                if let Some(open) = self.fd(cage, args[0]) {
+                    let full = self.full(&open.lock().unwrap_or_else(|e| e.into_inner()).path);
+                    set_len(&full, args[1]).map_err(io)?;
+                }
+            }
+            nr::TRUNCATE => {
+                let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                set_len(&self.full(&rel), args[1]).map_err(io)?;
+            }
+            nr::RENAME => {
+                let from = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                let to = self.resolve(cage, AT_FDCWD, Self::input(call, 1))?;
+                if self.full(&from).exists() {
+                    fs::rename(self.full(&from), self.full(&to)).map_err(io)?;
+                }
+            }
+            nr::UNLINK => {
+                let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                remove(&self.full(&rel), false).map_err(io)?;
+            }
+            nr::UNLINKAT => {
+                let rel = self.resolve(cage, args[0] as i32, Self::input(call, 1))?;
+                remove(&self.full(&rel), args[2] as i32 & AT_REMOVEDIR != 0).map_err(io)?;
+            }
+            nr::MKDIR => {
+                let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                fs::create_dir_all(self.full(&rel)).map_err(io)?;
+            }
+            nr::RMDIR => {
+                let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                remove(&self.full(&rel), true).map_err(io)?;
+            }
+            nr::CHDIR => {
+                let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                self.cage(cage).cwd = rel;
+            }
+            nr::DUP | nr::DUP2 | nr::DUP3 => {
+                if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
+                    let cloexec = call.nr == nr::DUP3 && args[2] as i32 & open_flags::O_CLOEXEC != 0;
+                    self.cage(cage).fds.insert(call.result as i32, Fd { cloexec, ..fd });
+                }
+            }
+            nr::FCNTL if matches!(args[1] as i32, 0 | 1030) => {
+                if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
+                    self.cage(cage).fds.insert(call.result as i32, Fd { cloexec: args[1] == 1030, ..fd });
+                }
+            }
+            nr::CLOSE => {
+                self.cage(cage).fds.remove(&(args[0] as i32));
+            }
+            _ => return Ok(()),
+        }
+        self.applied += 1;
+        Ok(())
+    }
+}
+
+/// O_NOFOLLOW for the host's open: no symlink in the target is followed.
+fn libc_nofollow() -> i32 {
+    open_flags::O_NOFOLLOW
+}
+
+fn set_len(path: &Path, len: u64) -> std::io::Result<()> {
+    if path.is_file() {
+        OpenOptions::new().write(true).custom_flags(libc_nofollow()).open(path)?.set_len(len)?;
+    }
+    Ok(())
+}
+
+fn remove(path: &Path, dir: bool) -> std::io::Result<()> {
+    let gone = if dir { fs::remove_dir(path) } else { fs::remove_file(path) };
+    match gone {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Replays `records`' file effects into `dir`; returns the exit status.
+pub fn replay_into_dir(guest: &Guest<'_>, records: &[Record], dir: &Path, options: &ReplayOptions) -> Result<i32, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let root = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut replay = DirReplay {
+        root: &root,
+        cages: HashMap::new(),
+        applied: 0,
+        refused: Vec::new(),
+    };
+    for entry in in_replay_order(records.to_vec()) {
+        if options.until.is_some_and(|u| entry.index > u) {
+            break;
+        }
+        if let Record::Syscall(call) = &entry.record {
+            let wanted = options.calls.matches(call.nr)
+                && options.cages.as_ref().is_none_or(|c| c.contains(&call.cage))
+                && lookup(call.nr).is_some();
+            if !wanted {
+                continue;
+            }
+        }
+        replay.apply(&entry.record);
+    }
+    for message in &replay.refused {
+        guest.eprint(&format!("tee-replay: refused: {message}\n"));
+    }
+    guest.eprint(&format!(
+        "tee-replay: {} file operations applied under {}\n",
+        replay.applied,
+        dir.display()
+    ));
+    // A refused path means the directory lacks something the app wrote.
+    Ok(if replay.refused.is_empty() { 0 } else { 2 })
+}

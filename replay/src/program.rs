@@ -1,0 +1,184 @@
+//! tee-replay's main: read the log, bring the stack up as an argv chain
+//! ending in a driver cage, serve the drivers, report.
+
+use crate::cli::{self, Parsed, ReplayPlan, Target};
+use crate::driver::{driver_main, DRIVER_FLAG};
+use crate::engine::{ReplayOptions, ReplayState};
+use crate::floor::Unmatched;
+use crate::keys::{self, install_floor, Role};
+use crate::report::Report;
+use crate::schedule::in_replay_order;
+use crate::step::{PRIVATE_CALLS, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use boundary::consts::open_flags;
+use boundary::guest::Guest;
+use boundary::guest_file::GuestFile;
+use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
+use formats::{CallFilter, LogEnd, LogReader, Record, RecoveryMode};
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+/// One tee-replay cage's program instance.
+#[derive(Default)]
+pub struct TeeReplay {
+    state: OnceLock<Arc<ReplayState>>,
+}
+
+/// tee-replay as a program a cage can exec.
+pub fn program_entry() -> ProgramEntry {
+    ProgramEntry {
+        name: "tee-replay",
+        summary: "replay a trace log into a grate stack (or a directory) and report divergences",
+        make: || Arc::new(TeeReplay::default()),
+    }
+}
+
+impl Program for TeeReplay {
+    fn main(&self, rt: &dyn ThreeI, argv: &[String]) -> i32 {
+        if argv.get(1).map(String::as_str) == Some(DRIVER_FLAG) {
+            return driver_main(rt);
+        }
+        let guest = Guest::new(rt);
+        match cli::parse(argv) {
+            Ok(Parsed::Info(text)) => {
+                guest.print(&text);
+                0
+            }
+            Ok(Parsed::Run(plan)) => match replay(&self.state, rt, argv, &plan) {
+                Ok(code) => code,
+                Err(message) => {
+                    guest.eprint(&format!("tee-replay: {message}\n"));
+                    2
+                }
+            },
+            Err(message) => {
+                guest.eprint(&format!("tee-replay: {message}\n"));
+                2
+            }
+        }
+    }
+
+    fn handle(&self, rt: &dyn ThreeI, handler: u64, _cageid: CageId, args: &Args) -> i32 {
+        let Some(state) = self.state.get() else {
+            return Errno::ENOSYS.ret();
+        };
+        let from = args[0].owner();
+        match keys::split(handler) {
+            Some((Role::Floor, nr)) => {
+                let unmatched = if state.passthrough() {
+                    Unmatched::PassThrough
+                } else {
+                    Unmatched::Refuse(Errno::ENOSYS)
+                };
+                state.floor.handle(rt, nr, args, &|c| state.is_driver(c), unmatched)
+            }
+            Some((Role::Private, STEP_LEN)) => state.step_len(from),
+            Some((Role::Private, STEP_FETCH)) => state.fetch(rt, from, args[0].value),
+            Some((Role::Private, STEP_RESULT)) => state.result(rt, from, args[0].value, args[1].value),
+            Some((Role::Private, STEP_FORKED)) => state.forked(args[0].value, CageId(args[1].value)),
+            _ => Errno::ENOSYS.ret(),
+        }
+    }
+}
+
+/// The records of the log, read through this cage's own table.
+fn read_log(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<(Vec<Record>, String), String> {
+    let path = plan.log.to_string_lossy();
+    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY, 0).map_err(|e| format!("{path}: {e}"))?;
+    let mode = if plan.salvage { RecoveryMode::Salvage } else { RecoveryMode::Strict };
+    let mut reader = LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
+    let mut records = Vec::new();
+    loop {
+        match reader.next_record() {
+            Ok(Some(record)) => records.push(record),
+            Ok(None) => break,
+            Err(e) => {
+                return Err(format!("{path}: {e}; --salvage replays the good records"));
+            }
+        }
+    }
+    for damage in reader.damage() {
+        guest.eprint(&format!("tee-replay: {path}: skipped damaged bytes: {damage}\n"));
+    }
+    let end = match reader.end() {
+        Some(LogEnd::Clean { .. }) if reader.damage().is_empty() => "clean".to_string(),
+        Some(LogEnd::Clean { .. }) => "salvaged".to_string(),
+        Some(LogEnd::Incomplete { offset }) => {
+            guest.eprint(&format!("tee-replay: {path}: warning: incomplete log (no trailer at offset {offset}); replaying what is there\n"));
+            "incomplete".to_string()
+        }
+        Some(LogEnd::TornTail { offset, .. }) => {
+            guest.eprint(&format!("tee-replay: {path}: warning: torn tail at offset {offset}; replaying the good prefix\n"));
+            "torn".to_string()
+        }
+        None => "unknown".to_string(),
+    };
+    Ok((records, end))
+}
+
+fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], plan: &ReplayPlan) -> Result<i32, String> {
+    let guest = Guest::new(rt);
+    let calls = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
+    let (records, log_end) = read_log(rt, plan, &guest)?;
+    let options = ReplayOptions {
+        cages: plan.cages.as_ref().map(|c| c.iter().copied().collect()),
+        calls,
+        until: plan.until,
+        keep_going: plan.keep_going,
+        passthrough: plan.passthrough,
+    };
+    let chain = match &plan.target {
+        Target::Dir(dir) => return crate::into_dir::replay_into_dir(&guest, &records, dir, &options),
+        Target::Stack(chain) => chain,
+    };
+    let state = slot
+        .get_or_init(|| Arc::new(ReplayState::new(in_replay_order(records), options)))
+        .clone();
+    let mut argv_chain = chain.clone();
+    argv_chain.push(argv.first().cloned().unwrap_or_else(|| "tee-replay".into()));
+    argv_chain.push(DRIVER_FLAG.into());
+    let mut setup = |top: CageId| install_floor(rt, top, &PRIVATE_CALLS);
+    let top = rt
+        .spawn_child(&argv_chain, &mut setup)
+        .map_err(|e| format!("cannot start the stack ({}): {e}", chain.join(" ")))?;
+    let progress = crate::progress::Progress::new(state.total());
+    loop {
+        match guest.waitpid(-1, boundary::wait::WNOHANG) {
+            Ok((pid, _)) if pid.0 == 0 => {
+                progress.show(state.position());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    progress.finish();
+    if !state.drivers_done() {
+        return Err(format!("the stack ({}) ended before its driver (cage {top} exited)", chain.join(" ")));
+    }
+    let report = Report {
+        log: plan.log.to_string_lossy().into_owned(),
+        records: state.total(),
+        replayed: state.replayed.load(Ordering::Relaxed),
+        skipped: state.skipped().into_iter().map(|(r, n)| (r.to_string(), n)).collect(),
+        answered_by_replayer: state.floor.counts.answered.load(Ordering::Relaxed),
+        divergences: state.divergences.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        log_end,
+    };
+    for divergence in &report.divergences {
+        guest.print(&divergence.render());
+    }
+    guest.eprint(&report.summary());
+    if let Some(path) = &plan.report {
+        write_report(rt, path, &report)?;
+    }
+    Ok(i32::from(!report.divergences.is_empty()))
+}
+
+fn write_report(rt: &dyn ThreeI, path: &std::path::Path, report: &Report) -> Result<(), String> {
+    let name = path.to_string_lossy();
+    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
+    let mut file = GuestFile::open(rt, &name, flags, 0o644).map_err(|e| format!("{name}: {e}"))?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| format!("{name}: {e}"))?;
+    file.write_all(&json).map_err(|e| format!("{name}: {e}"))
+}

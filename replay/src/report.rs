@@ -1,0 +1,182 @@
+//! What a replay found: divergences with their context, and the summary.
+
+use formats::{ArgKind, FdEffect, Len, SyscallInfo};
+use formats::escape_bytes;
+use formats::{Buffer, SyscallRecord};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// How many earlier calls on an fd a divergence report shows.
+const PREVIOUS_CALLS: usize = 4;
+/// Bytes shown on each side of a differing output byte.
+const WINDOW: usize = 8;
+
+/// Where an output buffer first differs, with bytes around it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutputDiff {
+    /// The argument position of the buffer.
+    pub arg: u8,
+    /// Byte offset of the first difference.
+    pub offset: usize,
+    /// Recorded bytes around the difference, escaped.
+    pub recorded: String,
+    /// Replayed bytes around the difference, escaped.
+    pub replayed: String,
+}
+
+impl OutputDiff {
+    /// The difference at `offset` of buffer `i` of two output lists.
+    pub fn around(recorded: &[Buffer], replayed: &[Buffer], i: usize, offset: usize) -> OutputDiff {
+        let window = |buffers: &[Buffer]| {
+            buffers.get(i).map_or_else(String::new, |b| {
+                let lo = offset.saturating_sub(WINDOW).min(b.data.len());
+                let hi = (offset + WINDOW).min(b.data.len());
+                escape_bytes(&b.data[lo..hi])
+            })
+        };
+        OutputDiff {
+            arg: recorded.get(i).or(replayed.get(i)).map_or(0, |b| b.arg),
+            offset,
+            recorded: window(recorded),
+            replayed: window(replayed),
+        }
+    }
+}
+
+/// One call whose replay differs from its recording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Divergence {
+    /// The record's index in the log file.
+    pub index: u64,
+    pub seq: u64,
+    pub cage: u64,
+    /// The call with decoded arguments.
+    pub call: String,
+    pub recorded: i64,
+    pub replayed: i64,
+    pub output: Option<OutputDiff>,
+    /// The path the call's fd was opened with, when the log shows it.
+    pub fd_path: Option<String>,
+    /// Earlier calls on the same fd, oldest first.
+    pub previous: Vec<String>,
+}
+
+impl Divergence {
+    /// The report block for people.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "divergence at record {} (seq {}, cage {}): {}\n  recorded {} / replayed {}\n",
+            self.index, self.seq, self.cage, self.call, self.recorded, self.replayed
+        );
+        if let Some(diff) = &self.output {
+            let _ = writeln!(
+                out,
+                "  output of arg {} differs at byte {}: recorded \"{}\" / replayed \"{}\"",
+                diff.arg + 1,
+                diff.offset,
+                diff.recorded,
+                diff.replayed
+            );
+        }
+        if let Some(path) = &self.fd_path {
+            let _ = writeln!(out, "  fd opened as \"{path}\"");
+        }
+        for call in &self.previous {
+            let _ = writeln!(out, "  earlier on this fd: {call}");
+        }
+        out
+    }
+}
+
+#[derive(Default)]
+struct FdStory {
+    path: Option<String>,
+    calls: VecDeque<String>,
+}
+
+/// What the log says happened to each recorded fd: its path and last calls.
+#[derive(Default)]
+pub struct FdHistory {
+    fds: Mutex<HashMap<(u64, i32), FdStory>>,
+}
+
+impl FdHistory {
+    /// Notes a replayed call at file index `index`.
+    pub fn note(&self, info: &SyscallInfo, call: &SyscallRecord, index: u64) {
+        let full = call.full_args();
+        let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        let line = format!("#{index} {}", formats::describe_call(call, 16));
+        if let (FdEffect::ResultFd, true) = (info.fd_effect, call.result >= 0) {
+            let path = info
+                .args
+                .iter()
+                .position(|k| *k == ArgKind::In(Len::CStr))
+                .and_then(|pos| call.inputs.iter().find(|b| usize::from(b.arg) == pos))
+                .map(|b| String::from_utf8_lossy(&b.data).into_owned());
+            let story = fds.entry((call.cage, call.result as i32)).or_default();
+            *story = FdStory {
+                path,
+                calls: VecDeque::from([line]),
+            };
+            return;
+        }
+        if info.args.first() == Some(&ArgKind::Fd) {
+            let story = fds.entry((call.cage, full[0].0 as i32)).or_default();
+            story.calls.push_back(line);
+            if story.calls.len() > PREVIOUS_CALLS {
+                story.calls.pop_front();
+            }
+        }
+    }
+
+    /// The path `fd` of `cage` was opened with.
+    pub fn path(&self, cage: boundary::CageId, fd: i32) -> Option<String> {
+        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        fds.get(&(cage.0, fd)).and_then(|s| s.path.clone())
+    }
+
+    /// The calls on `fd` of `cage` before the current one.
+    pub fn previous(&self, cage: boundary::CageId, fd: i32) -> Vec<String> {
+        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        fds.get(&(cage.0, fd))
+            .map(|s| s.calls.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The summary and divergences, as the JSON report holds them.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub log: String,
+    pub records: usize,
+    pub replayed: u64,
+    pub skipped: Vec<(String, u64)>,
+    pub answered_by_replayer: u64,
+    pub divergences: Vec<Divergence>,
+    /// How the log ended: clean, incomplete, torn, salvaged.
+    pub log_end: String,
+}
+
+impl Report {
+    /// The summary line block printed at exit.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "tee-replay: {}: {} records, {} replayed, {} divergences",
+            self.log,
+            self.records,
+            self.replayed,
+            self.divergences.len()
+        );
+        for (reason, n) in &self.skipped {
+            let _ = write!(out, "\ntee-replay: skipped {n}: {reason}");
+        }
+        let _ = write!(
+            out,
+            "\ntee-replay: {} downward calls answered from the recording\n",
+            self.answered_by_replayer
+        );
+        out
+    }
+}

@@ -1,0 +1,116 @@
+//! The per-call path: an app's call goes to the primary, then a copy goes to
+//! the secondary (a live stack or the recorder).
+
+use crate::faults::Fault;
+use crate::staging::stage;
+use crate::state::{caller, TeeState};
+use boundary::consts::GRATE_ERR;
+use boundary::{nr, Args, CageId, Errno, ThreeI};
+use formats::{Buffer, SyscallInfo};
+use replay::capture::{capture_inputs, capture_outputs, succeeded};
+use replay::compare::{compares_data, same_result, Side};
+use replay::floor::Answer;
+use std::sync::Arc;
+
+impl TeeState {
+    /// Handles a call an app cage issued.
+    pub fn on_app_call(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
+        let cage = caller(args);
+        match nr {
+            nr::CLONE => self.on_clone(rt, cage, args),
+            nr::EXECVE => self.on_exec(rt, cage, args),
+            nr::EXIT | nr::EXIT_GROUP => self.on_exit(rt, nr, cage, args),
+            nr::WAIT4 | nr::KILL => self.primary_only(rt, nr, cage, args),
+            _ => match formats::lookup(nr) {
+                Some(info) if self.filter.matches(nr) => self.on_duplicated(rt, info, cage, args),
+                _ => self.primary(rt, nr, cage, args),
+            },
+        }
+    }
+
+    /// A call that goes to the primary only; recorded, never duplicated.
+    fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
+        let seq = self.next_seq();
+        let ret = self.primary(rt, nr, cage, args);
+        if let (Some(recorder), Some(info)) = (&self.recorder, formats::lookup(nr)) {
+            let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
+            recorder.syscall(seq, cage, nr, args, Vec::new(), outputs, ret);
+        }
+        ret
+    }
+
+    fn capture(&self, buffers: Result<Vec<Buffer>, Errno>, nr: u32) -> Vec<Buffer> {
+        buffers.unwrap_or_else(|_| {
+            self.faults.count(Fault::CaptureFailed, nr);
+            Vec::new()
+        })
+    }
+
+    fn on_duplicated(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args) -> i32 {
+        let seq = self.next_seq();
+        let inputs = match &self.recorder {
+            Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
+            None => Vec::new(),
+        };
+        let ret = self.primary(rt, info.nr, cage, args);
+        let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
+        match &self.recorder {
+            Some(recorder) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),
+            None => self.duplicate(rt, info, cage, args, Answer { result: ret, outputs }),
+        }
+        ret
+    }
+
+    /// Sends a copy of a call the primary answered to the secondary stack,
+    /// compares, and keeps the fd pairing right.
+    fn duplicate(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args, primary: Answer) {
+        let Some(hold) = self.secondary_hold() else {
+            return;
+        };
+        let Some(translated) = self.pairs.translate_args(info, cage, args) else {
+            // The secondary never got this fd; a close still ends the pair.
+            self.faults.count(Fault::Skipped, info.nr);
+            self.pairs.track(info, cage, args, side(&primary), Side { result: -1, outputs: &[] });
+            return;
+        };
+        let Ok(staged) = stage(rt, info, &translated) else {
+            self.faults.count(Fault::Skipped, info.nr);
+            return;
+        };
+        self.faults.duplicated();
+        let primary = Arc::new(primary);
+        let expectation = self
+            .floor
+            .expect(cage, info.nr, staged.range(), primary.clone());
+        let ret = rt.make_call(info.nr, hold, cage, &staged.args);
+        drop(expectation);
+        let outputs = capture_outputs(rt, info, &staged.host_args, ret, self.limits).unwrap_or_default();
+        if let Some(fault) = judge(info, &primary, ret, &outputs) {
+            self.faults.count(fault, info.nr);
+        }
+        let theirs = Side { result: ret, outputs: &outputs };
+        self.pairs.track(info, cage, args, side(&primary), theirs);
+    }
+}
+
+fn side(answer: &Answer) -> Side<'_> {
+    Side {
+        result: answer.result,
+        outputs: &answer.outputs,
+    }
+}
+
+/// What, if anything, the secondary got wrong.
+fn judge(info: &SyscallInfo, primary: &Answer, ret: i32, outputs: &[Buffer]) -> Option<Fault> {
+    if ret == GRATE_ERR {
+        Some(Fault::Panic)
+    } else if succeeded(info, primary.result) && !succeeded(info, ret) {
+        Some(Fault::Error)
+    } else if !same_result(info, primary.result, ret) {
+        Some(Fault::ResultMismatch)
+    } else if compares_data(info) && primary.outputs != outputs {
+        Some(Fault::OutputMismatch)
+    } else {
+        None
+    }
+}

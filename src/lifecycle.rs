@@ -1,0 +1,179 @@
+//! fork, exec and exit: the primary performs them, the secondary stack sees
+//! them simulated (so its per-cage state stays right and nothing forks,
+//! execs or exits twice), and the recorder logs them.
+
+use crate::faults::Fault;
+use replay::keys::{key, Role};
+use crate::state::TeeState;
+use boundary::consts::{CLONE_ARGS_SIZE, CLONE_VM, GRATE_ERR};
+use boundary::guest::OwnBuf;
+use boundary::{nr, Arg, Args, CageId, Errno, ThreeI};
+use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
+use replay::capture::{read_bytes, read_cstr, read_str_array};
+use replay::exec_args::stage_exec;
+use replay::floor::Answer;
+use std::sync::Arc;
+
+impl TeeState {
+    /// Numbers the tee registers on every app cage.
+    pub fn app_calls(&self) -> Vec<u32> {
+        let lifecycle = [nr::CLONE, nr::EXECVE, nr::EXIT, nr::EXIT_GROUP, nr::WAIT4, nr::KILL];
+        let mut calls: Vec<u32> = formats::CATALOG
+            .iter()
+            .filter(|info| info.nr < nr::REGISTER_HANDLER && self.filter.matches(info.nr))
+            .map(|info| info.nr)
+            .chain(lifecycle)
+            .collect();
+        calls.sort_unstable();
+        calls.dedup();
+        calls
+    }
+
+    /// Makes `child` (just forked by `parent`, not yet exec'd) an app cage:
+    /// registers the tee on it and lets the secondary see the fork.
+    pub fn adopt(&self, rt: &dyn ThreeI, parent: CageId, child: CageId) -> Result<(), Errno> {
+        for nr in self.app_calls() {
+            rt.register_handler(child, nr, key(Role::App, nr))
+                .map_err(|_| Errno::ESRCH)?;
+        }
+        self.update_life(|life| {
+            life.live.insert(child);
+            life.first_app.get_or_insert(child);
+        });
+        let clone_args = [0u8; CLONE_ARGS_SIZE];
+        self.simulate_fork(rt, parent, child, &clone_args);
+        self.log_fork(parent, child, false);
+        Ok(())
+    }
+
+    pub(crate) fn on_clone(&self, rt: &dyn ThreeI, cage: CageId, args: &Args) -> i32 {
+        let mut clone_args = [0u8; CLONE_ARGS_SIZE];
+        let readable = read_bytes(rt, args[0].value, args[0].owner(), &mut clone_args).is_ok();
+        let flags = u64::from_le_bytes(clone_args[..8].try_into().unwrap_or_default());
+        let thread = readable && flags & CLONE_VM != 0;
+        let ret = self.primary(rt, nr::CLONE, cage, args);
+        if ret > 0 && !thread {
+            let child = CageId(ret as u64);
+            self.update_life(|life| {
+                life.live.insert(child);
+            });
+            self.pairs.fork(cage, child);
+            self.simulate_fork(rt, cage, child, &clone_args);
+        }
+        if ret > 0 {
+            self.log_fork(cage, CageId(ret as u64), thread);
+        }
+        ret
+    }
+
+    /// Lets the secondary stack see `parent` fork `child` without forking:
+    /// its forwarded clone is answered with `child` by the floor.
+    fn simulate_fork(&self, rt: &dyn ThreeI, parent: CageId, child: CageId, clone_args: &[u8]) {
+        let Some(hold) = self.secondary_hold() else {
+            return;
+        };
+        let staged = OwnBuf::from_bytes(rt, clone_args);
+        let mut args = Arg::all_unused(parent);
+        args[0] = staged.arg();
+        args[1] = Arg::new(0, parent);
+        let answer = Arc::new(Answer {
+            result: child.0 as i32,
+            outputs: Vec::new(),
+        });
+        self.simulate(rt, hold, nr::CLONE, parent, &args, answer);
+    }
+
+    /// Issues a simulated call to the secondary with its answer expected,
+    /// and counts a fault unless the secondary passes that answer back.
+    fn simulate(&self, rt: &dyn ThreeI, hold: CageId, nr: u32, cage: CageId, args: &Args, answer: Arc<Answer>) {
+        let expected = answer.result;
+        let _expectation = self.floor.expect(cage, nr, None, answer);
+        let ret = rt.make_call(nr, hold, cage, args);
+        if ret != expected {
+            let fault = if ret == GRATE_ERR { Fault::Panic } else { Fault::ResultMismatch };
+            self.faults.count(fault, nr);
+        }
+    }
+
+    fn log_fork(&self, parent: CageId, child: CageId, thread: bool) {
+        if let Some(recorder) = &self.recorder {
+            let seq = self.next_seq();
+            recorder.lifecycle(|time_us| {
+                Record::Fork(ForkRecord {
+                    seq,
+                    parent: parent.0,
+                    child: child.0,
+                    thread,
+                    time_us,
+                })
+            });
+        }
+    }
+
+    pub(crate) fn on_exec(&self, rt: &dyn ThreeI, cage: CageId, args: &Args) -> i32 {
+        let seq = self.next_seq();
+        // The exec replaces the cage's memory: copy path and argv first.
+        let path = read_cstr(rt, args[0].value, args[0].owner()).unwrap_or_default();
+        let argv = read_str_array(rt, args[1].value, args[1].owner()).unwrap_or_default();
+        let ret = self.primary(rt, nr::EXECVE, cage, args);
+        if ret == 0 {
+            self.pairs.exec(cage);
+            self.simulate_exec(rt, cage, &path, &argv);
+        }
+        if let Some(recorder) = &self.recorder {
+            recorder.lifecycle(|time_us| {
+                Record::Exec(ExecRecord {
+                    seq,
+                    cage: cage.0,
+                    path,
+                    argv,
+                    result: i64::from(ret),
+                    time_us,
+                })
+            });
+        }
+        ret
+    }
+
+    fn simulate_exec(&self, rt: &dyn ThreeI, cage: CageId, path: &[u8], argv: &[Vec<u8>]) {
+        let Some(hold) = self.secondary_hold() else {
+            return;
+        };
+        let exec = stage_exec(rt, cage, path, argv);
+        self.simulate(rt, hold, nr::EXECVE, cage, &exec.args, Arc::default());
+    }
+
+    pub(crate) fn on_exit(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
+        let seq = self.next_seq();
+        let status = args[0].as_i32();
+        let process = nr == nr::EXIT_GROUP;
+        if process {
+            if let Some(hold) = self.secondary_hold() {
+                self.simulate(rt, hold, nr, cage, args, Arc::default());
+            }
+            self.pairs.exit(cage);
+        }
+        if let Some(recorder) = &self.recorder {
+            recorder.lifecycle(|time_us| {
+                Record::Exit(ExitRecord {
+                    seq,
+                    cage: cage.0,
+                    status,
+                    process,
+                    time_us,
+                })
+            });
+        }
+        if process {
+            self.cage_gone(cage);
+        }
+        self.primary(rt, nr, cage, args)
+    }
+
+    /// An app cage ended (its exit seen, or its parent reaped it).
+    pub fn cage_gone(&self, cage: CageId) {
+        self.update_life(|life| {
+            life.live.remove(&cage);
+        });
+    }
+}

@@ -1,0 +1,112 @@
+//! The recorder: the secondary of `tee-grate --record`.
+//!
+//! Appends one record per duplicated call to an append-only log. The log is
+//! opened through the tee's own table (so on Lind it lands in lindfs like any
+//! grate's file), and a failing log (a full disk) stops recording with one
+//! warning; the app never sees it.
+
+use crate::cli::SyncWhen;
+use boundary::consts::open_flags;
+use boundary::guest_file::GuestFile;
+use boundary::{Args, CageId, ThreeI};
+use formats::{Buffer, Record, SyscallRecord};
+use formats::{LogHeader, LogWriter, SyncPolicy};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+use std::time::Instant;
+
+/// The recording secondary.
+pub struct Recorder {
+    /// Taken out (under the write lock) when the log is closed; appends
+    /// share the read lock, so they never wait on each other here.
+    writer: RwLock<Option<LogWriter<GuestFile>>>,
+    path: String,
+    start: Instant,
+    warned: AtomicBool,
+}
+
+impl Recorder {
+    /// Creates `path` (mode 0600, replacing an old log) and writes the header.
+    pub fn create(
+        rt: &dyn ThreeI,
+        path: &str,
+        command_line: Vec<String>,
+        sync: SyncWhen,
+    ) -> Result<Recorder, String> {
+        let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
+        let file = GuestFile::open(rt, path, flags, 0o600).map_err(|e| format!("{path}: cannot create the log: {e}"))?;
+        let header = LogHeader::new("tee-grate", env!("CARGO_PKG_VERSION"), ABI, command_line);
+        let policy = match sync {
+            SyncWhen::Exit => SyncPolicy::OnExit,
+            SyncWhen::EveryRecord => SyncPolicy::EveryRecord,
+            SyncWhen::EveryMillis(ms) => SyncPolicy::EveryMillis(ms),
+        };
+        let writer = LogWriter::new(file, &header, policy).map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
+        Ok(Recorder {
+            writer: RwLock::new(Some(writer)),
+            path: path.to_string(),
+            start: Instant::now(),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    fn time_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    fn append(&self, record: &Record) {
+        let writer = self.writer.read().unwrap_or_else(|e| e.into_inner());
+        let Some(writer) = writer.as_ref() else {
+            return;
+        };
+        writer.append(record);
+        if let Some(error) = writer.take_first_error() {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                eprintln!("tee-grate: {}: recording stopped: {error}", self.path);
+            }
+        }
+    }
+
+    /// Appends a syscall record.
+    #[allow(clippy::too_many_arguments)]
+    pub fn syscall(&self, seq: u64, cage: CageId, nr: u32, args: &Args, inputs: Vec<Buffer>, outputs: Vec<Buffer>, result: i32) {
+        let record = SyscallRecord {
+            seq,
+            cage: cage.0,
+            nr,
+            args: SyscallRecord::args_from_full(cage.0, &args.map(|a| (a.value, a.cage))),
+            inputs,
+            outputs,
+            result: i64::from(result),
+            secondary: None,
+            time_us: self.time_us(),
+        };
+        self.append(&Record::Syscall(record));
+    }
+
+    /// Appends a lifecycle record built from the current time.
+    pub fn lifecycle(&self, build: impl FnOnce(u64) -> Record) {
+        let record = build(self.time_us());
+        self.append(&record);
+    }
+
+    /// Writes the trailer and flushes; returns a warning if records were lost.
+    pub fn finish(&self) -> Option<String> {
+        let writer = self.writer.write().unwrap_or_else(|e| e.into_inner()).take()?;
+        let status = writer.finish();
+        (status.dropped > 0).then(|| {
+            format!(
+                "tee-grate: {}: {} records were not written ({})",
+                self.path,
+                status.dropped,
+                status.error.unwrap_or_default()
+            )
+        })
+    }
+}
+
+/// The ABI recorded cages run under, as the log header names it.
+#[cfg(target_arch = "wasm32")]
+const ABI: &str = "lind-wasm32";
+#[cfg(not(target_arch = "wasm32"))]
+const ABI: &str = "tee-host-wasm32";

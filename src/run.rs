@@ -1,0 +1,177 @@
+//! The tee's main: bring the blocks up, start the app, wait for every app
+//! cage to end, shut the blocks down, report.
+
+use crate::cli::{self, Parsed, Secondary, TeePlan};
+use crate::faults::Fault;
+use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
+use crate::keys::PRIVATE_CALLS;
+use replay::keys::{install_floor, key, Role};
+use crate::recorder::Recorder;
+use crate::state::TeeState;
+use boundary::guest::Guest;
+use boundary::wait;
+use boundary::{CageId, Errno, ThreeI};
+use formats::CallFilter;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// How often waits re-check that the cages they wait for are still alive.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The tee's main, in either role. Returns the exit status.
+pub fn tee_main(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String]) -> i32 {
+    if argv.get(1).map(String::as_str) == Some(HOLD_FLAG) {
+        return hold_main(rt, argv);
+    }
+    let guest = Guest::new(rt);
+    let plan = match cli::parse(argv) {
+        Ok(Parsed::Run(plan)) => plan,
+        Ok(Parsed::Info(text)) => {
+            guest.print(&text);
+            return 0;
+        }
+        Err(message) => {
+            guest.eprint(&format!("tee-grate: {message}\n"));
+            return 2;
+        }
+    };
+    match start(slot, rt, argv, plan) {
+        Ok(status) => status,
+        Err(message) => {
+            guest.eprint(&format!("tee-grate: {message}\n"));
+            2
+        }
+    }
+}
+
+fn start(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String], plan: TeePlan) -> Result<i32, String> {
+    let filter = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
+    let recorder = match &plan.secondary {
+        Secondary::Recorder(path) => Some(Recorder::create(
+            rt,
+            &path.to_string_lossy(),
+            argv.to_vec(),
+            plan.sync,
+        )?),
+        Secondary::Stack(_) => None,
+    };
+    let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());
+    let state = Arc::new(TeeState::new(rt.cage_id(), self_name, plan, filter, recorder));
+    let state = slot.get_or_init(|| state).clone();
+    let status = run(&state, rt);
+    Ok(finish(&state, rt, status))
+}
+
+fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
+    if let Secondary::Stack(chain) = &state.plan.secondary {
+        start_block(state, rt, chain, Block::Secondary)?;
+    }
+    match state.plan.primary.clone() {
+        Some(chain) => {
+            start_block(state, rt, &chain, Block::Primary)?;
+            state.update_life(|life| life.start_app = true);
+            state.wait_life(POLL, |life| life.app_status.is_some() && life.live.is_empty(), || true);
+            Ok(state.life().app_status.unwrap_or(0))
+        }
+        None => {
+            let me = state.me;
+            let mut adopt = |child: CageId| state.adopt(rt, me, child);
+            let app = rt
+                .spawn_child(&state.plan.app, &mut adopt)
+                .map_err(|e| format!("cannot start {}: {e}", state.plan.app.join(" ")))?;
+            let (_, status) = Guest::new(rt)
+                .waitpid(app.0 as i64, 0)
+                .map_err(|e| format!("waiting for the app: {e}"))?;
+            state.cage_gone(app);
+            state.wait_life(POLL, |life| life.live.is_empty(), || true);
+            Ok(status)
+        }
+    }
+}
+
+/// Starts a block's chain ending in a hold cage and waits for the hold to
+/// report in; fails if the chain dies first.
+fn start_block(state: &TeeState, rt: &dyn ThreeI, chain: &[String], block: Block) -> Result<(), String> {
+    let mut argv = chain.to_vec();
+    argv.extend(hold_argv(&state.self_name, block, &state.plan.app));
+    // Only the secondary block gets a floor: the primary's downward calls
+    // are the real ones.
+    let mut setup = |top: CageId| match block {
+        Block::Secondary => install_floor(rt, top, &PRIVATE_CALLS),
+        Block::Primary => install_private(rt, top),
+    };
+    let name = match block {
+        Block::Primary => "primary",
+        Block::Secondary => "secondary",
+    };
+    let top = rt
+        .spawn_child(&argv, &mut setup)
+        .map_err(|e| format!("cannot start the {name} block ({}): {e}", chain.join(" ")))?;
+    let guest = Guest::new(rt);
+    let mut died = None;
+    let up = state.wait_life(
+        POLL,
+        |_| match block {
+            Block::Primary => state.primary_hold().is_some(),
+            Block::Secondary => state.secondary_hold().is_some(),
+        },
+        || match guest.waitpid(top.0 as i64, wait::WNOHANG) {
+            Ok((pid, status)) if pid == top => {
+                died = Some(status);
+                false
+            }
+            _ => true,
+        },
+    );
+    if up {
+        return Ok(());
+    }
+    let status = died.map_or_else(String::new, |s| format!(": exit status {}", exit_code(s)));
+    Err(format!("the {name} block ({}) ended before it was up{status}", chain.join(" ")))
+}
+
+/// A shell-style exit code for a wait status: the code, or 128 + signal.
+fn exit_code(status: i32) -> i32 {
+    if wait::wifsignaled(status) {
+        128 + wait::wtermsig(status)
+    } else {
+        wait::wexitstatus(status)
+    }
+}
+
+fn install_private(rt: &dyn ThreeI, top: CageId) -> Result<(), Errno> {
+    for nr in PRIVATE_CALLS {
+        rt.register_handler(top, nr, key(Role::Private, nr))
+            .map_err(|_| Errno::ESRCH)?;
+    }
+    Ok(())
+}
+
+/// Shuts the blocks down, closes the log, prints the summary.
+fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32 {
+    state.update_life(|life| life.shutdown = true);
+    let guest = Guest::new(rt);
+    while guest.waitpid(-1, 0).is_ok() {}
+    let status = match status {
+        Ok(raw) => exit_code(raw),
+        Err(message) => {
+            guest.eprint(&format!("tee-grate: {message}\n"));
+            2
+        }
+    };
+    if let Some(warning) = state.recorder.as_ref().and_then(Recorder::finish) {
+        guest.eprint(&format!("{warning}\n"));
+    }
+    if state.has_stack() && (!state.plan.quiet || state.faults.any()) {
+        let counts = &state.floor.counts;
+        let extra = [
+            ("answered from the primary", counts.answered.load(Ordering::Relaxed)),
+            ("forwarded calls with no primary counterpart", counts.unmatched.load(Ordering::Relaxed)),
+        ];
+        guest.eprint(&state.faults.summary(&extra));
+    } else if state.faults.total(Fault::CaptureFailed) > 0 {
+        guest.eprint(&state.faults.summary(&[]));
+    }
+    status
+}

@@ -1,0 +1,174 @@
+//! The tee's shared state: one instance per tee cage, used by its main and
+//! by every handler call (which run concurrently on several threads).
+
+use crate::cli::{Secondary, TeePlan};
+use crate::faults::Faults;
+use replay::fdpair::FdPairs;
+use crate::recorder::Recorder;
+use boundary::{Args, CageId, ThreeI};
+use formats::CallFilter;
+use replay::capture::CaptureLimits;
+use replay::floor::Floor;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+
+/// Where the app's cages stand, guarded by one lock and signalled by one
+/// condition variable.
+#[derive(Debug, Default)]
+pub struct Life {
+    /// App cages alive now (grandchildren included).
+    pub live: HashSet<CageId>,
+    /// The first app cage, whose exit status becomes the tee's.
+    pub first_app: Option<CageId>,
+    /// The first app cage's wait status, once reaped.
+    pub app_status: Option<i32>,
+    /// The primary hold may start the app.
+    pub start_app: bool,
+    /// Every app cage is gone: holds may leave.
+    pub shutdown: bool,
+}
+
+/// The tee's state.
+pub struct TeeState {
+    pub me: CageId,
+    /// The name the tee was started as, which hold cages exec.
+    pub self_name: String,
+    pub plan: TeePlan,
+    pub filter: CallFilter,
+    pub limits: CaptureLimits,
+    seq: AtomicU64,
+    life: Mutex<Life>,
+    life_changed: Condvar,
+    primary_hold: OnceLock<CageId>,
+    secondary_hold: OnceLock<CageId>,
+    pub pairs: FdPairs,
+    pub floor: Floor,
+    pub recorder: Option<Recorder>,
+    pub faults: Faults,
+}
+
+impl TeeState {
+    /// State for a tee running as `me` with `plan`.
+    pub fn new(
+        me: CageId,
+        self_name: String,
+        plan: TeePlan,
+        filter: CallFilter,
+        recorder: Option<Recorder>,
+    ) -> TeeState {
+        let limits = CaptureLimits {
+            max_buffer: plan.max_buffer,
+        };
+        TeeState {
+            me,
+            self_name,
+            plan,
+            filter,
+            limits,
+            seq: AtomicU64::new(0),
+            life: Mutex::default(),
+            life_changed: Condvar::new(),
+            primary_hold: OnceLock::new(),
+            secondary_hold: OnceLock::new(),
+            pairs: FdPairs::default(),
+            floor: Floor::new(),
+            recorder,
+            faults: Faults::default(),
+        }
+    }
+
+    /// The next sequence number, taken when a call enters the tee.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Locks the lifecycle state. Updates are single assignments, so a
+    /// poisoned lock still holds consistent data.
+    pub fn life(&self) -> MutexGuard<'_, Life> {
+        self.life.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `change` to the lifecycle state and wakes every waiter.
+    pub fn update_life(&self, change: impl FnOnce(&mut Life)) {
+        change(&mut self.life());
+        self.life_changed.notify_all();
+    }
+
+    /// Blocks until `ready` holds, re-checking every `poll` so the caller can
+    /// notice children dying; returns the guard when `ready` holds.
+    pub fn wait_life(
+        &self,
+        poll: std::time::Duration,
+        mut ready: impl FnMut(&Life) -> bool,
+        mut on_timeout: impl FnMut() -> bool,
+    ) -> bool {
+        let mut life = self.life();
+        loop {
+            if ready(&life) {
+                return true;
+            }
+            let (guard, timeout) = self
+                .life_changed
+                .wait_timeout(life, poll)
+                .unwrap_or_else(|e| e.into_inner());
+            life = guard;
+            if timeout.timed_out() {
+                drop(life);
+                if !on_timeout() {
+                    return false;
+                }
+                life = self.life();
+            }
+        }
+    }
+
+    /// Whether `cage` is an app cage the tee stands for.
+    pub fn is_app(&self, cage: CageId) -> bool {
+        self.life().live.contains(&cage)
+    }
+
+    /// Records the hold cage of a block; false if one already reported.
+    pub fn set_hold(&self, secondary: bool, cage: CageId) -> bool {
+        let slot = if secondary {
+            &self.secondary_hold
+        } else {
+            &self.primary_hold
+        };
+        let fresh = slot.set(cage).is_ok();
+        self.update_life(|_| {});
+        fresh
+    }
+
+    /// The cage whose table the primary path goes through.
+    pub fn primary_self(&self) -> CageId {
+        *self.primary_hold.get().unwrap_or(&self.me)
+    }
+
+    /// The secondary stack's hold cage, once it is up.
+    pub fn secondary_hold(&self) -> Option<CageId> {
+        self.secondary_hold.get().copied()
+    }
+
+    /// The primary stack's hold cage, once it is up.
+    pub fn primary_hold(&self) -> Option<CageId> {
+        self.primary_hold.get().copied()
+    }
+
+    /// Whether the secondary is a live stack (rather than the recorder).
+    pub fn has_stack(&self) -> bool {
+        matches!(self.plan.secondary, Secondary::Stack(_))
+    }
+
+    /// Runs the primary path for `nr` on behalf of `cage`.
+    pub fn primary(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
+        rt.make_call(nr, self.primary_self(), cage, args)
+    }
+}
+
+/// The cage a call was made by. glibc sets all six argcages to the caller
+/// and the tee only ever changes pointer argcages, so the last slot (unused
+/// or scalar in every call Lind implements) names the caller.
+pub fn caller(args: &Args) -> CageId {
+    args[5].owner()
+}
