@@ -40,8 +40,10 @@ impl TeeState {
             life.live.insert(child);
             life.first_app.get_or_insert(child);
         });
-        let clone_args = [0u8; CLONE_ARGS_SIZE];
-        self.simulate_fork(rt, parent, child, &clone_args);
+        // The secondary knows its hold cage, not the tee or the primary
+        // hold: to it, the app is a child of its own chain's last cage.
+        let seen_parent = self.secondary_hold().unwrap_or(parent);
+        self.simulate_fork(rt, seen_parent, child, &[0u8; CLONE_ARGS_SIZE]);
         self.log_fork(parent, child, false);
         Ok(())
     }

@@ -548,13 +548,21 @@ mod tests {
     }
 
     fn slot(row: &SyscallInfo, i: u8) -> ArgKind {
-        row.args.get(usize::from(i)).copied().unwrap_or(ArgKind::Unused)
+        row.args
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(ArgKind::Unused)
     }
 
     #[test]
     fn numbers_are_sorted_and_unique() {
         for pair in CATALOG.windows(2) {
-            assert!(pair[0].nr < pair[1].nr, "{} then {}", pair[0].nr, pair[1].nr);
+            assert!(
+                pair[0].nr < pair[1].nr,
+                "{} then {}",
+                pair[0].nr,
+                pair[1].nr
+            );
         }
     }
 
@@ -591,7 +599,11 @@ mod tests {
         for row in CATALOG {
             for kind in row.args {
                 if let ArgKind::IovIn { count } | ArgKind::IovOut { count } = kind {
-                    assert!(is_scalar(slot(row, count)), "{}: count at {count}", row.name);
+                    assert!(
+                        is_scalar(slot(row, count)),
+                        "{}: count at {count}",
+                        row.name
+                    );
                 }
             }
         }
@@ -626,14 +638,17 @@ mod tests {
     #[test]
     fn covers_the_strace_grate_and_rawposix_lists() {
         let expected = [
-            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23,
-            24, 29, 30, 31, 32, 33, 35, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52,
-            53, 54, 55, 56, 57, 59, 60, 61, 62, 67, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82,
-            83, 84, 86, 87, 88, 89, 90, 91, 102, 104, 107, 108, 110, 121, 133, 137, 138, 170,
-            202, 213, 228, 231, 232, 233, 257, 262, 263, 266, 267, 271, 277, 288, 291, 292,
-            293, 295, 296, 302, 318, 1001, 1002, 1003,
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+            29, 30, 31, 32, 33, 35, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54,
+            55, 56, 57, 59, 60, 61, 62, 67, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 86,
+            87, 88, 89, 90, 91, 102, 104, 107, 108, 110, 121, 133, 137, 138, 170, 202, 213, 228,
+            231, 232, 233, 257, 262, 263, 266, 267, 271, 277, 288, 291, 292, 293, 295, 296, 302,
+            318, 1001, 1002, 1003,
         ];
-        let missing: Vec<u32> = expected.into_iter().filter(|nr| lookup(*nr).is_none()).collect();
+        let missing: Vec<u32> = expected
+            .into_iter()
+            .filter(|nr| lookup(*nr).is_none())
+            .collect();
         assert!(missing.is_empty(), "missing rows: {missing:?}");
     }
 

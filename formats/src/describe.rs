@@ -36,7 +36,10 @@ const ERRNO_NAMES: [(i64, &str); 24] = [
 
 /// The name of errno `n`, if it is a common one.
 pub fn errno_name(n: i64) -> Option<&'static str> {
-    ERRNO_NAMES.iter().find(|(v, _)| *v == n).map(|(_, name)| *name)
+    ERRNO_NAMES
+        .iter()
+        .find(|(v, _)| *v == n)
+        .map(|(_, name)| *name)
 }
 
 /// `"bytes"` escaped and cut at `max` bytes (`...` marks a cut).
@@ -48,14 +51,23 @@ pub fn quote(data: &[u8], max: usize, truncated: bool) -> String {
 }
 
 fn buffers_at(record: &SyscallRecord, pos: usize, outputs: bool) -> Vec<&Buffer> {
-    let list = if outputs { &record.outputs } else { &record.inputs };
+    let list = if outputs {
+        &record.outputs
+    } else {
+        &record.inputs
+    };
     list.iter().filter(|b| usize::from(b.arg) == pos).collect()
 }
 
 /// A result as strace shows it: `-2 (ENOENT)` for errors.
 pub fn describe_result(nr: u32, result: i64) -> String {
-    let errno_like = lookup(nr).map_or(true, |i| !matches!(i.ret, RetKind::GuestAddr));
-    match (errno_like && (-255..0).contains(&result), errno_name(-result)) {
+    // Addresses look negative, and getdents' -1 is not -EPERM.
+    let errno_like =
+        lookup(nr).is_none_or(|i| !matches!(i.ret, RetKind::GuestAddr | RetKind::MinusOne));
+    match (
+        errno_like && (-255..0).contains(&result),
+        errno_name(-result),
+    ) {
         (true, Some(name)) => format!("{result} ({name})"),
         _ => result.to_string(),
     }
@@ -70,7 +82,12 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
             .filter(|(v, _)| *v != UNUSED_ARG)
             .map(|(v, _)| format!("{v:#x}"))
             .collect();
-        return format!("syscall_{}({}) = {}", record.nr, args.join(", "), record.result);
+        return format!(
+            "syscall_{}({}) = {}",
+            record.nr,
+            args.join(", "),
+            record.result
+        );
     };
     let mut shown = Vec::new();
     for (pos, kind) in info.args.iter().enumerate() {
@@ -82,10 +99,12 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
             }
             ArgKind::Size | ArgKind::Offset => value.to_string(),
             ArgKind::Flags | ArgKind::Mode => format!("{:#o}", value as u32),
-            ArgKind::In(_) | ArgKind::InOut { .. } => match buffers_at(record, pos, false).first() {
-                Some(b) => quote(&b.data, max, b.truncated_from.is_some()),
-                None => format!("{value:#x}"),
-            },
+            ArgKind::In(_) | ArgKind::InOut { .. } => {
+                match buffers_at(record, pos, false).first() {
+                    Some(b) => quote(&b.data, max, b.truncated_from.is_some()),
+                    None => format!("{value:#x}"),
+                }
+            }
             ArgKind::Out { .. } => match buffers_at(record, pos, true).first() {
                 Some(b) => quote(&b.data, max, b.truncated_from.is_some()),
                 None => format!("{value:#x}"),
@@ -118,7 +137,14 @@ mod tests {
             nr: 1,
             args: SyscallRecord::args_from_full(
                 3,
-                &[(1, 3), (0x3000_1000, 3), (6, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3)],
+                &[
+                    (1, 3),
+                    (0x3000_1000, 3),
+                    (6, 3),
+                    (UNUSED_ARG, 3),
+                    (UNUSED_ARG, 3),
+                    (UNUSED_ARG, 3),
+                ],
             ),
             inputs: vec![Buffer {
                 arg: 1,
@@ -135,11 +161,17 @@ mod tests {
 
     #[test]
     fn write_reads_like_strace() {
-        assert_eq!(describe_call(&write_record(6), 32), "write(1, \"hello\\n\", 6) = 6");
+        assert_eq!(
+            describe_call(&write_record(6), 32),
+            "write(1, \"hello\\n\", 6) = 6"
+        );
     }
 
     #[test]
     fn errors_are_named_and_buffers_cut() {
-        assert_eq!(describe_call(&write_record(-9), 3), "write(1, \"hel\"..., 6) = -9 (EBADF)");
+        assert_eq!(
+            describe_call(&write_record(-9), 3),
+            "write(1, \"hel\"..., 6) = -9 (EBADF)"
+        );
     }
 }

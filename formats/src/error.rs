@@ -61,7 +61,10 @@ impl fmt::Display for DamageReason {
                 write!(f, "length {len} out of bounds")
             }
             DamageReason::CrcMismatch { stored, computed } => {
-                write!(f, "crc mismatch (stored {stored:#010x}, computed {computed:#010x})")
+                write!(
+                    f,
+                    "crc mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                )
             }
             DamageReason::PastEnd => write!(f, "frame runs past the end of the file"),
             DamageReason::BadPayload { detail } => write!(f, "undecodable record: {detail}"),

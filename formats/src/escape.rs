@@ -31,6 +31,9 @@ mod tests {
 
     #[test]
     fn escapes_controls_quotes_and_high_bytes() {
-        assert_eq!(escape_bytes(b"hi\n\"x\"\\\0\xff"), "hi\\n\\\"x\\\"\\\\\\0\\xff");
+        assert_eq!(
+            escape_bytes(b"hi\n\"x\"\\\0\xff"),
+            "hi\\n\\\"x\\\"\\\\\\0\\xff"
+        );
     }
 }

@@ -219,14 +219,14 @@ mod tests {
                 payload: 3
             }
         );
-        assert_eq!(
-            check_candidate(&f[..5]),
-            Candidate::NeedMore { total: 10 }
-        );
+        assert_eq!(check_candidate(&f[..5]), Candidate::NeedMore { total: 10 });
         assert_eq!(check_candidate(&f[..1]), Candidate::NeedMore { total: 2 });
         let mut bad = f.clone();
         bad[0] ^= 1;
-        assert_eq!(check_candidate(&bad), Candidate::Bad(DamageReason::BadMarker));
+        assert_eq!(
+            check_candidate(&bad),
+            Candidate::Bad(DamageReason::BadMarker)
+        );
         let mut bad = f.clone();
         bad[9] ^= 1;
         assert!(matches!(
@@ -238,15 +238,19 @@ mod tests {
     #[test]
     fn non_canonical_and_huge_lengths_are_refused() {
         let long = [0xF9, 0x1C, 0x83, 0x00, 0, 0, 0, 0, 1, 2, 3];
-        assert_eq!(check_candidate(&long), Candidate::Bad(DamageReason::BadLength));
+        assert_eq!(
+            check_candidate(&long),
+            Candidate::Bad(DamageReason::BadLength)
+        );
         let five = [0xF9, 0x1C, 0xff, 0xff, 0xff, 0xff, 0x01];
-        assert_eq!(check_candidate(&five), Candidate::Bad(DamageReason::BadLength));
+        assert_eq!(
+            check_candidate(&five),
+            Candidate::Bad(DamageReason::BadLength)
+        );
         let huge = [0xF9, 0x1C, 0x81, 0x80, 0x80, 0x08];
         assert_eq!(
             check_candidate(&huge),
-            Candidate::Bad(DamageReason::LengthOutOfBounds {
-                len: (8 << 21) + 1
-            })
+            Candidate::Bad(DamageReason::LengthOutOfBounds { len: (8 << 21) + 1 })
         );
         let zero = [0xF9, 0x1C, 0x00];
         assert_eq!(

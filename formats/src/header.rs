@@ -114,8 +114,7 @@ mod tests {
         assert!(h.created_unix_ms > 0);
         let bytes = h.encode().unwrap();
         assert_eq!(&bytes[..8], b"TEEGRATE");
-        let Candidate::Valid { header, payload } = check_candidate(&bytes[PREAMBLE_BYTES..])
-        else {
+        let Candidate::Valid { header, payload } = check_candidate(&bytes[PREAMBLE_BYTES..]) else {
             panic!("header frame invalid");
         };
         assert_eq!(PREAMBLE_BYTES + header + payload, bytes.len());

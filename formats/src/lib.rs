@@ -116,8 +116,8 @@ pub use crate::{
     header::LogHeader,
     reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode},
     record::{
-        ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, ExecRecord, ExitRecord,
-        ForkRecord, Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
+        ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, ExecRecord, ExitRecord, ForkRecord,
+        Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
     },
     writer::{LogWriter, SyncPolicy, WriterStatus},
 };

@@ -239,7 +239,9 @@ impl SyscallRecord {
 
     /// How many leading pairs survive trimming.
     pub(crate) fn trimmed_len(args: &[ArgRecord]) -> usize {
-        args.iter().rposition(|a| !a.is_unused()).map_or(0, |i| i + 1)
+        args.iter()
+            .rposition(|a| !a.is_unused())
+            .map_or(0, |i| i + 1)
     }
 }
 

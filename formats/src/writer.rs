@@ -13,8 +13,8 @@ use serde::ser::{Serialize, Serializer};
 use crate::error::WriteError;
 use crate::frame::{self, Candidate, MAX_HEADER_BYTES};
 use crate::header::LogHeader;
-use crate::record::{ArgRecord, Buffer, DropReason, DroppedRecord, Record, SyscallRecord};
 use crate::record::TrailerRecord;
+use crate::record::{ArgRecord, Buffer, DropReason, DroppedRecord, Record, SyscallRecord};
 
 /// Frames wait here until the buffer is full or the policy says flush.
 const BUF_CAP: usize = 64 << 10;
@@ -287,9 +287,7 @@ impl<W: Write> State<W> {
         let due = match policy {
             SyncPolicy::OnExit => false,
             SyncPolicy::EveryRecord => true,
-            SyncPolicy::EveryMillis(ms) => {
-                self.last_flush.elapsed() >= Duration::from_millis(ms)
-            }
+            SyncPolicy::EveryMillis(ms) => self.last_flush.elapsed() >= Duration::from_millis(ms),
         };
         if due {
             self.flush_all();
@@ -535,9 +533,24 @@ mod tests {
     #[test]
     fn on_disk_view_trims_unused_args() {
         let mut full = syscall(vec![]);
-        full.args = SyscallRecord::args_from_full(2, &[(3, 2), (UNUSED_ARG, 2), (UNUSED_ARG, 2), (UNUSED_ARG, 2), (UNUSED_ARG, 2), (UNUSED_ARG, 2)]);
+        full.args = SyscallRecord::args_from_full(
+            2,
+            &[
+                (3, 2),
+                (UNUSED_ARG, 2),
+                (UNUSED_ARG, 2),
+                (UNUSED_ARG, 2),
+                (UNUSED_ARG, 2),
+                (UNUSED_ARG, 2),
+            ],
+        );
         let trimmed = full.clone();
-        full.args.extend([ArgRecord { value: UNUSED_ARG, cage: ArgCage::Caller }; 5]);
+        full.args.extend(
+            [ArgRecord {
+                value: UNUSED_ARG,
+                cage: ArgCage::Caller,
+            }; 5],
+        );
         let a = postcard::to_stdvec(&OnDisk(&Record::Syscall(full))).unwrap();
         let b = postcard::to_stdvec(&Record::Syscall(trimmed)).unwrap();
         assert_eq!(a, b);

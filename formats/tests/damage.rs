@@ -29,7 +29,11 @@ impl Fixture {
         let (all, _, _) = read(&log, RecoveryMode::Strict).unwrap();
         records.push(all.last().cloned().unwrap());
         assert_eq!(spans.len(), records.len());
-        Fixture { log, records, spans }
+        Fixture {
+            log,
+            records,
+            spans,
+        }
     }
 
     fn span(&self, k: usize) -> Range<usize> {
@@ -311,11 +315,15 @@ fn length_overrun_mid_file_is_reported() {
     let k = 5;
     let span = f.span(k);
     // A length field claiming 16 KiB, with the file far shorter.
-    f.log.splice(span.start + 2..span.start + 3, [0x80, 0x80, 0x01]);
+    f.log
+        .splice(span.start + 2..span.start + 3, [0x80, 0x80, 0x01]);
     let (offset, index, reason) = damage_reason(f.strict().err().unwrap());
     assert_eq!((offset, index), (span.start as u64, k as u64));
     assert!(
-        matches!(reason, DamageReason::PastEnd | DamageReason::CrcMismatch { .. }),
+        matches!(
+            reason,
+            DamageReason::PastEnd | DamageReason::CrcMismatch { .. }
+        ),
         "{reason:?}"
     );
     let (records, _, damage) = f.salvage();
@@ -328,7 +336,8 @@ fn length_out_of_bounds_mid_file_is_reported() {
     let mut f = Fixture::new();
     let k = 5;
     let span = f.span(k);
-    f.log.splice(span.start + 2..span.start + 3, [0xff, 0xff, 0xff, 0x7f]);
+    f.log
+        .splice(span.start + 2..span.start + 3, [0xff, 0xff, 0xff, 0x7f]);
     let (_, _, reason) = damage_reason(f.strict().err().unwrap());
     assert!(matches!(reason, DamageReason::LengthOutOfBounds { .. }));
     let (records, _, _) = f.salvage();
@@ -346,7 +355,10 @@ fn bad_postcard_payload_is_reported() {
     f.fix_crc(k);
     let (offset, index, reason) = damage_reason(f.strict().err().unwrap());
     assert_eq!((offset, index), (span.start as u64, k as u64));
-    assert!(matches!(reason, DamageReason::BadPayload { .. }), "{reason:?}");
+    assert!(
+        matches!(reason, DamageReason::BadPayload { .. }),
+        "{reason:?}"
+    );
     let (records, end, damage) = f.salvage();
     assert_eq!(records, f.all_but(&[k]));
     assert_eq!(dropped_bytes(&damage), span.len() as u64);
@@ -360,7 +372,10 @@ fn garbage_inserted_mid_file_is_skipped_by_salvage() {
     let garbage: Vec<u8> = (0..300u32).map(|i| (i * 37 % 251) as u8).collect();
     f.insert(at, &garbage);
     let (offset, index, reason) = damage_reason(f.strict().err().unwrap());
-    assert_eq!((offset, index, reason), (at as u64, 20, DamageReason::BadMarker));
+    assert_eq!(
+        (offset, index, reason),
+        (at as u64, 20, DamageReason::BadMarker)
+    );
     let (records, end, damage) = f.salvage();
     assert_eq!(records, f.records, "nothing but the garbage is lost");
     assert_eq!(damage.len(), 1);
@@ -480,12 +495,17 @@ fn damaged_header_frame_is_refused() {
     let err = LogReader::new(&f.log[..], RecoveryMode::Salvage)
         .err()
         .unwrap();
-    assert!(matches!(err, ReadError::BadHeader { offset: 12, .. }), "{err}");
+    assert!(
+        matches!(err, ReadError::BadHeader { offset: 12, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_file_has_a_truncated_header() {
-    let err = LogReader::new(&b""[..], RecoveryMode::Salvage).err().unwrap();
+    let err = LogReader::new(&b""[..], RecoveryMode::Salvage)
+        .err()
+        .unwrap();
     assert!(matches!(err, ReadError::TruncatedHeader { len: 0 }));
 }
 

@@ -17,7 +17,10 @@ fn fixture_path() -> PathBuf {
 fn spec_hex(marker: &str) -> Vec<u8> {
     let spec = include_str!("../SPEC.md");
     let after = &spec[spec.find(marker).expect("marker in SPEC.md")..];
-    let block = after.split("```").nth(1).expect("a fenced block after the marker");
+    let block = after
+        .split("```")
+        .nth(1)
+        .expect("a fenced block after the marker");
     let digits: String = block
         .lines()
         .skip(1)

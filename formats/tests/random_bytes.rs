@@ -46,7 +46,10 @@ enum Edit {
 fn arb_edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..40))
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 1..40)
+        )
             .prop_map(|(i, v)| Edit::Insert(i, v)),
         (any::<usize>(), 1usize..40).prop_map(|(i, n)| Edit::Remove(i, n)),
     ]

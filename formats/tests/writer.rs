@@ -81,7 +81,11 @@ fn failing_sink_stops_keeps_earlier_records_and_counts_drops() {
             let status = w.finish();
             assert!(status.error.is_some());
             let (got, end, damage) = read(&sink.bytes(), RecoveryMode::Strict).unwrap();
-            assert_eq!(got.len() as u64, status.records_written, "{policy:?} {limit}");
+            assert_eq!(
+                got.len() as u64,
+                status.records_written,
+                "{policy:?} {limit}"
+            );
             assert_eq!(
                 got.len() as u64 + status.dropped,
                 records.len() as u64,
@@ -99,7 +103,10 @@ fn failing_sink_stops_keeps_earlier_records_and_counts_drops() {
 fn failing_sink_at_header_fails_creation() {
     let sink = FailAfter::new(5);
     let err = LogWriter::new(sink, &header(), SyncPolicy::OnExit).err();
-    assert!(matches!(err, Some(WriteError::Io { offset: 0, .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(WriteError::Io { offset: 0, .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -111,15 +118,28 @@ fn oversized_record_is_dropped_and_writing_goes_on() {
         Record::Syscall(s) => s,
         _ => unreachable!(),
     };
-    huge.inputs.push(common::buffer(1, &vec![7u8; MAX_FRAME_LEN as usize + 1]));
+    huge.inputs
+        .push(common::buffer(1, &vec![7u8; MAX_FRAME_LEN as usize + 1]));
     w.append(&Record::Syscall(huge));
     w.append(&close(3, 3, 30));
-    assert!(matches!(w.take_first_error(), Some(WriteError::TooLarge { record_index: 1, .. })));
+    assert!(matches!(
+        w.take_first_error(),
+        Some(WriteError::TooLarge {
+            record_index: 1,
+            ..
+        })
+    ));
     let status = w.finish();
     assert_eq!(status.dropped, 1);
     let (got, end, _) = read(&log, RecoveryMode::Strict).unwrap();
-    assert_eq!(got.len(), 4, "two records, the Dropped record and the trailer");
-    assert!(matches!(&got[2], Record::Dropped(d) if d.count == 1 && d.reason == DropReason::WriteFailed));
+    assert_eq!(
+        got.len(),
+        4,
+        "two records, the Dropped record and the trailer"
+    );
+    assert!(
+        matches!(&got[2], Record::Dropped(d) if d.count == 1 && d.reason == DropReason::WriteFailed)
+    );
     assert!(end.is_clean());
 }
 
@@ -137,7 +157,8 @@ fn concurrent_appends_all_arrive_intact() {
                     let seq = t * EACH + i;
                     let mut rec = close(seq, 3 + t, seq);
                     if let Record::Syscall(s) = &mut rec {
-                        s.inputs.push(common::buffer(5, &seq.to_le_bytes().repeat(40)));
+                        s.inputs
+                            .push(common::buffer(5, &seq.to_le_bytes().repeat(40)));
                     }
                     w.append(&rec);
                 }

@@ -41,7 +41,11 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 out.insert(format!("{rel}/"), Vec::new());
                 walk(base, &path, out);
@@ -101,9 +105,15 @@ fn imfs_keeps_files_in_memory_and_dumps_them() {
     let expected_stdout = run(plain.path(), &["demo-files"]).stdout_text();
 
     let root = tempfile::tempdir().unwrap();
-    let out = run(root.path(), &["imfs-grate", "--dump-to", "dump", "demo-files"]);
+    let out = run(
+        root.path(),
+        &["imfs-grate", "--dump-to", "dump", "demo-files"],
+    );
     ok(&out, "imfs-grate demo-files");
-    assert!(!root.path().join("demo-out").exists(), "imfs leaked to the real fs");
+    assert!(
+        !root.path().join("demo-out").exists(),
+        "imfs leaked to the real fs"
+    );
     assert_eq!(tree(&root.path().join("dump/demo-out")), demo_files_tree());
     assert_eq!(out.stdout_text(), expected_stdout);
 }
@@ -123,7 +133,10 @@ fn archive_follows_threads_and_exec() {
     let root = tempfile::tempdir().unwrap();
     let out = run(root.path(), &["archive-grate", "arch", "demo-threads", "t"]);
     ok(&out, "archive-grate demo-threads");
-    assert_eq!(tree(&root.path().join("arch/t")), tree(&root.path().join("t")));
+    assert_eq!(
+        tree(&root.path().join("arch/t")),
+        tree(&root.path().join("t"))
+    );
 }
 
 #[test]
@@ -132,7 +145,10 @@ fn strace_logs_every_cage_and_changes_nothing() {
     let expected_stdout = run(plain.path(), &["demo-files"]).stdout_text();
 
     let root = tempfile::tempdir().unwrap();
-    let out = run(root.path(), &["strace-grate", "--log", "trace.log", "demo-files"]);
+    let out = run(
+        root.path(),
+        &["strace-grate", "--log", "trace.log", "demo-files"],
+    );
     ok(&out, "strace-grate demo-files");
     assert_eq!(out.stdout_text(), expected_stdout);
     assert_eq!(tree(&root.path().join("demo-out")), demo_files_tree());
@@ -156,13 +172,24 @@ fn strace_over_imfs_outlives_the_grandchildren() {
     let root = tempfile::tempdir().unwrap();
     let out = run(
         root.path(),
-        &["strace-grate", "--log", "t.log", "imfs-grate", "--dump-to", "d", "demo-files"],
+        &[
+            "strace-grate",
+            "--log",
+            "t.log",
+            "imfs-grate",
+            "--dump-to",
+            "d",
+            "demo-files",
+        ],
     );
     ok(&out, "strace-grate imfs-grate demo-files");
     assert_eq!(tree(&root.path().join("d/demo-out")), demo_files_tree());
     let log = std::fs::read_to_string(root.path().join("t.log")).unwrap();
     // imfs's own dump I/O went through strace (cage 2 is imfs).
-    assert!(log.contains("[cage 2] open(\"d/demo-out/notes.txt\""), "{log}");
+    assert!(
+        log.contains("[cage 2] open(\"d/demo-out/notes.txt\""),
+        "{log}"
+    );
 }
 
 #[test]
@@ -179,7 +206,16 @@ fn faulty_errno_fails_the_app_with_its_message() {
     let root = tempfile::tempdir().unwrap();
     let out = run(
         root.path(),
-        &["faulty-grate", "errno=EIO", "--calls", "open", "demo-writes", "f", "2", "8"],
+        &[
+            "faulty-grate",
+            "errno=EIO",
+            "--calls",
+            "open",
+            "demo-writes",
+            "f",
+            "2",
+            "8",
+        ],
     );
     assert_eq!(out.status, 1);
     assert_eq!(out.stderr_text(), "demo-writes: open f: EIO\n");
@@ -190,7 +226,18 @@ fn faulty_after_lets_the_first_calls_through() {
     let root = tempfile::tempdir().unwrap();
     let out = run(
         root.path(),
-        &["faulty-grate", "errno=ENOSPC", "--calls", "write", "--after", "2", "demo-writes", "f", "5", "8"],
+        &[
+            "faulty-grate",
+            "errno=ENOSPC",
+            "--calls",
+            "write",
+            "--after",
+            "2",
+            "demo-writes",
+            "f",
+            "5",
+            "8",
+        ],
     );
     assert_eq!(out.status, 1);
     assert_eq!(std::fs::read(root.path().join("f")).unwrap().len(), 16);
@@ -201,7 +248,14 @@ fn faulty_short_writes_are_completed_by_write_all() {
     let root = tempfile::tempdir().unwrap();
     let out = run(
         root.path(),
-        &["faulty-grate", "short-write", "demo-writes", "f", "3", "100"],
+        &[
+            "faulty-grate",
+            "short-write",
+            "demo-writes",
+            "f",
+            "3",
+            "100",
+        ],
     );
     ok(&out, "faulty-grate short-write demo-writes");
     assert_eq!(out.stdout_text(), "wrote 300 bytes\n");
@@ -218,7 +272,11 @@ fn faulty_garbage_stat_is_caught_by_the_app() {
         &["faulty-grate", "garbage", "--calls", "fstat", "demo-files"],
     );
     assert_eq!(out.status, 1);
-    assert!(out.stderr_text().starts_with("demo-files: fstat size "), "{}", out.stderr_text());
+    assert!(
+        out.stderr_text().starts_with("demo-files: fstat size "),
+        "{}",
+        out.stderr_text()
+    );
 }
 
 #[test]
@@ -235,7 +293,9 @@ fn passthrough_runs_threads_and_cloexec_check() {
     let out = run(root.path(), &["passthrough-grate", "demo-threads", "d"]);
     ok(&out, "passthrough-grate demo-threads");
     assert!(out.stdout_text().contains("demo-fdcheck: ok\n"));
-    assert!(out.stdout_text().contains("demo-threads: 4 threads x 50 records;"));
+    assert!(out
+        .stdout_text()
+        .contains("demo-threads: 4 threads x 50 records;"));
     let shared = std::fs::read_to_string(root.path().join("d/shared.log")).unwrap();
     assert_eq!(shared.lines().count(), 4 * 50 + 1);
 }
@@ -243,7 +303,10 @@ fn passthrough_runs_threads_and_cloexec_check() {
 #[test]
 fn imfs_runs_threads_and_drops_cloexec_fds_on_exec() {
     let root = tempfile::tempdir().unwrap();
-    let out = run(root.path(), &["imfs-grate", "--dump-to", "x", "demo-threads", "d"]);
+    let out = run(
+        root.path(),
+        &["imfs-grate", "--dump-to", "x", "demo-threads", "d"],
+    );
     ok(&out, "imfs-grate demo-threads");
     let shared = std::fs::read_to_string(root.path().join("x/d/shared.log")).unwrap();
     assert!(shared.ends_with("fdcheck: kept fd works\n"));

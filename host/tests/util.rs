@@ -121,3 +121,30 @@ pub fn run(programs: Vec<ProgramEntry>, argv: &[&str]) -> Ran {
 pub fn rest(argv: &[String]) -> Vec<String> {
     argv[1..].to_vec()
 }
+
+/// A grate's main: starts `argv[1..]` in a child with handler key `nr`
+/// registered for each of `nrs`, waits for it, and exits with its status.
+pub fn serve(rt: &dyn ThreeI, argv: &[String], nrs: &[u32]) -> i32 {
+    let g = boundary::Guest::new(rt);
+    let child = rt
+        .spawn_child(&rest(argv), &mut |child| {
+            for &n in nrs {
+                rt.register_handler(child, n, u64::from(n))
+                    .map_err(|e| boundary::Errno(-e))?;
+            }
+            Ok(())
+        })
+        .expect("spawn_child");
+    let (_, status) = g.waitpid(child.0 as i64, 0).expect("waitpid");
+    boundary::wait::wexitstatus(status)
+}
+
+/// Forwards a call down the grate's own table, as the caller (arg1cage).
+pub fn forward(rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
+    rt.make_call(nr, rt.cage_id(), CageId(args[0].cage), args)
+}
+
+/// Locks a test's static record, surviving a poisoned lock.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

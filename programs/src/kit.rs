@@ -40,7 +40,7 @@ pub trait Grate: Send + Sync + 'static {
     /// One usage line, e.g. `imfs-grate [--dump-to DIR] APP [ARGS...]`.
     fn usage(&self) -> &'static str;
 
-    /// Parses the grate's own arguments (argv after argv[0]) and returns the
+    /// Parses the grate's own arguments (argv after `argv[0]`) and returns the
     /// app's argv. Runs in `main` before the child exists, so it may set up
     /// the grate's own I/O (a log file) through `rt`.
     fn configure(&self, rt: &dyn ThreeI, args: &[String]) -> Result<Vec<String>, String>;

@@ -175,7 +175,12 @@ impl ReplayState {
                 continue;
             };
             if !schedule.playable(cage) {
-                schedule.skip("cage never forked in the log");
+                let app_start = matches!(&entry.record, Record::Fork(f) if schedule.driver_of.contains_key(&f.child));
+                schedule.skip(if app_start {
+                    "the app's start (the driver plays the app)"
+                } else {
+                    "cage never forked in the log"
+                });
                 self.turn.notify_all();
                 continue;
             }

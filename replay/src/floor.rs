@@ -18,7 +18,7 @@
 
 use crate::capture::deliver_outputs;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::Buffer;
+use formats::{ArgKind, Buffer, Len, RetKind, SyscallInfo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +70,19 @@ impl std::fmt::Debug for Floor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Floor").field("counts", &self.counts).finish()
     }
+}
+
+/// A byte count never exceeds what the call sent down asked for: a stack
+/// that shortens a write is answered as the kernel would answer it.
+fn clip_count(info: &SyscallInfo, args: &Args, result: i32) -> i32 {
+    if info.ret != RetKind::Count || result < 0 {
+        return result;
+    }
+    let asked = info.args.iter().find_map(|kind| match *kind {
+        ArgKind::In(Len::Arg(i)) | ArgKind::Out { cap: Len::Arg(i), .. } => Some(args[usize::from(i)].value),
+        _ => None,
+    });
+    asked.map_or(result, |n| result.min(i32::try_from(n).unwrap_or(i32::MAX)))
 }
 
 /// Keeps an expectation registered; dropping it withdraws the expectation.
@@ -179,14 +192,15 @@ impl Floor {
     ) -> i32 {
         if let Some(answer) = self.find(nr, args) {
             self.counts.answered.fetch_add(1, Ordering::Relaxed);
-            if let Some(info) = formats::lookup(nr) {
-                // A stack that sent down a bad pointer gets what the real
-                // call would have given it.
-                if deliver_outputs(rt, info, args, &answer.outputs).is_err() {
-                    return Errno::EFAULT.ret();
-                }
+            let Some(info) = formats::lookup(nr) else {
+                return answer.result;
+            };
+            // A stack that sent down a bad pointer gets what the real call
+            // would have given it.
+            if deliver_outputs(rt, info, args, &answer.outputs).is_err() {
+                return Errno::EFAULT.ret();
             }
-            return answer.result;
+            return clip_count(info, args, answer.result);
         }
         let on_behalf = args.iter().any(|a| answers_for(a.owner()));
         // A cage the floor stands for still forks and ends for real: only

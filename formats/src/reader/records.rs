@@ -367,7 +367,11 @@ mod tests {
             bytes: 0,
         });
         let bytes = postcard::to_stdvec(&t).unwrap();
-        assert_eq!(u64::from(bytes[0]), KNOWN_KINDS - 1, "Trailer is the last kind");
+        assert_eq!(
+            u64::from(bytes[0]),
+            KNOWN_KINDS - 1,
+            "Trailer is the last kind"
+        );
     }
 
     #[test]

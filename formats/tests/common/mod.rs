@@ -133,7 +133,10 @@ pub fn frame_spans(log: &[u8]) -> (usize, Vec<Range<usize>>) {
 }
 
 /// Reads everything a reader gives in `mode`.
-pub fn read(log: &[u8], mode: RecoveryMode) -> Result<(Vec<Record>, LogEnd, Vec<Damage>), ReadError> {
+pub fn read(
+    log: &[u8],
+    mode: RecoveryMode,
+) -> Result<(Vec<Record>, LogEnd, Vec<Damage>), ReadError> {
     let mut r = LogReader::new(log, mode)?;
     let mut records = Vec::new();
     while let Some(rec) = r.next_record()? {

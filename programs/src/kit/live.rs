@@ -54,7 +54,7 @@ impl LiveCages {
         lock(&self.state).live.iter().copied().collect()
     }
 
-    /// Blocks until no cage is live. Every [`PROBE_INTERVAL`] without news,
+    /// Blocks until no cage is live. Every `PROBE_INTERVAL` without news,
     /// asks `alive` about each remaining cage (with no lock held, since the
     /// probe is a syscall) and drops those it reports dead.
     pub fn wait_until_empty(&self, alive: impl Fn(CageId) -> bool) {

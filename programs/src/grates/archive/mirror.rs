@@ -61,11 +61,20 @@ impl<'a> Mirror<'a> {
     /// Writes `data` into the copy at `at`, or at its end for `None`
     /// (O_APPEND). Returns the offset after the write.
     pub fn write(&self, path: &[String], at: Option<u64>, data: &[u8]) -> Result<u64, Errno> {
-        self.make_parent(path)?;
         let append = if at.is_none() { O_APPEND } else { 0 };
-        let fd = self
-            .guest
-            .open(&self.at(path), O_WRONLY | O_CREAT | append, 0o644)?;
+        let open = || {
+            self.guest
+                .open(&self.at(path), O_WRONLY | O_CREAT | append, 0o644)
+        };
+        // The directories exist since the open that started tracking; they
+        // are only recreated if something removed them since.
+        let fd = match open() {
+            Err(Errno::ENOENT) => {
+                self.make_parent(path)?;
+                open()?
+            }
+            other => other?,
+        };
         let result = match at {
             Some(off) => self.pwrite_all(fd, data, off),
             None => self

@@ -1,5 +1,5 @@
 //! `archive-grate ARCHIVE_DIR APP [ARGS...]`: forwards every call and keeps
-//! a copy of every file the app writes under ARCHIVE_DIR/<path>.
+//! a copy of every file the app writes under `ARCHIVE_DIR/<path>`.
 //!
 //! The grate follows each fd the app opens (path, offset, O_APPEND), shared
 //! by dups and across fork, dropped on close and, for close-on-exec fds, on

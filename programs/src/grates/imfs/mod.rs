@@ -8,7 +8,7 @@
 //! close-on-exec fds dropped on exec, removed at exit_group.
 //!
 //! With `--dump-to DIR`, at teardown every in-memory directory and file is
-//! written to DIR/<path> on the real filesystem through the grate's own
+//! written to `DIR/<path>` on the real filesystem through the grate's own
 //! guest I/O, so tests can compare it with a real run.
 //!
 //! Limits: no symlinks, permissions or times (stat times are 0); a read on
