@@ -13,14 +13,35 @@ pub fn programs() -> Vec<ProgramEntry> {
     all
 }
 
+/// Runs the program named by this process's first argument as cage 1
+/// (`lind-host demo-files`), with no tee.
+pub fn run_program() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        None | Some("--help" | "-h") => {
+            eprintln!("usage: lind-host PROGRAM [ARGS...]   (--list-programs lists them)");
+            ExitCode::from(2)
+        }
+        Some("--list-programs") => {
+            list_programs();
+            ExitCode::SUCCESS
+        }
+        Some(_) => host::run_main(programs(), &argv),
+    }
+}
+
+fn list_programs() {
+    for entry in programs() {
+        println!("{:<20} {}", entry.name, entry.summary);
+    }
+}
+
 /// Runs `name` with this process's arguments as cage 1. `--list-programs`
 /// lists what cages can exec instead.
 pub fn main(name: &str) -> ExitCode {
     let mut argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("--list-programs") {
-        for entry in programs() {
-            println!("{:<20} {}", entry.name, entry.summary);
-        }
+        list_programs();
         return ExitCode::SUCCESS;
     }
     // Programs are found by name, as an argv chain names them.

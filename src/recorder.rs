@@ -33,7 +33,7 @@ impl Recorder {
         command_line: Vec<String>,
         sync: SyncWhen,
     ) -> Result<Recorder, String> {
-        let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
+        let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
         let file = GuestFile::open(rt, path, flags, 0o600).map_err(|e| format!("{path}: cannot create the log: {e}"))?;
         let header = LogHeader::new("tee-grate", env!("CARGO_PKG_VERSION"), ABI, command_line);
         let policy = match sync {

@@ -1,1 +1,14 @@
-mod placeholder {}
+//! End-to-end tests: the binaries run as a user runs them, on the host
+//! runtime, in scratch directories. One module per topic.
+
+/// Spawning binaries and comparing directory trees.
+mod util;
+
+/// Command-line errors of tee-grate and tee-replay.
+mod cli;
+/// The live tee with grate stacks.
+mod live;
+/// `tee-grate --record`.
+mod record;
+/// tee-replay into stacks and directories.
+mod replay;

@@ -91,11 +91,15 @@ impl Inner {
     /// The next cage id; ids are never reused, and running out panics
     /// Lind's fork (`alloc_cage_id().unwrap()`, ids below MAX_CAGEID).
     pub(crate) fn alloc_cage_id(&self) -> u64 {
-        let id = self.last_cage.fetch_add(1, Ordering::Relaxed) + 1;
-        if id >= MAX_CAGEID {
-            self.stop(format!("cage ids exhausted (no id below {MAX_CAGEID})"));
+        let next = self
+            .last_cage
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                (v + 1 < MAX_CAGEID).then_some(v + 1)
+            });
+        match next {
+            Ok(last) => last + 1,
+            Err(_) => self.stop(format!("cage ids exhausted (no id below {MAX_CAGEID})")),
         }
-        id
     }
 
     /// Whether `id` is dead or exiting (never cleared once set).

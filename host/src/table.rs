@@ -32,18 +32,42 @@ pub enum Lookup {
     NoEntry,
 }
 
-/// All cages' tables.
+/// All cages' tables, plus how many live entries point at each
+/// destination, so a dying cage that is no grate costs no table scan
+/// (dead cages keep their tables, so a scan grows with every exit).
 #[derive(Debug, Default)]
 pub struct HandlerTables {
-    tables: RwLock<HashMap<u64, CallMap>>,
+    tables: RwLock<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    by_cage: HashMap<u64, CallMap>,
+    dest_counts: HashMap<u64, usize>,
+}
+
+impl Tables {
+    fn count(&mut self, route: Option<Route>, up: bool) {
+        if let Some(r) = route {
+            let n = self.dest_counts.entry(r.dest).or_default();
+            *n = if up { *n + 1 } else { n.saturating_sub(1) };
+        }
+    }
+}
+
+impl std::ops::Deref for Tables {
+    type Target = HashMap<u64, CallMap>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_cage
+    }
 }
 
 impl HandlerTables {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, CallMap>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
         self.tables.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, CallMap>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
         self.tables.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -60,39 +84,50 @@ impl HandlerTables {
 
     /// Replaces the (cage, nr) entry.
     pub fn register(&self, cage: u64, nr: u64, route: Route) {
-        self.write()
-            .entry(cage)
-            .or_default()
-            .insert(nr, Some(route));
+        let mut t = self.write();
+        let old = t.by_cage.entry(cage).or_default().insert(nr, Some(route));
+        t.count(old.flatten(), false);
+        t.count(Some(route), true);
     }
 
     /// Removes the (cage, nr) entry, and the table if it is left empty.
     pub fn deregister(&self, cage: u64, nr: u64) {
-        let mut tables = self.write();
-        if let Some(map) = tables.get_mut(&cage) {
-            map.remove(&nr);
-            if map.is_empty() {
-                tables.remove(&cage);
-            }
+        let mut t = self.write();
+        let Some(map) = t.by_cage.get_mut(&cage) else {
+            return;
+        };
+        let old = map.remove(&nr).flatten();
+        if map.is_empty() {
+            t.by_cage.remove(&cage);
         }
+        t.count(old, false);
     }
 
     /// Replaces `dst`'s table with a snapshot of `src`'s; false (and no
     /// change) when `src` has none.
     pub fn copy(&self, src: u64, dst: u64) -> bool {
-        let mut tables = self.write();
-        match tables.get(&src).cloned() {
-            Some(map) => {
-                tables.insert(dst, map);
-                true
-            }
-            None => false,
+        let mut t = self.write();
+        let Some(map) = t.by_cage.get(&src).cloned() else {
+            return false;
+        };
+        let added: Vec<Route> = map.values().flatten().copied().collect();
+        let old = t.by_cage.insert(dst, map).unwrap_or_default();
+        for route in old.into_values() {
+            t.count(route, false);
         }
+        for route in added {
+            t.count(Some(route), true);
+        }
+        true
     }
 
     /// Empties every entry, in every table, whose destination is `grate`.
     pub fn purge_dest(&self, grate: u64) {
-        for map in self.write().values_mut() {
+        let mut t = self.write();
+        if t.dest_counts.remove(&grate).unwrap_or(0) == 0 {
+            return;
+        }
+        for map in t.by_cage.values_mut() {
             for entry in map.values_mut() {
                 if entry.is_some_and(|r| r.dest == grate) {
                     *entry = None;
@@ -144,6 +179,20 @@ mod tests {
         assert_eq!(t.lookup(1, 0), Lookup::NoEntry);
         assert_eq!(t.lookup(1, 1), Lookup::Found(B));
         assert_eq!(t.snapshot(1).map(|s| s.len()), Some(1));
+    }
+
+    #[test]
+    fn purging_after_copies_and_replacements_still_finds_every_entry() {
+        let t = HandlerTables::default();
+        t.register(1, 0, A);
+        t.register(1, 1, A);
+        t.register(1, 1, B);
+        assert!(t.copy(1, 2));
+        t.purge_dest(2);
+        assert_eq!(t.lookup(2, 0), Lookup::NoEntry);
+        assert_eq!(t.lookup(2, 1), Lookup::Found(B));
+        t.purge_dest(3);
+        assert_eq!(t.lookup(1, 1), Lookup::NoEntry);
     }
 
     #[test]

@@ -4,4 +4,13 @@
 #[macro_use]
 mod util;
 
+mod cages;
+mod concurrency;
+mod memory;
 mod smoke;
+mod stops;
+mod tables;
+mod targets;
+mod kernel_dirs;
+mod kernel_fds;
+mod kernel_files;

@@ -148,3 +148,17 @@ pub fn forward(rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
 pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// `check!(|rt, argv| ..., |root| prepare)`: runs a one-cage app that
+/// asserts inside (an assertion is a trap, status 1); the run must end 0.
+#[macro_export]
+macro_rules! check {
+    ($main:expr) => {
+        check!($main, |_| {})
+    };
+    ($main:expr, $prepare:expr) => {{
+        let ran = $crate::util::run_in(vec![app!("check", $main)], &["check"], $prepare);
+        assert_eq!(ran.ok().status, 0, "stderr: {}", ran.ok().stderr_text());
+        ran
+    }};
+}

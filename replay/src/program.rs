@@ -84,7 +84,7 @@ impl Program for TeeReplay {
 /// The records of the log, read through this cage's own table.
 fn read_log(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<(Vec<Record>, String), String> {
     let path = plan.log.to_string_lossy();
-    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY, 0).map_err(|e| format!("{path}: {e}"))?;
+    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0).map_err(|e| format!("{path}: {e}"))?;
     let mode = if plan.salvage { RecoveryMode::Salvage } else { RecoveryMode::Strict };
     let mut reader = LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
     let mut records = Vec::new();
@@ -177,7 +177,7 @@ fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], p
 
 fn write_report(rt: &dyn ThreeI, path: &std::path::Path, report: &Report) -> Result<(), String> {
     let name = path.to_string_lossy();
-    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC;
+    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
     let mut file = GuestFile::open(rt, &name, flags, 0o644).map_err(|e| format!("{name}: {e}"))?;
     let json = serde_json::to_vec_pretty(report).map_err(|e| format!("{name}: {e}"))?;
     file.write_all(&json).map_err(|e| format!("{name}: {e}"))

@@ -1,1 +1,269 @@
-fn main() {}
+/*!
+`tee-log`: read, check, repair and compare tee-grate trace logs.
+
+```text
+tee-log dump FILE [-s N] [--json] [--cage C]... [--calls FILTER]
+tee-log stats FILE
+tee-log verify FILE
+tee-log salvage IN OUT
+tee-log diff A B
+```
+
+Errors are one line on stderr, `tee-log: FILE: offset N: what`. Writing
+to a closed pipe (`tee-log dump x | head`) is not an error. Exit codes:
+
+| command | 0 | 1 | 2 | 3 |
+|---|---|---|---|---|
+| dump, stats, salvage | done | error (usage, I/O, unreadable log) | | |
+| verify | clean, complete | error (usage, I/O, unknown version) | torn tail or no trailer; every complete frame intact | corruption |
+| diff | logs agree | logs differ | error (usage included) | |
+
+dump and stats read in salvage mode: they show what survives and warn
+about what does not. This binary is a tool, not a library.
+*/
+#![forbid(unsafe_code)]
+
+mod diff;
+mod dump;
+mod salvage;
+mod show;
+mod stats;
+mod verify;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use formats::{CallFilter, ReadError};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  dump, stats, salvage  0 done, 1 error
+  verify                0 clean and complete, 2 torn tail or no trailer,
+                        3 corruption, 1 error
+  diff                  0 logs agree, 1 logs differ, 2 error";
+
+#[derive(Parser)]
+#[command(
+    name = "tee-log",
+    version,
+    about = "Read, check, repair and compare tee-grate trace logs",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every record as an strace-like line, or as JSON.
+    Dump {
+        /// The log to read.
+        file: PathBuf,
+        /// Show at most this many bytes of each buffer or path.
+        #[arg(short = 's', long = "strsize", default_value_t = 32, value_name = "N")]
+        strsize: usize,
+        /// One JSON object per line: records (buffers complete, escaped),
+        /// damage and the end.
+        #[arg(long)]
+        json: bool,
+        /// Only records of this cage (repeatable).
+        #[arg(long = "cage", value_name = "C")]
+        cages: Vec<u64>,
+        /// Only these calls: fs, net, proc, mem, signal, time, 3i, misc,
+        /// all, or syscall names and numbers, comma-separated.
+        #[arg(long, value_name = "FILTER", value_parser = CallFilter::parse)]
+        calls: Option<CallFilter>,
+    },
+    /// Counts, errors and bytes per syscall and per cage.
+    Stats {
+        /// The log to read.
+        file: PathBuf,
+    },
+    /// Check a log: 0 clean, 2 torn tail or no trailer, 3 corrupt.
+    Verify {
+        /// The log to check.
+        file: PathBuf,
+    },
+    /// Copy every good record of IN into a new, complete log OUT.
+    Salvage {
+        /// The damaged log.
+        input: PathBuf,
+        /// The log to create (must not exist).
+        output: PathBuf,
+    },
+    /// Show where two logs first disagree: 0 same, 1 different, 2 error.
+    Diff {
+        /// The first log.
+        a: PathBuf,
+        /// The second log.
+        b: PathBuf,
+        /// Show at most this many bytes of each buffer or path.
+        #[arg(short = 's', long = "strsize", default_value_t = 32, value_name = "N")]
+        strsize: usize,
+    },
+}
+
+/// A failure, printed once as `tee-log: FILE: message`.
+#[derive(Debug)]
+pub enum Failure {
+    /// A log could not be read.
+    Log { file: PathBuf, error: ReadError },
+    /// A file could not be opened or written.
+    File { file: PathBuf, error: io::Error },
+    /// Anything else about a file.
+    Other { file: PathBuf, message: String },
+    /// Standard output failed (a closed pipe is not reported).
+    Stdout(io::Error),
+}
+
+impl Failure {
+    pub fn other(file: &Path, message: impl Into<String>) -> Failure {
+        Failure::Other {
+            file: file.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn log(file: &Path, error: ReadError) -> Failure {
+        Failure::Log {
+            file: file.to_owned(),
+            error,
+        }
+    }
+
+    fn is_broken_pipe(&self) -> bool {
+        matches!(self, Failure::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Log { file, error } => write!(f, "{}: {error}", file.display()),
+            Failure::File { file, error } => write!(f, "{}: {error}", file.display()),
+            Failure::Other { file, message } => write!(f, "{}: {message}", file.display()),
+            Failure::Stdout(e) => write!(f, "standard output: {e}"),
+        }
+    }
+}
+
+impl From<io::Error> for Failure {
+    /// Bare I/O errors in this binary come from writing standard output;
+    /// file errors are wrapped with their path where they happen.
+    fn from(e: io::Error) -> Failure {
+        Failure::Stdout(e)
+    }
+}
+
+/// Which exit code an error gets, by command.
+#[derive(Clone, Copy)]
+enum ErrorCode {
+    One,
+    Two,
+}
+
+impl ErrorCode {
+    fn code(self) -> ExitCode {
+        match self {
+            ErrorCode::One => ExitCode::from(1),
+            ErrorCode::Two => ExitCode::from(2),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // diff reserves 1 for "logs differ", so its errors (usage too) are 2.
+    let is_diff = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'))
+        .is_some_and(|a| a == "diff");
+    let error_code = if is_diff {
+        ErrorCode::Two
+    } else {
+        ErrorCode::One
+    };
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                error_code.code()
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("tee-log: {failure}");
+            error_code.code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let code = match cli.command {
+        Command::Dump {
+            file,
+            strsize,
+            json,
+            cages,
+            calls,
+        } => {
+            let options = dump::Options {
+                strsize,
+                json,
+                cages,
+                calls: calls.unwrap_or_else(CallFilter::all),
+            };
+            dump::run(&file, &options, &mut out)?
+        }
+        Command::Stats { file } => stats::run(&file, &mut out)?,
+        Command::Verify { file } => verify::run(&file, &mut out)?,
+        Command::Salvage { input, output } => salvage::run(&input, &output, &mut out)?,
+        Command::Diff { a, b, strsize } => diff::run(&a, &b, strsize, &mut out)?,
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+/// Opens a log for streaming in `mode`.
+pub fn open(
+    file: &Path,
+    mode: formats::RecoveryMode,
+) -> Result<formats::LogReader<std::fs::File>, Failure> {
+    let f = std::fs::File::open(file).map_err(|error| Failure::File {
+        file: file.to_owned(),
+        error,
+    })?;
+    formats::LogReader::new(f, mode).map_err(|e| Failure::log(file, e))
+}
+
+/// A warning on stderr, in the error format.
+pub fn warn(file: &Path, message: fmt::Arguments<'_>) {
+    eprintln!("tee-log: {}: warning: {message}", file.display());
+}
+
+/// How a log ended, for warnings and verdicts.
+pub fn describe_end(end: &formats::LogEnd, records: u64) -> String {
+    match end {
+        formats::LogEnd::Clean { .. } => format!("clean end after {records} records"),
+        formats::LogEnd::Incomplete { offset } => format!(
+            "offset {offset}: incomplete log: no trailer after {records} records"
+        ),
+        formats::LogEnd::TornTail { offset, len } => format!(
+            "offset {offset}: torn tail: the last frame (record {records}) is cut short, \
+             {len} bytes dropped"
+        ),
+    }
+}

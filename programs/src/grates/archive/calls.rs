@@ -74,12 +74,17 @@ impl Archive {
         if writable {
             let root = self.root();
             let mirror = Mirror::new(rt, &root);
+            // The copy starts as the real file is now. When there is no real
+            // file to read (a replay, where nothing below the stack is real),
+            // the copy this archive has kept so far is the file.
             let content = if flags & O_TRUNC != 0 {
-                Vec::new()
+                Ok(Vec::new())
             } else {
-                mirror.read_real(&path).unwrap_or_default()
+                mirror.read_real(&path)
             };
-            let _ = mirror.reset(&path, &content);
+            if let Ok(content) = content {
+                let _ = mirror.reset(&path, &content);
+            }
         }
         let tracked = Tracked::new(path, writable, flags & O_APPEND != 0);
         self.cages

@@ -1,0 +1,248 @@
+//! `tee-log diff`: the first point where two logs disagree.
+//!
+//! Records are compared in sequence-number order. Sequence numbers,
+//! timestamps, raw pointer values (arguments the catalog calls buffers or
+//! pointers, and address results) and the secondary's result are not
+//! behaviour, so they are not compared.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use formats::{lookup, read_all, Buffer, Record, RecoveryMode, RetKind, SyscallRecord};
+
+use crate::show::line;
+use crate::{describe_end, warn, Failure};
+
+const CONTEXT: usize = 3;
+
+pub fn run(a: &Path, b: &Path, strsize: usize, out: &mut impl Write) -> Result<ExitCode, Failure> {
+    let left = load(a)?;
+    let right = load(b)?;
+    for (i, (x, y)) in left.iter().zip(&right).enumerate() {
+        let Some(what) = difference(x, y) else {
+            continue;
+        };
+        writeln!(
+            out,
+            "logs differ at record {i} (seq {} in A, seq {} in B): {what}",
+            x.seq().unwrap_or(0),
+            y.seq().unwrap_or(0)
+        )?;
+        for r in &left[i.saturating_sub(CONTEXT)..i] {
+            writeln!(out, "  {}", line(r, strsize))?;
+        }
+        writeln!(out, "- {}", line(x, strsize))?;
+        writeln!(out, "+ {}", line(y, strsize))?;
+        for r in left.iter().skip(i + 1).take(CONTEXT - 1) {
+            writeln!(out, "  A: {}", line(r, strsize))?;
+        }
+        for r in right.iter().skip(i + 1).take(CONTEXT - 1) {
+            writeln!(out, "  B: {}", line(r, strsize))?;
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if left.len() != right.len() {
+        let (longer, name, n) = if left.len() > right.len() {
+            (&left, "A", left.len() - right.len())
+        } else {
+            (&right, "B", right.len() - left.len())
+        };
+        let at = left.len().min(right.len());
+        writeln!(out, "logs differ at record {at}: {name} has {n} more records")?;
+        for r in &longer[at.saturating_sub(CONTEXT)..at] {
+            writeln!(out, "  {}", line(r, strsize))?;
+        }
+        for r in longer.iter().skip(at).take(CONTEXT) {
+            let sign = if name == "A" { '-' } else { '+' };
+            writeln!(out, "{sign} {}", line(r, strsize))?;
+        }
+        return Ok(ExitCode::from(1));
+    }
+    writeln!(out, "logs agree: {} records", left.len())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The log's records that describe behaviour, in sequence order.
+fn load(file: &Path) -> Result<Vec<Record>, Failure> {
+    let contents = read_all(file, RecoveryMode::Strict).map_err(|e| Failure::log(file, e))?;
+    let count = contents.records.len() as u64;
+    if !contents.end.is_clean() {
+        warn(file, format_args!("{}", describe_end(&contents.end, count)));
+    }
+    let mut records: Vec<Record> = contents
+        .records
+        .into_iter()
+        .filter(|r| r.seq().is_some())
+        .collect();
+    records.sort_by_key(|r| r.seq());
+    Ok(records)
+}
+
+fn kind(r: &Record) -> &'static str {
+    match r {
+        Record::Syscall(_) => "syscall",
+        Record::Fork(_) => "fork",
+        Record::Exec(_) => "exec",
+        Record::Exit(_) => "exit",
+        Record::Dropped(_) => "dropped",
+        Record::Trailer(_) => "trailer",
+    }
+}
+
+/// What differs between two records, or `None` if they agree.
+fn difference(a: &Record, b: &Record) -> Option<String> {
+    match (a, b) {
+        (Record::Syscall(x), Record::Syscall(y)) => syscall_difference(x, y),
+        (Record::Fork(x), Record::Fork(y)) => first(&[
+            field("parent", x.parent, y.parent),
+            field("child", x.child, y.child),
+            field("thread", x.thread, y.thread),
+        ]),
+        (Record::Exec(x), Record::Exec(y)) => first(&[
+            field("cage", x.cage, y.cage),
+            bytes_difference("path", &x.path, &y.path),
+            field("argc", x.argv.len(), y.argv.len()),
+            x.argv
+                .iter()
+                .zip(&y.argv)
+                .enumerate()
+                .find_map(|(i, (p, q))| bytes_difference(&format!("argv[{i}]"), p, q)),
+            field("result", x.result, y.result),
+        ]),
+        (Record::Exit(x), Record::Exit(y)) => first(&[
+            field("cage", x.cage, y.cage),
+            field("status", x.status, y.status),
+            field("exit_group", x.process, y.process),
+        ]),
+        _ => Some(format!("record kinds differ ({} vs {})", kind(a), kind(b))),
+    }
+}
+
+fn first(found: &[Option<String>]) -> Option<String> {
+    found.iter().flatten().next().cloned()
+}
+
+fn field<T: PartialEq + std::fmt::Debug>(name: &str, a: T, b: T) -> Option<String> {
+    (a != b).then(|| format!("{name} differs ({a:?} vs {b:?})"))
+}
+
+fn syscall_difference(x: &SyscallRecord, y: &SyscallRecord) -> Option<String> {
+    if x.nr != y.nr {
+        let name = |nr| lookup(nr).map_or_else(|| format!("syscall_{nr}"), |i| i.name.into());
+        return Some(format!("call differs ({} vs {})", name(x.nr), name(y.nr)));
+    }
+    if x.cage != y.cage {
+        return field("cage", x.cage, y.cage);
+    }
+    let info = lookup(x.nr);
+    for (i, (p, q)) in x.full_args().iter().zip(y.full_args().iter()).enumerate() {
+        let address = info
+            .and_then(|info| info.args.get(i))
+            .is_some_and(|k| k.is_address());
+        if !address && p.0 != q.0 {
+            return Some(format!("arg {i} differs ({} vs {})", p.0 as i64, q.0 as i64));
+        }
+        if p.1 != q.1 {
+            return Some(format!("arg {i}'s cage differs ({} vs {})", p.1, q.1));
+        }
+    }
+    let address_result = info.is_some_and(|i| i.ret == RetKind::GuestAddr);
+    if !address_result && x.result != y.result {
+        return field("result", x.result, y.result);
+    }
+    buffers_difference("input", &x.inputs, &y.inputs)
+        .or_else(|| buffers_difference("output", &x.outputs, &y.outputs))
+}
+
+fn buffers_difference(what: &str, a: &[Buffer], b: &[Buffer]) -> Option<String> {
+    let mut a: Vec<&Buffer> = a.iter().collect();
+    let mut b: Vec<&Buffer> = b.iter().collect();
+    a.sort_by_key(|x| (x.arg, x.index));
+    b.sort_by_key(|x| (x.arg, x.index));
+    for (p, q) in a.iter().zip(&b) {
+        if (p.arg, p.index) != (q.arg, q.index) {
+            return Some(format!(
+                "{what} buffers differ (arg {} index {} vs arg {} index {})",
+                p.arg, p.index, q.arg, q.index
+            ));
+        }
+        let name = if p.index == 0 {
+            format!("{what} buffer at arg {}", p.arg)
+        } else {
+            format!("{what} buffer at arg {} index {}", p.arg, p.index)
+        };
+        if let Some(d) = bytes_difference(&name, &p.data, &q.data) {
+            return Some(d);
+        }
+        if p.truncated_from != q.truncated_from {
+            return Some(format!(
+                "{name}: full length differs ({:?} vs {:?})",
+                p.truncated_from, q.truncated_from
+            ));
+        }
+    }
+    (a.len() != b.len()).then(|| format!("{what} buffer count differs ({} vs {})", a.len(), b.len()))
+}
+
+/// The first differing byte of two byte strings.
+fn bytes_difference(name: &str, a: &[u8], b: &[u8]) -> Option<String> {
+    if let Some(at) = a.iter().zip(b).position(|(p, q)| p != q) {
+        let (p, q) = (a.get(at).copied().unwrap_or(0), b.get(at).copied().unwrap_or(0));
+        return Some(format!("{name} differs at byte {at} ({p:#04x} vs {q:#04x})"));
+    }
+    (a.len() != b.len()).then(|| {
+        format!(
+            "{name} differs in length ({} vs {} bytes, equal up to {})",
+            a.len(),
+            b.len(),
+            a.len().min(b.len())
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use formats::UNUSED_ARG;
+
+    fn write(fd: u64, ptr: u64, data: &[u8], seq: u64) -> Record {
+        let full = [
+            (fd, 3),
+            (ptr, 3),
+            (data.len() as u64, 3),
+            (UNUSED_ARG, 3),
+            (UNUSED_ARG, 3),
+            (UNUSED_ARG, 3),
+        ];
+        Record::Syscall(SyscallRecord {
+            seq,
+            cage: 3,
+            nr: 1,
+            args: SyscallRecord::args_from_full(3, &full),
+            inputs: vec![Buffer {
+                arg: 1,
+                index: 0,
+                data: data.to_vec(),
+                truncated_from: None,
+            }],
+            outputs: vec![],
+            result: data.len() as i64,
+            secondary: None,
+            time_us: seq * 10,
+        })
+    }
+
+    #[test]
+    fn pointers_seq_and_time_are_not_differences() {
+        assert_eq!(difference(&write(1, 0x1000, b"hi", 1), &write(1, 0x2000, b"hi", 9)), None);
+    }
+
+    #[test]
+    fn buffer_bytes_and_scalars_are() {
+        let d = difference(&write(1, 0, b"hello", 1), &write(1, 0, b"helLo", 1)).unwrap();
+        assert_eq!(d, "input buffer at arg 1 differs at byte 3 (0x6c vs 0x4c)");
+        let d = difference(&write(1, 0, b"hi", 1), &write(2, 0, b"hi", 1)).unwrap();
+        assert_eq!(d, "arg 0 differs (1 vs 2)");
+    }
+}

@@ -1,0 +1,91 @@
+//! `tee-log dump`: every record, strace-like or as JSON, streamed.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use formats::{CallFilter, LogEnd, RecoveryMode};
+use serde_json::json;
+
+use crate::show::{call_of, cage_of, json, line};
+use crate::{describe_end, open, warn, Failure};
+
+pub struct Options {
+    pub strsize: usize,
+    pub json: bool,
+    pub cages: Vec<u64>,
+    pub calls: CallFilter,
+}
+
+impl Options {
+    fn wants(&self, record: &formats::Record) -> bool {
+        let cage_ok = self.cages.is_empty()
+            || cage_of(record).is_none_or(|c| self.cages.contains(&c));
+        let call_ok = call_of(record).is_none_or(|nr| self.calls.matches(nr));
+        cage_ok && call_ok
+    }
+}
+
+pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCode, Failure> {
+    let mut reader = open(file, RecoveryMode::Salvage)?;
+    if options.json {
+        let h = reader.header();
+        let header = json!({
+            "kind": "header",
+            "major": h.major,
+            "minor": h.minor,
+            "writer": h.writer,
+            "writer_version": h.writer_version,
+            "abi": h.abi,
+            "created_unix_ms": h.created_unix_ms,
+            "command_line": h.command_line,
+        });
+        writeln!(out, "{header}")?;
+    }
+    loop {
+        let index = reader.records_read();
+        let next = reader.next_record().map_err(|e| Failure::log(file, e))?;
+        // Damage comes before the record that follows it.
+        for d in reader.take_damage() {
+            if options.json {
+                let v = json!({
+                    "kind": "damage",
+                    "offset": d.offset,
+                    "len": d.len,
+                    "record_index": d.record_index,
+                    "reason": d.reason.to_string(),
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                out.flush()?;
+                warn(file, format_args!("{d}"));
+            }
+        }
+        let Some(record) = next else { break };
+        if !options.wants(&record) {
+            continue;
+        }
+        if options.json {
+            writeln!(out, "{}", json(&record, index))?;
+        } else {
+            writeln!(out, "{}", line(&record, options.strsize))?;
+        }
+    }
+    let records = reader.records_read();
+    if let Some(end) = reader.end() {
+        if options.json {
+            let (kind, offset) = match end {
+                LogEnd::Clean { trailer } => ("clean", trailer.bytes),
+                LogEnd::Incomplete { offset } => ("incomplete", *offset),
+                LogEnd::TornTail { offset, .. } => ("torn", *offset),
+            };
+            let v = json!({"kind": "end", "end": kind, "offset": offset, "records": records});
+            writeln!(out, "{v}")?;
+        }
+        if !end.is_clean() {
+            out.flush()?;
+            warn(file, format_args!("{}", describe_end(end, records)));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,62 @@
+//! `tee-log salvage`: every good record of a damaged log, in a new log
+//! that ends cleanly.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use formats::{LogEnd, LogWriter, Record, RecoveryMode, SyncPolicy};
+
+use crate::{describe_end, open, Failure};
+
+pub fn run(input: &Path, output: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
+    let mut reader = open(input, RecoveryMode::Salvage)?;
+    let writer = LogWriter::create(output, reader.header(), SyncPolicy::OnExit)
+        .map_err(|e| Failure::other(output, e.to_string()))?;
+    let mut copied = 0u64;
+    let mut skipped = (0u64, 0u64);
+    loop {
+        let next = reader.next_record().map_err(|e| Failure::log(input, e))?;
+        for d in reader.take_damage() {
+            skipped.0 += 1;
+            skipped.1 += d.len;
+            writeln!(
+                out,
+                "skipped offset {}..{} ({} bytes, before record {}): {}",
+                d.offset,
+                d.offset + d.len,
+                d.len,
+                d.record_index,
+                d.reason
+            )?;
+        }
+        let Some(record) = next else { break };
+        // The new log gets its own trailer; the old one's counts are stale.
+        if matches!(record, Record::Trailer(_)) {
+            continue;
+        }
+        writer.append(&record);
+        copied += 1;
+    }
+    let records = reader.records_read();
+    if let Some(end) = reader.end() {
+        match end {
+            LogEnd::Clean { .. } => {}
+            LogEnd::Incomplete { .. } | LogEnd::TornTail { .. } => {
+                writeln!(out, "input: {}", describe_end(end, records))?;
+            }
+        }
+    }
+    let status = writer.finish();
+    if let Some(error) = status.error {
+        return Err(Failure::other(output, error));
+    }
+    writeln!(
+        out,
+        "wrote {copied} records to {} ({} skipped ranges, {} bytes)",
+        output.display(),
+        skipped.0,
+        skipped.1
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

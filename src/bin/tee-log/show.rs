@@ -1,0 +1,196 @@
+//! Records for people (strace-like lines) and for programs (JSON).
+
+use formats::{
+    describe_call, describe_result, errno_name, escape_bytes, lookup, quote, Buffer, DropReason,
+    Record,
+};
+use serde_json::{json, Value};
+
+/// The cage a record is about, if any.
+pub fn cage_of(record: &Record) -> Option<u64> {
+    match record {
+        Record::Syscall(r) => Some(r.cage),
+        Record::Fork(r) => Some(r.parent),
+        Record::Exec(r) => Some(r.cage),
+        Record::Exit(r) => Some(r.cage),
+        Record::Dropped(_) | Record::Trailer(_) => None,
+    }
+}
+
+/// The syscall a record stands for, for `--calls` filters.
+pub fn call_of(record: &Record) -> Option<u32> {
+    match record {
+        Record::Syscall(r) => Some(r.nr),
+        Record::Fork(_) => Some(56),
+        Record::Exec(_) => Some(59),
+        Record::Exit(r) => Some(if r.process { 231 } else { 60 }),
+        Record::Dropped(_) | Record::Trailer(_) => None,
+    }
+}
+
+fn reason_name(reason: DropReason) -> &'static str {
+    match reason {
+        DropReason::WriteFailed => "write failed",
+        DropReason::CaptureFailed => "capture failed",
+    }
+}
+
+/// One line per record: `[cage 3] write(1, "hello\n", 6) = 6`.
+pub fn line(record: &Record, strsize: usize) -> String {
+    match record {
+        Record::Syscall(r) => {
+            let mut s = format!("[cage {}] {}", r.cage, describe_call(r, strsize));
+            if let Some(sec) = r.secondary.filter(|&sec| sec != r.result) {
+                s.push_str(&format!(" [secondary = {}]", describe_result(r.nr, sec)));
+            }
+            s
+        }
+        Record::Fork(r) if r.thread => format!("[cage {}] clone(thread) = {}", r.parent, r.child),
+        Record::Fork(r) => format!("[cage {}] fork() = {}", r.parent, r.child),
+        Record::Exec(r) => {
+            let argv: Vec<String> = r.argv.iter().map(|a| quote(a, strsize, false)).collect();
+            let mut s = format!(
+                "[cage {}] execve({}, [{}])",
+                r.cage,
+                quote(&r.path, strsize, false),
+                argv.join(", ")
+            );
+            if r.result != 0 {
+                s.push_str(&format!(" = {}", describe_result(59, r.result)));
+            }
+            s
+        }
+        Record::Exit(r) if r.process => format!("[cage {}] exit_group({})", r.cage, r.status),
+        Record::Exit(r) => format!("[cage {}] exit({})", r.cage, r.status),
+        Record::Dropped(d) => format!(
+            "--- {} records dropped ({}): {} ---",
+            d.count,
+            reason_name(d.reason),
+            d.detail
+        ),
+        Record::Trailer(t) => format!(
+            "--- end of log: {} records, {} bytes ---",
+            t.records, t.bytes
+        ),
+    }
+}
+
+fn buffers(list: &[Buffer]) -> Value {
+    list.iter()
+        .map(|b| {
+            json!({
+                "arg": b.arg,
+                "index": b.index,
+                "len": b.data.len(),
+                "truncated_from": b.truncated_from,
+                "data": escape_bytes(&b.data),
+            })
+        })
+        .collect()
+}
+
+/// One JSON object per record; buffers complete, escaped as in C.
+pub fn json(record: &Record, index: u64) -> Value {
+    match record {
+        Record::Syscall(r) => {
+            let errno = (-4096..0)
+                .contains(&r.result)
+                .then(|| errno_name(-r.result))
+                .flatten();
+            let args: Vec<Value> = r
+                .full_args()
+                .iter()
+                .map(|(value, cage)| json!({"value": value, "cage": cage}))
+                .collect();
+            json!({
+                "record": index,
+                "kind": "syscall",
+                "seq": r.seq,
+                "cage": r.cage,
+                "nr": r.nr,
+                "name": lookup(r.nr).map(|i| i.name),
+                "args": args,
+                "inputs": buffers(&r.inputs),
+                "outputs": buffers(&r.outputs),
+                "result": r.result,
+                "errno": errno,
+                "secondary": r.secondary,
+                "time_us": r.time_us,
+            })
+        }
+        Record::Fork(r) => json!({
+            "record": index,
+            "kind": "fork",
+            "seq": r.seq,
+            "parent": r.parent,
+            "child": r.child,
+            "thread": r.thread,
+            "time_us": r.time_us,
+        }),
+        Record::Exec(r) => json!({
+            "record": index,
+            "kind": "exec",
+            "seq": r.seq,
+            "cage": r.cage,
+            "path": escape_bytes(&r.path),
+            "argv": r.argv.iter().map(|a| escape_bytes(a)).collect::<Vec<_>>(),
+            "result": r.result,
+            "time_us": r.time_us,
+        }),
+        Record::Exit(r) => json!({
+            "record": index,
+            "kind": "exit",
+            "seq": r.seq,
+            "cage": r.cage,
+            "status": r.status,
+            "process": r.process,
+            "time_us": r.time_us,
+        }),
+        Record::Dropped(d) => json!({
+            "record": index,
+            "kind": "dropped",
+            "count": d.count,
+            "reason": match d.reason {
+                DropReason::WriteFailed => "write_failed",
+                DropReason::CaptureFailed => "capture_failed",
+            },
+            "detail": d.detail,
+        }),
+        Record::Trailer(t) => json!({
+            "record": index,
+            "kind": "trailer",
+            "records": t.records,
+            "bytes": t.bytes,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use formats::{ExecRecord, ForkRecord};
+
+    #[test]
+    fn lifecycle_lines_read_like_strace() {
+        let fork = Record::Fork(ForkRecord {
+            seq: 1,
+            parent: 2,
+            child: 3,
+            thread: false,
+            time_us: 0,
+        });
+        assert_eq!(line(&fork, 32), "[cage 2] fork() = 3");
+        let exec = Record::Exec(ExecRecord {
+            seq: 2,
+            cage: 3,
+            path: b"demo-files".to_vec(),
+            argv: vec![b"demo-files".to_vec()],
+            result: 0,
+            time_us: 0,
+        });
+        assert_eq!(
+            line(&exec, 32),
+            "[cage 3] execve(\"demo-files\", [\"demo-files\"])"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! `tee-log verify`: one verdict line and an exit code a script can use.
+//! 0 clean and complete; 2 torn tail or missing trailer (every complete
+//! frame intact); 3 corruption; 1 could not judge (I/O, unknown version).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use formats::{LogEnd, ReadError, RecoveryMode};
+
+use crate::{describe_end, Failure};
+
+const TORN: u8 = 2;
+const CORRUPT: u8 = 3;
+
+pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
+    let source = std::fs::File::open(file).map_err(|error| Failure::File {
+        file: file.to_owned(),
+        error,
+    })?;
+    // Salvage reads past damage so the verdict can say how much there is.
+    let mut reader = match formats::LogReader::new(source, RecoveryMode::Salvage) {
+        Ok(r) => r,
+        Err(e @ ReadError::TruncatedHeader { .. }) => {
+            writeln!(out, "{}: torn: {e}", file.display())?;
+            return Ok(ExitCode::from(TORN));
+        }
+        Err(e @ (ReadError::BadMagic { .. } | ReadError::BadHeader { .. })) => {
+            writeln!(out, "{}: corrupt: {e}", file.display())?;
+            return Ok(ExitCode::from(CORRUPT));
+        }
+        Err(e) => return Err(Failure::log(file, e)),
+    };
+    while reader
+        .next_record()
+        .map_err(|e| Failure::log(file, e))?
+        .is_some()
+    {}
+    let records = reader.records_read();
+    let damage = reader.damage();
+    if let Some(first) = damage.first() {
+        let bytes: u64 = damage.iter().map(|d| d.len).sum();
+        writeln!(
+            out,
+            "{}: corrupt: offset {} (record {}): {}; {} damaged ranges, {} bytes skipped, \
+             {} good records",
+            file.display(),
+            first.offset,
+            first.record_index,
+            first.reason,
+            damage.len(),
+            bytes,
+            records
+        )?;
+        return Ok(ExitCode::from(CORRUPT));
+    }
+    let Some(end) = reader.end() else {
+        return Err(Failure::other(file, "reader stopped without an end"));
+    };
+    let verdict = match end {
+        LogEnd::Clean { .. } => "ok",
+        LogEnd::Incomplete { .. } => "incomplete",
+        LogEnd::TornTail { .. } => "torn",
+    };
+    writeln!(
+        out,
+        "{}: {verdict}: {}",
+        file.display(),
+        describe_end(end, records)
+    )?;
+    Ok(match end {
+        LogEnd::Clean { .. } => ExitCode::SUCCESS,
+        _ => ExitCode::from(TORN),
+    })
+}

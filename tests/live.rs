@@ -1,0 +1,149 @@
+//! The live tee: a secondary grate stack beside the primary.
+
+use crate::util::{assert_same_tree, Tree, plain_demo_files, run_ok, scratch, tree};
+
+#[test]
+fn imfs_secondary_changes_nothing_the_app_sees() {
+    let (plain, expected) = plain_demo_files();
+    let dir = scratch();
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "imfs-grate", "--dump-to", "imfs-dump", "%}", "demo-files"],
+        0,
+    );
+    assert_eq!(teed.stdout, plain.stdout, "the app's output changed under the tee");
+    // Same bytes in the real files: nothing the secondary did was written
+    // twice (demo-files appends, so a doubled write would show).
+    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    assert_same_tree(&tree(&dir.path().join("imfs-dump/demo-out")), &expected, "files");
+    assert!(teed.stderr.contains("calls duplicated"), "{}", teed.stderr);
+    assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
+    assert!(!teed.stderr.contains("mismatches"), "{}", teed.stderr);
+}
+
+#[test]
+fn two_blocks_app_sees_primary_and_archive_keeps_the_files() {
+    let (plain, expected) = plain_demo_files();
+    let dir = scratch();
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "imfs-grate", "%}", "%{", "archive-grate", "arch", "%}", "demo-files"],
+        0,
+    );
+    assert_eq!(teed.stdout, plain.stdout);
+    assert!(
+        !dir.path().join("demo-out").exists(),
+        "the primary is the in-memory filesystem: nothing may reach the real directory"
+    );
+    assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
+}
+
+#[test]
+fn flag_form_is_the_two_block_form() {
+    let (_, expected) = plain_demo_files();
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--primary", "imfs-grate", "--secondary", "archive-grate arch", "--", "demo-files"],
+        0,
+    );
+    assert!(!dir.path().join("demo-out").exists());
+    assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
+}
+
+/// Each fault of the faulty grate, and the line of the summary naming it.
+const FAULTS: [(&str, &str); 4] = [
+    ("errno=EIO", "errors"),
+    ("short-write", "result mismatches (write"),
+    ("garbage", "output mismatches (read"),
+    ("panic", "panics (GRATE_ERR)"),
+];
+
+#[test]
+fn faulty_secondary_changes_nothing_and_is_reported() {
+    let (plain, expected) = plain_demo_files();
+    for (mode, reported) in FAULTS {
+        let dir = scratch();
+        let teed = run_ok(
+            dir.path(),
+            "tee-grate",
+            &["%{", "faulty-grate", mode, "%}", "demo-files"],
+            0,
+        );
+        assert_eq!(teed.stdout, plain.stdout, "{mode}: the app saw the fault");
+        assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, mode);
+        assert!(
+            teed.stderr.contains(reported),
+            "{mode}: summary should mention {reported:?}:\n{}",
+            teed.stderr
+        );
+    }
+}
+
+#[test]
+fn strace_secondary_never_recurses_and_logs_each_call_once() {
+    let dir = scratch();
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "strace-grate", "--log", "strace.log", "%}", "demo-files"],
+        0,
+    );
+    assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
+    let log = std::fs::read_to_string(dir.path().join("strace.log")).expect("strace log");
+    // The grate writes its log on every call it sees; had those writes come
+    // back into the tee, the app's calls would show more than once.
+    for call in ["mkdir(\"demo-out\"", "mkdir(\"demo-out/sub\"", "rename("] {
+        let seen = log.lines().filter(|l| l.contains(call)).count();
+        assert_eq!(seen, if call == "rename(" { 2 } else { 1 }, "{call} in:\n{log}");
+    }
+    let own_writes = log.lines().filter(|l| l.contains("strace.log")).count();
+    assert_eq!(own_writes, 0, "the grate saw its own log I/O:\n{log}");
+}
+
+/// A tree with every file's lines sorted: threads append concurrently, so
+/// only the set of lines is the same from run to run.
+fn sorted_lines(files: Tree) -> Tree {
+    files
+        .into_iter()
+        .map(|(path, bytes)| {
+            let bytes = bytes.map(|b| {
+                let mut lines: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+                lines.sort_unstable();
+                lines.join(&b'\n')
+            });
+            (path, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn fd_pairing_survives_threads_fork_exec_and_cloexec() {
+    let plain = scratch();
+    run_ok(plain.path(), "lind-host", &["demo-threads", "out"], 0);
+    let expected = sorted_lines(tree(&plain.path().join("out")));
+    assert!(expected.len() >= 4, "{:?}", expected.keys());
+    let dir = scratch();
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "imfs-grate", "--dump-to", "dump", "%}", "demo-threads", "out"],
+        0,
+    );
+    assert_same_tree(&sorted_lines(tree(&dir.path().join("out"))), &expected, "real files");
+    // The secondary wrote every thread's records through the fds the tee
+    // paired: a wrong pair would put bytes in the wrong in-memory file.
+    assert_same_tree(&sorted_lines(tree(&dir.path().join("dump/out"))), &expected, "imfs files");
+    assert!(!teed.stderr.contains("not duplicated"), "{}", teed.stderr);
+    assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
+}
+
+#[test]
+fn app_exit_status_passes_through() {
+    let dir = scratch();
+    let teed = run_ok(dir.path(), "tee-grate", &["%{", "passthrough-grate", "%}", "demo-fdcheck", "x", "y"], 2);
+    assert!(teed.stderr.contains("demo-fdcheck"), "{}", teed.stderr);
+}

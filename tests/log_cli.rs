@@ -1,0 +1,460 @@
+//! `tee-log` run as a user runs it, on logs written by the formats writer
+//! into scratch files, intact and damaged.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use formats::*;
+
+/// Exit code, stdout and stderr of `tee-log args`.
+fn tee_log(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tee-log"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tee-log");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "tee-log panicked: {stderr}");
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn header() -> LogHeader {
+    LogHeader::new(
+        "tee-grate",
+        "0.1.0",
+        "host-wasm32-sim",
+        vec!["demo-files".into()],
+    )
+}
+
+fn call(seq: u64, cage: u64, nr: u32, values: &[u64], result: i64) -> SyscallRecord {
+    let mut full = [(UNUSED_ARG, cage); 6];
+    for (slot, v) in full.iter_mut().zip(values) {
+        slot.0 = *v;
+    }
+    SyscallRecord {
+        seq,
+        cage,
+        nr,
+        args: SyscallRecord::args_from_full(cage, &full),
+        inputs: vec![],
+        outputs: vec![],
+        result,
+        secondary: None,
+        time_us: 1_000 + seq * 250,
+    }
+}
+
+fn buffer(arg: u8, data: &[u8]) -> Buffer {
+    Buffer {
+        arg,
+        index: 0,
+        data: data.to_vec(),
+        truncated_from: None,
+    }
+}
+
+/// A small session: cage 2 forks 3, 3 execs, writes, fails an open,
+/// reads, closes and exits. `base` shifts every pointer value.
+fn session(base: u64) -> Vec<Record> {
+    let mut write = call(3, 3, 1, &[1, base + 0x1000, 6], 6);
+    write.inputs.push(buffer(1, b"hello\n"));
+    let mut open = call(4, 3, 2, &[base + 0x2000, 0, 0], -2);
+    open.inputs.push(buffer(0, b"/missing"));
+    let mut read = call(5, 3, 0, &[0, base + 0x3000, 64], 5);
+    read.outputs.push(buffer(1, b"input"));
+    vec![
+        Record::Fork(ForkRecord {
+            seq: 1,
+            parent: 2,
+            child: 3,
+            thread: false,
+            time_us: 1_000,
+        }),
+        Record::Exec(ExecRecord {
+            seq: 2,
+            cage: 3,
+            path: b"demo-files".to_vec(),
+            argv: vec![b"demo-files".to_vec()],
+            result: 0,
+            time_us: 1_100,
+        }),
+        Record::Syscall(write),
+        Record::Syscall(open),
+        Record::Syscall(read),
+        Record::Syscall(call(6, 3, 3, &[3], 0)),
+        Record::Exit(ExitRecord {
+            seq: 7,
+            cage: 3,
+            status: 0,
+            process: true,
+            time_us: 3_000,
+        }),
+    ]
+}
+
+/// Writes `records` to `dir/name`; a log without trailer unless `finish`.
+fn write_log(dir: &Path, name: &str, records: &[Record], finish: bool) -> PathBuf {
+    let path = dir.join(name);
+    let w = LogWriter::create(&path, &header(), SyncPolicy::OnExit).expect("create log");
+    for r in records {
+        w.append(r);
+    }
+    if finish {
+        w.finish();
+    }
+    path
+}
+
+/// Where each frame of an intact log starts and ends.
+fn frame_spans(path: &Path) -> Vec<(usize, usize)> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut r = LogReader::new(file, RecoveryMode::Strict).unwrap();
+    let mut at = r.valid_offset() as usize;
+    let mut spans = Vec::new();
+    while r.next_record().unwrap().is_some() {
+        let end = r.valid_offset() as usize;
+        spans.push((at, end));
+        at = end;
+    }
+    spans
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(path).unwrap();
+    f(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn dump_prints_strace_like_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, err) = tee_log(&["dump", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let expected = [
+        "[cage 2] fork() = 3",
+        "[cage 3] execve(\"demo-files\", [\"demo-files\"])",
+        "[cage 3] write(1, \"hello\\n\", 6) = 6",
+        "= -2 (ENOENT)",
+        "[cage 3] read(0, \"input\", 64) = 5",
+        "[cage 3] close(3) = 0",
+        "[cage 3] exit_group(0)",
+        "--- end of log: 7 records",
+    ];
+    for line in expected {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert_eq!(out.lines().count(), 8);
+}
+
+#[test]
+fn dump_cuts_buffers_at_strsize() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, _) = tee_log(&["dump", "-s", "3", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("write(1, \"hel\"..., 6) = 6"), "{out}");
+}
+
+#[test]
+fn dump_filters_by_cage_and_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, _) = tee_log(&["dump", "--cage", "2", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("fork() = 3") && !out.contains("write("), "{out}");
+    let (code, out, _) = tee_log(&["dump", "--calls", "write,close", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("write(") && out.contains("close(") && !out.contains("read("));
+    let (code, out, _) = tee_log(&["dump", "--calls", "proc", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("fork()") && out.contains("exit_group") && !out.contains("write("));
+    let (code, _, err) = tee_log(&["dump", "--calls", "bogus", path_str(&log)]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bogus"), "{err}");
+}
+
+#[test]
+fn dump_json_is_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, _) = tee_log(&["dump", "--json", path_str(&log)]);
+    assert_eq!(code, 0);
+    let values: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    let kinds: Vec<&str> = values.iter().filter_map(|v| v["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "header", "fork", "exec", "syscall", "syscall", "syscall", "syscall", "exit",
+            "trailer", "end"
+        ]
+    );
+    let write = &values[3];
+    assert_eq!(write["name"], "write");
+    assert_eq!(write["inputs"][0]["data"], "hello\\n");
+    assert_eq!(values[4]["errno"], "ENOENT");
+    assert_eq!(values[9]["end"], "clean");
+}
+
+#[test]
+fn dump_warns_about_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let last = *frame_spans(&log).last().unwrap();
+    edit(&log, |b| b.truncate(last.1 - 2));
+    let (code, out, err) = tee_log(&["dump", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("exit_group(0)"));
+    assert!(err.contains("warning") && err.contains("torn tail"), "{err}");
+    assert!(err.contains(&format!("offset {}", last.0)), "{err}");
+}
+
+#[test]
+fn dump_reports_damage_and_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let spans = frame_spans(&log);
+    let (start, end) = spans[2];
+    edit(&log, |b| b[end - 1] ^= 0x40);
+    let (code, out, err) = tee_log(&["dump", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("write("), "the damaged record is gone");
+    assert!(out.contains("close(3)"), "later records survive");
+    assert!(err.contains(&format!("offset {start}")) && err.contains("crc"), "{err}");
+}
+
+#[test]
+fn dump_into_a_closed_pipe_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let many: Vec<Record> = (0..3000)
+        .map(|i| Record::Syscall(call(i, 3, 3, &[i], 0)))
+        .collect();
+    let log = write_log(dir.path(), "big.tlog", &many, true);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tee-log"))
+        .args(["dump", path_str(&log)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn stats_counts_calls_errors_and_cages() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, err) = tee_log(&["stats", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("abi host-wasm32-sim"), "{out}");
+    assert!(
+        out.contains("records: 7 (syscalls 4, forks 1, execs 1, exits 1)"),
+        "{out}"
+    );
+    assert!(out.contains("duration: 0.002000 s"), "{out}");
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(row("write ").as_deref(), Some("1 0 6 0"));
+    assert_eq!(row("open ").as_deref(), Some("1 1 8 0"));
+    assert_eq!(row("read ").as_deref(), Some("1 0 0 5"));
+    assert_eq!(row("3 ").as_deref(), Some("4 1 0 1 1"), "cage 3: {out}");
+}
+
+#[test]
+fn verify_exit_codes_tell_clean_torn_and_corrupt_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = write_log(dir.path(), "clean.tlog", &session(0), true);
+    let (code, out, _) = tee_log(&["verify", path_str(&clean)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok"), "{out}");
+
+    let unfinished = write_log(dir.path(), "unfinished.tlog", &session(0), false);
+    let (code, out, _) = tee_log(&["verify", path_str(&unfinished)]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("incomplete") && out.contains("no trailer"), "{out}");
+
+    let torn = write_log(dir.path(), "torn.tlog", &session(0), true);
+    let last = *frame_spans(&torn).last().unwrap();
+    edit(&torn, |b| b.truncate(last.0 + 4));
+    let (code, out, _) = tee_log(&["verify", path_str(&torn)]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("torn: offset {}", last.0)), "{out}");
+    assert!(out.contains("record 7"), "{out}");
+
+    let corrupt = write_log(dir.path(), "corrupt.tlog", &session(0), true);
+    let (start, _) = frame_spans(&corrupt)[3];
+    edit(&corrupt, |b| b[start + 8] ^= 1);
+    let (code, out, _) = tee_log(&["verify", path_str(&corrupt)]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("offset {start} (record 3)")), "{out}");
+}
+
+#[test]
+fn verify_refuses_what_is_not_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"hello world, not a log").unwrap();
+    let (code, out, _) = tee_log(&["verify", path_str(&junk)]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("not a tee-grate log"), "{out}");
+
+    let short = dir.path().join("short");
+    std::fs::write(&short, b"TEEGR").unwrap();
+    let (code, _, _) = tee_log(&["verify", path_str(&short)]);
+    assert_eq!(code, 2);
+
+    let future = write_log(dir.path(), "future.tlog", &session(0), true);
+    edit(&future, |b| b[8] = 9);
+    let (code, _, err) = tee_log(&["verify", path_str(&future)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(&format!("tee-log: {}: offset 8:", future.display())),
+        "{err}"
+    );
+    assert!(err.contains("9.0"), "{err}");
+
+    let (code, _, err) = tee_log(&["verify", path_str(&dir.path().join("missing"))]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("tee-log: "), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_one_except_for_diff() {
+    let (code, _, err) = tee_log(&["verify"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, _) = tee_log(&["frobnicate"]);
+    assert_eq!(code, 1);
+    let (code, _, _) = tee_log(&["diff", "only-one"]);
+    assert_eq!(code, 2);
+    let (code, out, _) = tee_log(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"), "{out}");
+}
+
+#[test]
+fn salvage_writes_a_clean_log_of_the_good_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let spans = frame_spans(&log);
+    let (start, _) = spans[2];
+    edit(&log, |b| {
+        b.splice(start..start, *b"GARBAGE!");
+    });
+    let out_path = dir.path().join("fixed.tlog");
+    let (code, out, err) = tee_log(&["salvage", path_str(&log), path_str(&out_path)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("skipped offset {start}..{} (8 bytes", start + 8)),
+        "{out}"
+    );
+    assert!(out.contains("wrote 7 records"), "{out}");
+    let contents = read_all(&out_path, RecoveryMode::Strict).unwrap();
+    assert!(contents.end.is_clean());
+    assert_eq!(contents.records.len(), 8);
+    assert_eq!(contents.header.abi, "host-wasm32-sim");
+    let (code, _, _) = tee_log(&["verify", path_str(&out_path)]);
+    assert_eq!(code, 0);
+
+    let (code, _, err) = tee_log(&["salvage", path_str(&log), path_str(&out_path)]);
+    assert_eq!(code, 1, "an existing output is not overwritten");
+    assert!(err.contains(&out_path.display().to_string()), "{err}");
+}
+
+#[test]
+fn diff_ignores_pointers_sequence_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_log(dir.path(), "a.tlog", &session(0), true);
+    let mut shifted = session(0x5000_0000);
+    for r in &mut shifted {
+        if let Record::Syscall(s) = r {
+            s.seq += 100;
+            s.time_us += 77;
+        }
+    }
+    let b = write_log(dir.path(), "b.tlog", &shifted, true);
+    let (code, out, err) = tee_log(&["diff", path_str(&a), path_str(&b)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("logs agree: 7 records"), "{out}");
+}
+
+#[test]
+fn diff_shows_the_first_differing_byte_with_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_log(dir.path(), "a.tlog", &session(0), true);
+    let mut other = session(0);
+    if let Record::Syscall(s) = &mut other[2] {
+        s.inputs[0].data = b"help!\n".to_vec();
+    }
+    let b = write_log(dir.path(), "b.tlog", &other, true);
+    let (code, out, _) = tee_log(&["diff", path_str(&a), path_str(&b)]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("logs differ at record 2 (seq 3 in A, seq 3 in B): input buffer at arg 1 differs at byte 3"),
+        "{out}"
+    );
+    assert!(out.contains("  [cage 3] execve("), "context before: {out}");
+    assert!(out.contains("- [cage 3] write(1, \"hello\\n\", 6) = 6"), "{out}");
+    assert!(out.contains("+ [cage 3] write(1, \"help!\\n\", 6) = 6"), "{out}");
+
+    let shorter = write_log(dir.path(), "c.tlog", &session(0)[..5], true);
+    let (code, out, _) = tee_log(&["diff", path_str(&a), path_str(&shorter)]);
+    assert_eq!(code, 1);
+    assert!(out.contains("A has 2 more records"), "{out}");
+
+    let (code, _, err) = tee_log(&["diff", path_str(&a), "/no/such/log"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("tee-log: /no/such/log: "), "{err}");
+}
+
+#[test]
+fn garbage_never_makes_tee_log_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_log(dir.path(), "good.tlog", &session(0), true);
+    let bytes = std::fs::read(&good).unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..6 {
+        let mut damaged = bytes.clone();
+        for _ in 0..(round * 3 + 1) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = 12 + (seed as usize) % (damaged.len() - 12);
+            damaged[at] = (seed >> 32) as u8;
+        }
+        let path = dir.path().join(format!("bad{round}.tlog"));
+        std::fs::write(&path, &damaged).unwrap();
+        let out = dir.path().join(format!("out{round}.tlog"));
+        for args in [
+            vec!["dump", path_str(&path)],
+            vec!["dump", "--json", path_str(&path)],
+            vec!["stats", path_str(&path)],
+            vec!["verify", path_str(&path)],
+            vec!["salvage", path_str(&path), path_str(&out)],
+            vec!["diff", path_str(&good), path_str(&path)],
+        ] {
+            let (code, _, err) = tee_log(&args);
+            assert!((0..=3).contains(&code), "{args:?}: exit {code}: {err}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Running the binaries as a user does, in a scratch directory.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a single command may run before the test fails.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Output {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The path of one of this package's binaries.
+pub fn bin(name: &str) -> &'static str {
+    match name {
+        "tee-grate" => env!("CARGO_BIN_EXE_tee-grate"),
+        "tee-replay" => env!("CARGO_BIN_EXE_tee-replay"),
+        "tee-log" => env!("CARGO_BIN_EXE_tee-log"),
+        "lind-host" => env!("CARGO_BIN_EXE_lind-host"),
+        other => panic!("no binary {other}"),
+    }
+}
+
+/// Starts `name args` in `dir` with piped output.
+pub fn spawn(dir: &Path, name: &str, args: &[&str]) -> Child {
+    Command::new(bin(name))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+}
+
+/// Waits for `child`, failing the test if it runs past the timeout.
+pub fn finish(mut child: Child, what: &str) -> Output {
+    let start = Instant::now();
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("{what}: still running after {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status: status.code().unwrap_or(-1),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// Runs `name args` in `dir` to completion.
+pub fn run(dir: &Path, name: &str, args: &[&str]) -> Output {
+    finish(spawn(dir, name, args), &format!("{name} {}", args.join(" ")))
+}
+
+/// Runs and requires exit status `want`, showing the output otherwise.
+pub fn run_ok(dir: &Path, name: &str, args: &[&str], want: i32) -> Output {
+    let output = run(dir, name, args);
+    assert_eq!(
+        output.status, want,
+        "{name} {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        output.stdout,
+        output.stderr
+    );
+    output
+}
+
+/// Every file under `dir` (relative path -> bytes) and every directory
+/// (relative path -> None).
+pub fn tree(dir: &Path) -> Tree {
+    fn walk(root: &Path, at: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+        let Ok(entries) = std::fs::read_dir(at) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+            if path.is_dir() {
+                out.insert(rel, None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Files as a map from relative path to contents (None for directories).
+pub type Tree = BTreeMap<String, Option<Vec<u8>>>;
+
+/// Fails with the first differing path, not a dump of both trees.
+#[track_caller]
+pub fn assert_same_tree(got: &Tree, want: &Tree, what: &str) {
+    let paths: std::collections::BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+    for path in paths {
+        let show = |t: &Tree| match t.get(path) {
+            None => "missing".to_string(),
+            Some(None) => "a directory".to_string(),
+            Some(Some(bytes)) => format!("{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(80)])),
+        };
+        assert!(
+            got.get(path) == want.get(path),
+            "{what}: {path} differs: got {} / want {}",
+            show(got),
+            show(want)
+        );
+    }
+}
+
+/// A scratch directory for one test.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// `dir/name` as a string argument.
+pub fn arg(dir: &Path, name: &str) -> String {
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+/// The demo workload's files after a plain run, with no tee: the baseline.
+pub fn plain_demo_files() -> (Output, Tree) {
+    let dir = scratch();
+    let output = run_ok(dir.path(), "lind-host", &["demo-files"], 0);
+    let files = tree(&dir.path().join("demo-out"));
+    assert!(files.len() >= 6, "demo-files left too few files: {files:?}");
+    (output, files)
+}
+
+/// Where a path in a scratch directory lives.
+pub fn path(dir: &Path, rel: &str) -> PathBuf {
+    dir.join(rel)
+}
