@@ -115,6 +115,10 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             };
         }
     };
+    // The command swallows anything after the options, unknown flags too.
+    if let Some(flag) = options.command.first().filter(|w| w.starts_with('-')) {
+        return Err(format!("unknown option `{flag}` (see --help)"));
+    }
     let (blocks, app) = split_blocks(&options.command)?;
     let sync = parse_sync(&options.sync)?;
     let flags_used = !options.primary.is_empty() || !options.secondary.is_empty();
@@ -311,6 +315,7 @@ mod tests {
         assert!(error("%{ a %} %{ b %} %{ c %} app").contains("at most two blocks"));
         assert!(error("--record t %{ a %} %{ b %} app").contains("--record takes at most one"));
         assert!(error("--sync never --record t app").contains("--sync"));
-        assert!(error("--bogus --record t app").contains("--bogus"));
+        let unknown = error("--bogus --record t app");
+        assert!(unknown.contains("--bogus"), "{unknown}");
     }
 }

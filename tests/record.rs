@@ -13,7 +13,7 @@ fn recording_changes_nothing_and_dump_shows_every_call() {
 
     let dump = run_ok(dir.path(), "tee-log", &["dump", "-s", "64", "t.log"], 0);
     for line in [
-        "mkdir(\"demo-out\", 0o755) = 0",
+        "mkdir(\"demo-out\", 0755) = 0",
         "write(3, \"alpha\\n\", 6) = 6",
         "rename(\"demo-out/draft.txt\", \"demo-out/sub/final.txt\") = 0",
         "unlink(\"demo-out/tmp.txt\") = 0",
@@ -70,5 +70,5 @@ fn recording_through_a_primary_block_keeps_the_real_directory_untouched() {
     run_ok(dir.path(), "tee-grate", &["--record", "t.log", "%{", "imfs-grate", "%}", "demo-files"], 0);
     assert!(!dir.path().join("demo-out").exists());
     let dump = run_ok(dir.path(), "tee-log", &["dump", "t.log"], 0);
-    assert!(dump.stdout.contains("mkdir(\"demo-out\", 0o755) = 0"), "{}", dump.stdout);
+    assert!(dump.stdout.contains("mkdir(\"demo-out\", 0755) = 0"), "{}", dump.stdout);
 }

@@ -8,6 +8,8 @@ mod util;
 mod cli;
 /// The live tee with grate stacks.
 mod live;
+/// `tee-log` on written and damaged logs.
+mod log_cli;
 /// `tee-grate --record`.
 mod record;
 /// tee-replay into stacks and directories.

@@ -98,7 +98,8 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
                 (value as i32).to_string()
             }
             ArgKind::Size | ArgKind::Offset => value.to_string(),
-            ArgKind::Flags | ArgKind::Mode => format!("{:#o}", value as u32),
+            ArgKind::Flags => format!("{:#x}", value as u32),
+            ArgKind::Mode => format!("0{:o}", value as u32),
             ArgKind::In(_) | ArgKind::InOut { .. } => {
                 match buffers_at(record, pos, false).first() {
                     Some(b) => quote(&b.data, max, b.truncated_from.is_some()),

@@ -59,56 +59,85 @@ pub(crate) fn frame_crc(len_bytes: &[u8], payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Writes `len` as an unsigned LEB128 varint; returns the bytes used.
-fn encode_len(len: u32, out: &mut [u8; MAX_LEN_BYTES]) -> usize {
-    let mut v = len;
-    for (i, slot) in out.iter_mut().enumerate() {
-        let low = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            *slot = low;
-            return i + 1;
-        }
-        *slot = low | 0x80;
-    }
-    // Unreachable for len <= MAX_FRAME_LEN; callers check the bound first.
-    MAX_LEN_BYTES
+/// A frame's header, computed before its payload is laid out: the writer
+/// checksums a record outside its lock and copies it in under the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FrameHeader {
+    bytes: [u8; MAX_HEADER_BYTES],
+    used: usize,
+    payload: usize,
 }
 
-/// Frames a payload in place. `buf[..MAX_HEADER_BYTES]` is headroom and the
-/// payload follows it; the header is written right before the payload and
-/// the frame is `buf[start..]`, where `start` is returned. `None` if the
-/// payload is empty or longer than [`MAX_FRAME_LEN`].
-pub(crate) fn seal_in_place(buf: &mut [u8]) -> Option<usize> {
-    let payload_len = buf.len().checked_sub(MAX_HEADER_BYTES)?;
-    let len = u32::try_from(payload_len).ok()?;
-    if len == 0 || len > MAX_FRAME_LEN {
-        return None;
+impl FrameHeader {
+    /// The header for a payload of `len` bytes whose CRC is `crc`.
+    fn new(len_bytes: &LenBytes, crc: u32, payload: usize) -> FrameHeader {
+        let mut bytes = [0u8; MAX_HEADER_BYTES];
+        let n = len_bytes.used;
+        bytes[..2].copy_from_slice(&SYNC);
+        bytes[2..2 + n].copy_from_slice(len_bytes.as_slice());
+        bytes[2 + n..2 + n + CRC_BYTES].copy_from_slice(&crc.to_le_bytes());
+        FrameHeader {
+            bytes,
+            used: 2 + n + CRC_BYTES,
+            payload,
+        }
     }
-    let mut len_bytes = [0u8; MAX_LEN_BYTES];
-    let n = encode_len(len, &mut len_bytes);
-    let (head, payload) = buf.split_at_mut(MAX_HEADER_BYTES);
-    let crc = frame_crc(&len_bytes[..n], payload);
-    let start = MAX_HEADER_BYTES - (SYNC.len() + n + CRC_BYTES);
-    let header = &mut head[start..];
-    header[..2].copy_from_slice(&SYNC);
-    header[2..2 + n].copy_from_slice(&len_bytes[..n]);
-    header[2 + n..].copy_from_slice(&crc.to_le_bytes());
-    Some(start)
+
+    /// The header's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.used]
+    }
+
+    /// Header plus payload.
+    pub(crate) fn frame_len(&self) -> usize {
+        self.used + self.payload
+    }
+}
+
+/// A length field: an unsigned LEB128 varint of at most 4 bytes.
+pub(crate) struct LenBytes {
+    bytes: [u8; MAX_LEN_BYTES],
+    used: usize,
+}
+
+impl LenBytes {
+    /// `None` if `len` is 0 or above [`MAX_FRAME_LEN`].
+    pub(crate) fn new(len: usize) -> Option<LenBytes> {
+        let len = u32::try_from(len)
+            .ok()
+            .filter(|&l| l > 0 && l <= MAX_FRAME_LEN)?;
+        let mut bytes = [0u8; MAX_LEN_BYTES];
+        let mut v = len;
+        let mut used = 0;
+        for slot in bytes.iter_mut() {
+            let low = (v & 0x7f) as u8;
+            v >>= 7;
+            used += 1;
+            if v == 0 {
+                *slot = low;
+                break;
+            }
+            *slot = low | 0x80;
+        }
+        Some(LenBytes { bytes, used })
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.used]
+    }
+
+    /// The header, given the CRC of these length bytes and the payload.
+    pub(crate) fn header(&self, crc: u32, payload: usize) -> FrameHeader {
+        FrameHeader::new(self, crc, payload)
+    }
 }
 
 /// Appends one frame holding `payload` to `out`; `None` if the payload is
 /// empty or too long.
 pub(crate) fn append_frame(out: &mut Vec<u8>, payload: &[u8]) -> Option<()> {
-    let len = u32::try_from(payload.len()).ok()?;
-    if len == 0 || len > MAX_FRAME_LEN {
-        return None;
-    }
-    let mut len_bytes = [0u8; MAX_LEN_BYTES];
-    let n = encode_len(len, &mut len_bytes);
-    out.extend_from_slice(&SYNC);
-    out.extend_from_slice(&len_bytes[..n]);
-    out.extend_from_slice(&frame_crc(&len_bytes[..n], payload).to_le_bytes());
+    let len = LenBytes::new(payload.len())?;
+    let crc = frame_crc(len.as_slice(), payload);
+    out.extend_from_slice(len.header(crc, payload.len()).as_slice());
     out.extend_from_slice(payload);
     Some(())
 }
@@ -190,23 +219,33 @@ mod tests {
     }
 
     #[test]
-    fn seal_in_place_matches_append_frame() {
-        for n in [1usize, 127, 128, 16383, 16384, 70000] {
-            let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
-            let mut buf = vec![0u8; MAX_HEADER_BYTES];
-            buf.extend_from_slice(&payload);
-            let start = seal_in_place(&mut buf).unwrap();
-            assert_eq!(&buf[start..], &framed(&payload)[..], "payload of {n}");
-        }
+    fn lengths_are_shortest_varints() {
+        let enc = |n| LenBytes::new(n).map(|l| l.as_slice().to_vec());
+        assert_eq!(enc(1), Some(vec![1]));
+        assert_eq!(enc(127), Some(vec![0x7f]));
+        assert_eq!(enc(128), Some(vec![0x80, 0x01]));
+        assert_eq!(enc(16384), Some(vec![0x80, 0x80, 0x01]));
+        assert_eq!(
+            enc(MAX_FRAME_LEN as usize),
+            Some(vec![0x80, 0x80, 0x80, 0x08])
+        );
+        assert_eq!(enc(0), None);
+        assert_eq!(enc(MAX_FRAME_LEN as usize + 1), None);
     }
 
     #[test]
-    fn empty_and_oversized_payloads_are_refused() {
+    fn empty_payloads_are_refused() {
         assert_eq!(append_frame(&mut Vec::new(), &[]), None);
-        let mut buf = vec![0u8; MAX_HEADER_BYTES];
-        assert_eq!(seal_in_place(&mut buf), None);
-        let mut big = vec![0u8; MAX_HEADER_BYTES + MAX_FRAME_LEN as usize + 1];
-        assert_eq!(seal_in_place(&mut big), None);
+    }
+
+    #[test]
+    fn appended_frames_validate() {
+        for n in [1usize, 127, 128, 16383, 16384, 70000] {
+            let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let f = framed(&payload);
+            let header = f.len() - n;
+            assert_eq!(check_candidate(&f), Candidate::Valid { header, payload: n });
+        }
     }
 
     #[test]

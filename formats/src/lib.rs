@@ -96,6 +96,7 @@ assert!(reader.end().unwrap().is_clean());
 
 mod catalog;
 mod describe;
+mod encode;
 mod error;
 mod escape;
 mod frame;

@@ -7,24 +7,15 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use postcard::ser_flavors::Flavor;
-use serde::ser::{Serialize, Serializer};
-
+use crate::encode::{self, Out};
 use crate::error::WriteError;
-use crate::frame::{self, Candidate, MAX_HEADER_BYTES};
+use crate::frame::{self, Candidate, FrameHeader, LenBytes};
 use crate::header::LogHeader;
 use crate::record::TrailerRecord;
-use crate::record::{ArgRecord, Buffer, DropReason, DroppedRecord, Record, SyscallRecord};
+use crate::record::{DropReason, DroppedRecord, Record, SyscallRecord};
 
 /// Frames wait here until the buffer is full or the policy says flush.
 const BUF_CAP: usize = 64 << 10;
-
-/// Encode buffers kept for reuse; more than this are freed.
-const POOL_MAX: usize = 8;
-
-/// An encode buffer that grew past this is freed rather than pooled, so
-/// one huge record does not pin its memory for the rest of the run.
-const POOL_BUF_MAX: usize = 1 << 20;
 
 /// When the writer hands buffered frames to its sink and flushes it.
 ///
@@ -59,15 +50,15 @@ pub struct WriterStatus {
 /// An append-only log writer over any sink.
 ///
 /// [`append`](LogWriter::append) can be called from many threads at once.
-/// It encodes the record before taking the writer's lock, so concurrent
-/// handlers contend only for a buffer copy. When the sink fails, the
+/// It sizes and checksums the record before taking the writer's lock, so
+/// concurrent handlers contend only for the copy of the record's bytes
+/// into the shared buffer. When the sink fails, the
 /// writer stops: later records are counted as dropped, and the error is
 /// kept for [`take_first_error`](LogWriter::take_first_error) so the caller
 /// can print one warning. Nothing on the append path panics or returns an
 /// error.
 pub struct LogWriter<W: Write + Send> {
     state: Mutex<State<W>>,
-    pool: Mutex<Vec<Vec<u8>>>,
     policy: SyncPolicy,
 }
 
@@ -145,7 +136,6 @@ impl<W: Write + Send> LogWriter<W> {
                 last_flush: Instant::now(),
                 finished: false,
             }),
-            pool: Mutex::new(Vec::new()),
             policy,
         })
     }
@@ -153,18 +143,16 @@ impl<W: Write + Send> LogWriter<W> {
     /// Appends one record. Syscall records are stored with their trailing
     /// unused arguments trimmed (SPEC.md, "Argument trimming").
     pub fn append(&self, record: &Record) {
-        let mut scratch = self.take_scratch();
-        let encoded = encode_frame(record, &mut scratch);
+        // Sizing and the CRC run unlocked; only the copy needs the lock.
+        let prepared = Prepared::new(record);
         let mut state = lock(&self.state);
-        match encoded {
-            Ok(start) => state.push_frame(scratch.get(start..).unwrap_or(&[]), self.policy),
+        match prepared {
+            Ok(p) => state.push(&p, self.policy),
             Err(problem) => {
                 let index = state.records;
                 state.refuse(problem.into_error(index));
             }
         }
-        drop(state);
-        self.give_scratch(scratch);
     }
 
     /// Hands buffered frames to the sink and flushes it.
@@ -205,44 +193,19 @@ impl<W: Write + Send> LogWriter<W> {
                 reason,
                 detail,
             });
-            let mut scratch = Vec::new();
-            match encode_frame(&rec, &mut scratch) {
-                Ok(start) => state.push_frame(scratch.get(start..).unwrap_or(&[]), policy),
-                Err(problem) => {
-                    let index = state.records;
-                    state.refuse(problem.into_error(index));
-                }
-            }
+            state.push_record(&rec, policy);
         }
         if !state.stopped {
             let rec = Record::Trailer(TrailerRecord {
                 records: state.records,
                 bytes: state.bytes,
             });
-            let mut scratch = Vec::new();
-            if let Ok(start) = encode_frame(&rec, &mut scratch) {
-                state.push_frame(scratch.get(start..).unwrap_or(&[]), policy);
-            }
+            state.push_record(&rec, policy);
         }
         state.flush_all();
         state.dropped = dropped_before + records_before.saturating_sub(state.records);
         state.finished = true;
         state.status()
-    }
-
-    fn take_scratch(&self) -> Vec<u8> {
-        lock(&self.pool).pop().unwrap_or_default()
-    }
-
-    fn give_scratch(&self, mut scratch: Vec<u8>) {
-        if scratch.capacity() > POOL_BUF_MAX {
-            return;
-        }
-        scratch.clear();
-        let mut pool = lock(&self.pool);
-        if pool.len() < POOL_MAX {
-            pool.push(scratch);
-        }
     }
 }
 
@@ -267,27 +230,57 @@ impl<W: Write> State<W> {
         }
     }
 
-    fn push_frame(&mut self, frame: &[u8], policy: SyncPolicy) {
+    fn push_record(&mut self, record: &Record, policy: SyncPolicy) {
+        match Prepared::new(record) {
+            Ok(p) => self.push(&p, policy),
+            Err(problem) => {
+                let index = self.records;
+                self.refuse(problem.into_error(index));
+            }
+        }
+    }
+
+    /// Lays out one frame at the end of the buffer.
+    fn push(&mut self, prepared: &Prepared<'_>, policy: SyncPolicy) {
         if self.stopped {
             self.dropped += 1;
             return;
         }
-        if self.buf.len() + frame.len() > BUF_CAP && !self.drain() {
+        let len = prepared.header.frame_len();
+        if self.buf.len() + len > BUF_CAP && !self.drain() {
             self.dropped += 1;
             return;
         }
+        let mark = self.buf.len();
+        self.buf.extend_from_slice(prepared.header.as_slice());
+        prepared.lay_out(&mut self.buf);
+        if self.buf.len() - mark != len {
+            // Encoding is deterministic, so this cannot happen; if it did,
+            // the frame would fail its CRC, so it is not written.
+            self.buf.truncate(mark);
+            let record_index = self.records;
+            let detail = "record encoded to two different lengths".to_owned();
+            self.refuse(WriteError::Encode {
+                record_index,
+                detail,
+            });
+            return;
+        }
         self.records += 1;
-        self.bytes += frame.len() as u64;
-        if frame.len() >= BUF_CAP / 2 {
-            // Large frames skip the buffer; the buffer is empty here.
-            self.write_through(frame);
-        } else {
-            self.buf.extend_from_slice(frame);
+        self.bytes += len as u64;
+        if self.buf.len() >= BUF_CAP {
+            // A large frame goes out at once; the buffer does not keep its size.
+            self.drain();
+            if self.buf.capacity() > 2 * BUF_CAP {
+                self.buf = Vec::with_capacity(BUF_CAP);
+            }
         }
         let due = match policy {
             SyncPolicy::OnExit => false,
             SyncPolicy::EveryRecord => true,
-            SyncPolicy::EveryMillis(ms) => self.last_flush.elapsed() >= Duration::from_millis(ms),
+            SyncPolicy::EveryMillis(ms) => {
+                self.last_flush.elapsed() >= Duration::from_millis(ms)
+            }
         };
         if due {
             self.flush_all();
@@ -326,10 +319,6 @@ impl<W: Write> State<W> {
         self.buf = buf;
         self.buf.clear();
         ok
-    }
-
-    fn write_through(&mut self, frame: &[u8]) {
-        self.write_tracked(frame);
     }
 
     /// Writes whole frames; on failure works out which frames made it.
@@ -421,76 +410,57 @@ impl EncodeProblem {
     }
 }
 
-/// Encodes `record` as one frame into `scratch`; the frame is
-/// `scratch[start..]`.
-fn encode_frame(record: &Record, scratch: &mut Vec<u8>) -> Result<usize, EncodeProblem> {
-    scratch.clear();
-    scratch.resize(MAX_HEADER_BYTES, 0);
-    postcard::serialize_with_flavor(&OnDisk(record), VecTail(scratch))
-        .map_err(|e| EncodeProblem::Encode(e.to_string()))?;
-    let payload = scratch.len() - MAX_HEADER_BYTES;
-    frame::seal_in_place(scratch).ok_or(EncodeProblem::TooLarge(payload as u64))
+/// A record ready to be laid out: its frame header, computed outside the
+/// writer's lock, and how to produce its payload under it.
+struct Prepared<'a> {
+    header: FrameHeader,
+    payload: Payload<'a>,
 }
 
-/// A postcard flavor appending to a borrowed Vec with whole-slice copies.
-struct VecTail<'a>(&'a mut Vec<u8>);
-
-impl Flavor for VecTail<'_> {
-    type Output = ();
-
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
+enum Payload<'a> {
+    /// Encoded by hand, with this many argument pairs kept.
+    Syscall(&'a SyscallRecord, usize),
+    /// The rarer kinds, encoded by postcard in advance.
+    Encoded(Vec<u8>),
 }
 
-/// A record as it goes to disk: syscall arguments trimmed, without
-/// cloning the record.
-struct OnDisk<'a>(&'a Record);
-
-/// Mirrors [`SyscallRecord`] field for field; a unit test pins the two to
-/// the same bytes.
-#[derive(serde::Serialize)]
-struct SyscallOnDisk<'a> {
-    seq: u64,
-    cage: u64,
-    nr: u32,
-    args: &'a [ArgRecord],
-    inputs: &'a [Buffer],
-    outputs: &'a [Buffer],
-    result: i64,
-    secondary: Option<i64>,
-    time_us: u64,
-}
-
-impl Serialize for OnDisk<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
+impl<'a> Prepared<'a> {
+    /// Sizes and checksums `record`: the part of appending that costs
+    /// most and needs no lock.
+    fn new(record: &'a Record) -> Result<Prepared<'a>, EncodeProblem> {
+        match record {
             Record::Syscall(r) => {
-                let keep = SyscallRecord::trimmed_len(&r.args);
-                let view = SyscallOnDisk {
-                    seq: r.seq,
-                    cage: r.cage,
-                    nr: r.nr,
-                    args: r.args.get(..keep).unwrap_or(&r.args),
-                    inputs: &r.inputs,
-                    outputs: &r.outputs,
-                    result: r.result,
-                    secondary: r.secondary,
-                    time_us: r.time_us,
-                };
-                s.serialize_newtype_variant("Record", 0, "Syscall", &view)
+                let nargs = SyscallRecord::trimmed_len(&r.args);
+                let mut count = encode::Count::default();
+                encode::syscall(&mut count, r, nargs);
+                let len = LenBytes::new(count.0).ok_or(EncodeProblem::TooLarge(count.0 as u64))?;
+                let mut crc = encode::Crc::new();
+                crc.bytes(len.as_slice());
+                encode::syscall(&mut crc, r, nargs);
+                Ok(Prepared {
+                    header: len.header(crc.finish(), count.0),
+                    payload: Payload::Syscall(r, nargs),
+                })
             }
-            other => other.serialize(s),
+            other => {
+                let bytes = postcard::to_stdvec(other)
+                    .map_err(|e| EncodeProblem::Encode(e.to_string()))?;
+                let len = LenBytes::new(bytes.len())
+                    .ok_or(EncodeProblem::TooLarge(bytes.len() as u64))?;
+                let crc = frame::frame_crc(len.as_slice(), &bytes);
+                Ok(Prepared {
+                    header: len.header(crc, bytes.len()),
+                    payload: Payload::Encoded(bytes),
+                })
+            }
+        }
+    }
+
+    /// Appends the payload's bytes to `buf`.
+    fn lay_out(&self, buf: &mut Vec<u8>) {
+        match &self.payload {
+            Payload::Syscall(r, nargs) => encode::syscall(&mut encode::Append(buf), r, *nargs),
+            Payload::Encoded(bytes) => buf.extend_from_slice(bytes),
         }
     }
 }
@@ -498,14 +468,25 @@ impl Serialize for OnDisk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ArgCage, UNUSED_ARG};
+    use crate::record::{ArgCage, ArgRecord, Buffer, UNUSED_ARG};
 
-    fn syscall(args: Vec<ArgRecord>) -> SyscallRecord {
-        SyscallRecord {
+    fn payload_of(record: &Record) -> Vec<u8> {
+        let p = Prepared::new(record).ok().unwrap();
+        let mut buf = Vec::new();
+        p.lay_out(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn syscall_payload_is_trimmed_postcard() {
+        let mut r = SyscallRecord {
             seq: 9,
             cage: 2,
             nr: 1,
-            args,
+            args: vec![ArgRecord {
+                value: 3,
+                cage: ArgCage::Caller,
+            }],
             inputs: vec![Buffer {
                 arg: 1,
                 index: 0,
@@ -516,43 +497,66 @@ mod tests {
             result: 5,
             secondary: Some(-9),
             time_us: 1234,
-        }
-    }
-
-    #[test]
-    fn on_disk_view_encodes_like_the_record() {
-        let args = vec![ArgRecord {
-            value: 3,
-            cage: ArgCage::Caller,
-        }];
-        let rec = Record::Syscall(syscall(args));
-        let view = postcard::to_stdvec(&OnDisk(&rec)).unwrap();
-        assert_eq!(view, postcard::to_stdvec(&rec).unwrap());
-    }
-
-    #[test]
-    fn on_disk_view_trims_unused_args() {
-        let mut full = syscall(vec![]);
-        full.args = SyscallRecord::args_from_full(
-            2,
-            &[
-                (3, 2),
-                (UNUSED_ARG, 2),
-                (UNUSED_ARG, 2),
-                (UNUSED_ARG, 2),
-                (UNUSED_ARG, 2),
-                (UNUSED_ARG, 2),
-            ],
-        );
-        let trimmed = full.clone();
-        full.args.extend(
+        };
+        let trimmed = postcard::to_stdvec(&Record::Syscall(r.clone())).unwrap();
+        r.args.extend(
             [ArgRecord {
                 value: UNUSED_ARG,
                 cage: ArgCage::Caller,
             }; 5],
         );
-        let a = postcard::to_stdvec(&OnDisk(&Record::Syscall(full))).unwrap();
-        let b = postcard::to_stdvec(&Record::Syscall(trimmed)).unwrap();
-        assert_eq!(a, b);
+        assert_eq!(payload_of(&Record::Syscall(r)), trimmed);
+    }
+
+    #[test]
+    fn prepared_header_matches_the_payload() {
+        let r = Record::Trailer(TrailerRecord {
+            records: 3,
+            bytes: 99,
+        });
+        let p = Prepared::new(&r).ok().unwrap();
+        let mut frame = p.header.as_slice().to_vec();
+        p.lay_out(&mut frame);
+        assert_eq!(frame.len(), p.header.frame_len());
+        assert!(matches!(
+            frame::check_candidate(&frame),
+            Candidate::Valid { .. }
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tmp_profile {
+    use super::*;
+    use crate::record::Buffer;
+    use crate::UNUSED_ARG;
+    use std::hint::black_box;
+
+    #[test]
+    #[ignore]
+    fn profile_steps() {
+        let recs: Vec<Record> = (0..16u8)
+            .map(|i| {
+                Record::Syscall(SyscallRecord {
+                    seq: i as u64,
+                    cage: 3,
+                    nr: 1,
+                    args: SyscallRecord::args_from_full(3, &[(1, 3), (0x7f000000, 3), (4096, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3)]),
+                    inputs: vec![Buffer { arg: 1, index: 0, data: vec![i; 4096], truncated_from: None }],
+                    outputs: vec![],
+                    result: 4096,
+                    secondary: None,
+                    time_us: 1,
+                })
+            })
+            .collect();
+        let n = 1_000_000usize;
+        let t = Instant::now();
+        for i in 0..n { black_box(Prepared::new(&recs[i % 16]).is_ok()); }
+        println!("prepare {:?}", t.elapsed() / n as u32);
+        let w = LogWriter::new(io::sink(), &crate::LogHeader::new("a","b","c",vec![]), SyncPolicy::OnExit).unwrap();
+        let t = Instant::now();
+        for i in 0..n { w.append(&recs[i % 16]); }
+        println!("append {:?}", t.elapsed() / n as u32);
     }
 }

@@ -58,7 +58,7 @@ pub enum RunError {
     Stopped(String),
     /// argv was empty.
     EmptyArgv,
-    /// argv[0] names no registered program.
+    /// `argv[0]` names no registered program.
     NoSuchProgram(String),
     /// [`crate::Runtime::run`] was called a second time.
     AlreadyRan,

@@ -14,15 +14,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Routes one call whose arguments are already host-translated.
-pub(crate) fn dispatch(inner: &Arc<Inner>, nr: u32, self_cage: u64, target: u64, args: &Args) -> i32 {
+pub(crate) fn dispatch(
+    inner: &Arc<Inner>,
+    nr: u32,
+    self_cage: u64,
+    target: u64,
+    args: &Args,
+) -> i32 {
     inner.check_stop();
     // A dead or exiting target refuses everything but exits, unless a cage
     // calls on itself (its own threads run until they are killed).
-    if inner.is_exiting(target)
-        && nr != nr::EXIT
-        && nr != nr::EXIT_GROUP
-        && self_cage != target
-    {
+    if inner.is_exiting(target) && nr != nr::EXIT && nr != nr::EXIT_GROUP && self_cage != target {
         return Errno::ESRCH.ret();
     }
     let route = match inner.tables.lookup(self_cage, u64::from(nr)) {

@@ -29,6 +29,29 @@
 //! - A trap (a panic in cage code) kills the cage silently for grates with
 //!   status `Exited(1)`, as Lind records a crashed instance.
 //!
+//! # Choices where LIND-3I is silent or UNCERTAIN
+//! - Exec finds the program by the *path* argument (Lind loads the path it
+//!   is given), by exact name among [`RuntimeConfig::programs`]; ENOENT if
+//!   none. It resets the cage's memory inside the kernel call, as RawPOSIX
+//!   clears the vmmap there, so a grate cannot read the old argv after
+//!   forwarding a successful exec.
+//! - A forked child runs the parent's program object until it execs (Lind
+//!   copies the instance; here pre-exec globals are shared).
+//! - A dead grate that still has entries (the instant between exit_group
+//!   and the purge) answers -ESRCH, as Lind's make_syscall does; a grate
+//!   cage with no program answers GRATE_ERR (no `pass_fptr_to_wt`).
+//! - A dead cage's other threads end at their next call (Lind's epoch
+//!   kill); a thread blocked in the kernel stays blocked.
+//! - If a grate swallows the exit_group of a returning `main`, the cage
+//!   dies silently with that status (Lind's `_exit` would spin and trap).
+//! - Pipes are in-process (64 KiB, EOF, EPIPE, O_NONBLOCK), not host pipes.
+//! - Numbers in RawPOSIX's table that this kernel does not implement
+//!   (sockets, poll, epoll, shm, futex, ...) answer -ENOSYS; sigaction,
+//!   sigprocmask and sched_yield answer 0 and do nothing; mmap gives
+//!   anonymous regions only (file mappings: -ENODEV); brk: -ENOMEM.
+//! - getdents lists ".", ".." and then the entries sorted by name, so runs
+//!   repeat (the host's order is arbitrary).
+//!
 //! # Does not do
 //! - Signals beyond a minimal kill; sockets, poll, epoll, shared memory,
 //!   futexes (present in the table, answering ENOSYS); file mmap.

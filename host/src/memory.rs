@@ -151,10 +151,7 @@ impl Memory {
     }
 
     fn range_ok(m: &Mem, addr: u64, len: usize) -> bool {
-        addr >= BASE
-            && addr
-                .checked_add(len as u64)
-                .is_some_and(|end| end <= m.top)
+        addr >= BASE && addr.checked_add(len as u64).is_some_and(|end| end <= m.top)
     }
 
     /// Copies `out.len()` bytes from `addr`; false when out of bounds.

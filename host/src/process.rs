@@ -35,7 +35,12 @@ pub(crate) fn spawn_cage(inner: &Arc<Inner>, cage: Arc<Cage>, start: Start) {
 }
 
 /// Starts a thread (clone with CLONE_VM) of `cage` with id `tid`.
-pub(crate) fn spawn_thread(inner: &Arc<Inner>, cage: Arc<Cage>, tid: u64, body: ThreadBody) -> ThreadJoin {
+pub(crate) fn spawn_thread(
+    inner: &Arc<Inner>,
+    cage: Arc<Cage>,
+    tid: u64,
+    body: ThreadBody,
+) -> ThreadJoin {
     cage.threads.fetch_add(1, Ordering::AcqRel);
     let inner = inner.clone();
     let name = format!("cage-{}-t{tid}", cage.id);

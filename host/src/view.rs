@@ -9,9 +9,7 @@ use crate::runtime::{Inner, POLL};
 use crate::unwind::{current_tid, push_slot, unwind, Pending, Started, Unwind};
 use boundary::consts::{CLONE_THREAD, CLONE_VM, GRATE_MEMORY_FLAG};
 use boundary::guest::Guest;
-use boundary::{
-    nr, Args, ChildMain, ChildSetup, CageId, Errno, ThreadBody, ThreadJoin, ThreeI,
-};
+use boundary::{nr, Args, CageId, ChildMain, ChildSetup, Errno, ThreadBody, ThreadJoin, ThreeI};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// A cage as its code sees 3i.
@@ -138,6 +136,8 @@ impl ThreeI for CageView {
         // exec; if exec fails the child exits 127 and this still returns Ok
         // (the caller learns it from waitpid).
         let latch = Arc::new(Latch::default());
+        // If setup traps, the guard still lets the child go (to exit 127).
+        let release = ReleaseOnDrop(latch.clone());
         let (child_latch, argv) = (latch.clone(), argv.to_vec());
         let inner = self.inner.clone();
         let child = self.fork(Box::new(move |rt: &dyn ThreeI| {
@@ -149,6 +149,7 @@ impl ThreeI for CageView {
         }))?;
         let result = setup(child);
         latch.release(result.is_ok());
+        drop(release);
         result.map(|()| child)
     }
 
@@ -172,9 +173,12 @@ impl ThreeI for CageView {
         let slot = push_slot(self.me(), Pending::Thread(Some(body)));
         let ret = Guest::new(self).clone_call(CLONE_VM | CLONE_THREAD, current_tid());
         match slot.finish() {
-            Some(Started::Thread(tid, body)) => {
-                Ok(process::spawn_thread(&self.inner, self.cage.clone(), tid, body))
-            }
+            Some(Started::Thread(tid, body)) => Ok(process::spawn_thread(
+                &self.inner,
+                self.cage.clone(),
+                tid,
+                body,
+            )),
             _ if ret < 0 => Err(Self::errno_of(ret)),
             _ => Err(Errno::EAGAIN),
         }
@@ -188,9 +192,19 @@ struct Latch {
     cv: Condvar,
 }
 
+/// Releases a latch (as "do not go") unless it was released already.
+struct ReleaseOnDrop(Arc<Latch>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release(false);
+    }
+}
+
 impl Latch {
+    /// Sets the verdict once; later releases change nothing.
     fn release(&self, go: bool) {
-        *crate::cage::lock(&self.go) = Some(go);
+        crate::cage::lock(&self.go).get_or_insert(go);
         self.cv.notify_all();
     }
 

@@ -49,9 +49,7 @@ fn a_forked_child_starts_only_after_the_forking_chain_returns() {
     );
     let forker = app!("f", |rt, _| {
         let g = Guest::new(rt);
-        let child = g
-            .fork(|rt| Guest::new(rt).getpid().unwrap_or(-1))
-            .unwrap();
+        let child = g.fork(|rt| Guest::new(rt).getpid().unwrap_or(-1)).unwrap();
         g.waitpid(child.0 as i64, 0).unwrap();
         0
     });
@@ -77,11 +75,18 @@ fn a_grate_may_spoof_the_fork_result() {
             0
         });
         let (real, _) = g.waitpid(-1, 0).unwrap();
-        g.print(&format!("fork said {}, child was {}\n", seen.unwrap(), real));
+        g.print(&format!(
+            "fork said {}, child was {}\n",
+            seen.unwrap(),
+            real
+        ));
         0
     });
     let ran = run(vec![grate, forker], &["g", "f"]);
-    assert_eq!(ran.ok().stdout_text(), "child ran\nfork said 10, child was 3\n");
+    assert_eq!(
+        ran.ok().stdout_text(),
+        "child ran\nfork said 10, child was 3\n"
+    );
 }
 
 #[test]
@@ -158,7 +163,9 @@ fn exec_finds_programs_by_name_and_closes_cloexec_fds() {
         let g = Guest::new(rt);
         assert_eq!(g.exec(&["missing".into()]), Errno::ENOENT);
         let keep = g.open("/keep", O_CREAT | O_RDWR, 0o644).unwrap();
-        let drop = g.open("/drop", O_CREAT | O_RDWR | O_CLOEXEC, 0o644).unwrap();
+        let drop = g
+            .open("/drop", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            .unwrap();
         let err = g.exec(&["second".into(), keep.to_string(), drop.to_string()]);
         panic!("exec failed: {err}");
     });
@@ -175,11 +182,7 @@ fn exec_finds_programs_by_name_and_closes_cloexec_fds() {
 
 #[test]
 fn a_child_whose_exec_fails_exits_127() {
-    let grate = grate!(
-        "g",
-        |rt, argv| serve(rt, argv, &[]),
-        |_, _, _, _| 0
-    );
+    let grate = grate!("g", |rt, argv| serve(rt, argv, &[]), |_, _, _, _| 0);
     let ran = run(vec![grate], &["g", "nowhere"]);
     assert_eq!(ran.ok().status, 127);
 }
@@ -228,4 +231,25 @@ fn threads_share_the_cage_and_its_fds() {
         0
     });
     assert_eq!(run(vec![app], &["t"]).ok().stdout_text(), "thread in 1");
+}
+
+#[test]
+fn kill_probes_with_zero_and_otherwise_kills_silently_with_a_signal_status() {
+    let app = app!("k", |rt, _| {
+        let g = Guest::new(rt);
+        let child = g
+            .fork(|rt| loop {
+                let _ = Guest::new(rt).getpid();
+                std::thread::sleep(Duration::from_millis(1));
+            })
+            .unwrap();
+        assert_eq!(g.kill(child.0 as i32, 0), Ok(()));
+        assert_eq!(g.kill(1999, 0), Err(Errno::ESRCH));
+        g.kill(child.0 as i32, 9).unwrap();
+        let (_, status) = g.waitpid(child.0 as i64, 0).unwrap();
+        assert!(boundary::wait::wifsignaled(status));
+        assert_eq!(boundary::wait::wtermsig(status), 9);
+        0
+    });
+    assert_eq!(run(vec![app], &["k"]).ok().status, 0);
 }

@@ -64,7 +64,10 @@ fn open_errors_are_negative_errnos() {
             assert_eq!(g.read(wo, &mut [0; 1]), Err(Errno::EBADF));
             let dir = g.open("/", O_RDONLY | O_DIRECTORY, 0).unwrap();
             assert_eq!(g.read(dir, &mut [0; 1]), Err(Errno::EISDIR));
-            assert_eq!(g.open("/exists", O_RDONLY | O_DIRECTORY, 0), Err(Errno::ENOTDIR));
+            assert_eq!(
+                g.open("/exists", O_RDONLY | O_DIRECTORY, 0),
+                Err(Errno::ENOTDIR)
+            );
             assert_eq!(g.read(99, &mut [0; 1]), Err(Errno::EBADF));
             0
         },

@@ -7,7 +7,10 @@ use boundary::guest::OwnBuf;
 use boundary::{nr, Arg, Args, CageId, CopyKind, Errno, Guest, ThreeI};
 use std::sync::Mutex;
 
-static SEEN: Mutex<Vec<(u64, u64, Vec<u8>, i32)>> = Mutex::new(Vec::new());
+/// (address's cage bits, argcage, bytes read, result with a wrong argcage)
+type Seen = (u64, u64, Vec<u8>, i32);
+
+static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
 fn write_hello(rt: &dyn ThreeI, _: &[String]) -> i32 {
     Guest::new(rt).write_all(1, b"hello").unwrap();
@@ -141,7 +144,9 @@ fn a_copy_to_address_zero_stops_the_run() {
         0
     });
     let ran = run(vec![grate, opener], &["g", "o"]);
-    assert!(ran.stopped().contains("copy_data_between_cages to address 0"));
+    assert!(ran
+        .stopped()
+        .contains("copy_data_between_cages to address 0"));
 }
 
 #[test]

@@ -7,7 +7,11 @@ use boundary::Guest;
 fn an_app_prints_and_its_status_is_the_runs() {
     let hello = app!("hello", |rt, argv| {
         let g = Guest::new(rt);
-        g.print(&format!("hello from {} as {}\n", g.getpid().unwrap(), argv[0]));
+        g.print(&format!(
+            "hello from {} as {}\n",
+            g.getpid().unwrap(),
+            argv[0]
+        ));
         7
     });
     let ran = run(vec![hello], &["hello"]);
@@ -27,7 +31,11 @@ fn a_fork_and_wait_round_trip() {
             .unwrap();
         let (pid, status) = g.waitpid(-1, 0).unwrap();
         assert_eq!(pid, child);
-        g.print(&format!("reaped {} with {}\n", pid, boundary::wait::wexitstatus(status)));
+        g.print(&format!(
+            "reaped {} with {}\n",
+            pid,
+            boundary::wait::wexitstatus(status)
+        ));
         0
     });
     let ran = run(vec![forker], &["forker"]);

@@ -35,7 +35,9 @@ fn a_call_through_an_unknown_cages_table_stops_the_run() {
         rt.make_call(nr::GETPID, CageId(1500), me, &args_of(me, &[]))
     });
     let ran = run(vec![stray], &["s"]);
-    assert!(ran.stopped().starts_with("no handler for syscall 39 in cage 1500"));
+    assert!(ran
+        .stopped()
+        .starts_with("no handler for syscall 39 in cage 1500"));
 }
 
 #[test]
@@ -60,4 +62,24 @@ fn running_out_of_cage_ids_stops_the_run() {
     let ran = run(vec![forker], &["f"]);
     assert!(ran.stopped().starts_with("cage ids exhausted"));
     assert_eq!(ran.rt.last_cage_id(), CageId(2047));
+}
+
+#[test]
+fn a_stop_returns_promptly_while_other_cages_are_blocked() {
+    let app = app!("b", |rt, _| {
+        let g = Guest::new(rt);
+        let [r, _w] = g.pipe().unwrap();
+        // The child blocks on a pipe nobody writes; the parent then does
+        // something Lind panics on.
+        let _child = g.fork(move |rt| {
+            let _ = Guest::new(rt).read(r, &mut [0u8; 1]);
+            0
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        g.syscall(nr::FORK, &[])
+    });
+    let started = std::time::Instant::now();
+    let ran = run(vec![app], &["b"]);
+    assert_eq!(ran.stopped(), "no handler for syscall 57 in cage 1");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }

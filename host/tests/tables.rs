@@ -24,7 +24,10 @@ fn the_first_table_is_prefilled_with_the_kernels_entries() {
     ran.ok();
     let table = ran.rt.handler_table(CageId(1)).expect("cage 1 has a table");
     for &n in KERNEL_NUMBERS {
-        assert_eq!(table.get(&u64::from(n)), Some(&(RAWPOSIX_CAGEID, u64::from(n))));
+        assert_eq!(
+            table.get(&u64::from(n)),
+            Some(&(RAWPOSIX_CAGEID, u64::from(n)))
+        );
     }
     for n in 1001..=1003 {
         assert_eq!(table.get(&n), Some(&(THREEI_CAGEID, n)));
@@ -152,7 +155,8 @@ fn exit_group_purges_every_entry_pointing_to_the_exiting_grate() {
         "short",
         |rt, argv| {
             rt.spawn_child(&argv[1..], &mut |child| {
-                rt.register_handler(child, nr::GETPID, 1).map_err(|e| boundary::Errno(-e))
+                rt.register_handler(child, nr::GETPID, 1)
+                    .map_err(|e| boundary::Errno(-e))
             })
             .unwrap();
             0

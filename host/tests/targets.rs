@@ -27,7 +27,11 @@ fn a_call_to_a_dead_target_gets_esrch_except_exits_and_self_calls() {
             ret
         }
     );
-    let ran = run_in(vec![grate, app!("quick", |_, _| 0)], &["g", "quick"], |_| {});
+    let ran = run_in(
+        vec![grate, app!("quick", |_, _| 0)],
+        &["g", "quick"],
+        |_| {},
+    );
     ran.ok();
     assert_eq!(*lock(&DEAD), vec![Errno::ESRCH.ret(), 2, 0]);
 }
@@ -72,7 +76,10 @@ fn probe_tables(rt: &dyn ThreeI, _: u64, _: CageId, args: &Args) -> i32 {
     open[0] = path.arg();
     let fd = rt.make_call(nr::OPEN, me, child, &open);
     lock(&FDS).extend([mine, theirs, closed, still_mine]);
-    assert_eq!((&mine_text[..], &theirs_text[..]), (&b"grate"[..], &b"child"[..]));
+    assert_eq!(
+        (&mine_text[..], &theirs_text[..]),
+        (&b"grate"[..], &b"child"[..])
+    );
     fd
 }
 

@@ -5,12 +5,13 @@
 mod util;
 
 mod cages;
+mod chain;
 mod concurrency;
+mod kernel_dirs;
+mod kernel_fds;
+mod kernel_files;
 mod memory;
 mod smoke;
 mod stops;
 mod tables;
 mod targets;
-mod kernel_dirs;
-mod kernel_fds;
-mod kernel_files;

@@ -92,7 +92,11 @@ impl Ran {
 }
 
 /// Runs `argv` with captured stdio in a fresh root prepared by `prepare`.
-pub fn run_in(programs: Vec<ProgramEntry>, argv: &[&str], prepare: impl FnOnce(&std::path::Path)) -> Ran {
+pub fn run_in(
+    programs: Vec<ProgramEntry>,
+    argv: &[&str],
+    prepare: impl FnOnce(&std::path::Path),
+) -> Ran {
     let root = tempfile::tempdir().expect("tempdir");
     prepare(root.path());
     let rt = Arc::new(Runtime::new(RuntimeConfig {

@@ -1,6 +1,6 @@
 //! Calls that make, change or inspect fds.
 
-use super::fdtable::{errno, OpenFile};
+use super::openfile::{errno, OpenFile};
 use super::path::Resolved;
 use super::pipe::pipe;
 use super::Call;
@@ -16,7 +16,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
 pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
     Some(match c.nr {
-        2 => c.path(0).and_then(|p| open(c, p, c.int(1), c.val(2) as u32)),
+        2 => c
+            .path(0)
+            .and_then(|p| open(c, p, c.int(1), c.val(2) as u32)),
         3 => lock(&c.target.fds).remove(c.int(0)).map(|_| 0),
         5 => fstat(c),
         22 => make_pipe(c, 0),

@@ -1,6 +1,6 @@
 //! Data calls on fds: the fd is found in its argcage's table (§4.2).
 
-use super::fdtable::errno;
+use super::openfile::errno;
 use super::Call;
 use boundary::consts::IOVEC_SIZE;
 use boundary::Errno;
@@ -17,10 +17,7 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
         18 => pwrite(c),
         19 => readv(c),
         20 => writev(c),
-        74 => c
-            .fd_by_arg(0)
-            .and_then(|f| sync(&f, false))
-            .map(|()| 0),
+        74 => c.fd_by_arg(0).and_then(|f| sync(&f, false)).map(|()| 0),
         75 => c.fd_by_arg(0).and_then(|f| sync(&f, true)).map(|()| 0),
         77 => ftruncate(c),
         _ => return None,
@@ -125,7 +122,7 @@ fn lseek(c: &Call<'_>) -> Result<i32, Errno> {
     file.seek(c.val(1) as i64, c.int(2)).map(|pos| pos as i32)
 }
 
-fn sync(file: &super::fdtable::OpenFile, data_only: bool) -> Result<(), Errno> {
+fn sync(file: &super::openfile::OpenFile, data_only: bool) -> Result<(), Errno> {
     let f = file.file().ok_or(Errno::EINVAL)?;
     if data_only {
         f.sync_data().map_err(errno)

@@ -10,6 +10,7 @@
 mod fdcalls;
 pub(crate) mod fdtable;
 mod io;
+mod openfile;
 mod path;
 mod pathcalls;
 mod pipe;

@@ -2,7 +2,7 @@
 //! argument's argcage; the `*at` dirfds of newfstatat and unlinkat are in
 //! the target's table (§4.2).
 
-use super::fdtable::errno;
+use super::openfile::errno;
 use super::path::Resolved;
 use super::statconv::stat_of;
 use super::{cwd_form, Call};
@@ -40,7 +40,9 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
         89 => readlink(c),
         90 => c.path(0).and_then(|p| {
             let perms = fs::Permissions::from_mode(c.val(1) as u32 & 0o7777);
-            fs::set_permissions(&p.host, perms).map_err(errno).map(|()| 0)
+            fs::set_permissions(&p.host, perms)
+                .map_err(errno)
+                .map(|()| 0)
         }),
         262 => newfstatat(c),
         263 => unlinkat(c),

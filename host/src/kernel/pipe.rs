@@ -60,7 +60,12 @@ pub(crate) fn pipe() -> (ReadEnd, WriteEnd) {
 impl ReadEnd {
     /// Reads what is there, blocking until something is or every writer
     /// is gone (0).
-    pub(crate) fn read(&self, out: &mut [u8], nonblock: bool, inner: &Inner) -> Result<usize, Errno> {
+    pub(crate) fn read(
+        &self,
+        out: &mut [u8],
+        nonblock: bool,
+        inner: &Inner,
+    ) -> Result<usize, Errno> {
         if out.is_empty() {
             return Ok(0);
         }
@@ -92,12 +97,20 @@ impl WriteEnd {
         let mut done = 0;
         while done < data.len() {
             if st.readers == 0 {
-                return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             let space = CAPACITY - st.buf.len();
             if space == 0 {
                 if nonblock {
-                    return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                    return if done > 0 {
+                        Ok(done)
+                    } else {
+                        Err(Errno::EAGAIN)
+                    };
                 }
                 st = self.0.wait(st, inner);
                 continue;

@@ -106,7 +106,9 @@ fn clone(c: &Call<'_>) -> Result<i32, Errno> {
     t.child_num.fetch_add(1, Ordering::AcqRel);
     c.inner.add_cage(child.clone());
     c.inner.tables.copy(t.id, id);
-    with_top_slot(t.id, |slot| slot.started = Some(Started::Child(child, body)));
+    with_top_slot(t.id, |slot| {
+        slot.started = Some(Started::Child(child, body))
+    });
     Ok(id as i32)
 }
 

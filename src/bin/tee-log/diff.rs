@@ -49,7 +49,10 @@ pub fn run(a: &Path, b: &Path, strsize: usize, out: &mut impl Write) -> Result<E
             (&right, "B", right.len() - left.len())
         };
         let at = left.len().min(right.len());
-        writeln!(out, "logs differ at record {at}: {name} has {n} more records")?;
+        writeln!(
+            out,
+            "logs differ at record {at}: {name} has {n} more records"
+        )?;
         for r in &longer[at.saturating_sub(CONTEXT)..at] {
             writeln!(out, "  {}", line(r, strsize))?;
         }
@@ -141,7 +144,10 @@ fn syscall_difference(x: &SyscallRecord, y: &SyscallRecord) -> Option<String> {
             .and_then(|info| info.args.get(i))
             .is_some_and(|k| k.is_address());
         if !address && p.0 != q.0 {
-            return Some(format!("arg {i} differs ({} vs {})", p.0 as i64, q.0 as i64));
+            return Some(format!(
+                "arg {i} differs ({} vs {})",
+                p.0 as i64, q.0 as i64
+            ));
         }
         if p.1 != q.1 {
             return Some(format!("arg {i}'s cage differs ({} vs {})", p.1, q.1));
@@ -182,14 +188,20 @@ fn buffers_difference(what: &str, a: &[Buffer], b: &[Buffer]) -> Option<String> 
             ));
         }
     }
-    (a.len() != b.len()).then(|| format!("{what} buffer count differs ({} vs {})", a.len(), b.len()))
+    (a.len() != b.len())
+        .then(|| format!("{what} buffer count differs ({} vs {})", a.len(), b.len()))
 }
 
 /// The first differing byte of two byte strings.
 fn bytes_difference(name: &str, a: &[u8], b: &[u8]) -> Option<String> {
     if let Some(at) = a.iter().zip(b).position(|(p, q)| p != q) {
-        let (p, q) = (a.get(at).copied().unwrap_or(0), b.get(at).copied().unwrap_or(0));
-        return Some(format!("{name} differs at byte {at} ({p:#04x} vs {q:#04x})"));
+        let (p, q) = (
+            a.get(at).copied().unwrap_or(0),
+            b.get(at).copied().unwrap_or(0),
+        );
+        return Some(format!(
+            "{name} differs at byte {at} ({p:#04x} vs {q:#04x})"
+        ));
     }
     (a.len() != b.len()).then(|| {
         format!(
@@ -235,7 +247,10 @@ mod tests {
 
     #[test]
     fn pointers_seq_and_time_are_not_differences() {
-        assert_eq!(difference(&write(1, 0x1000, b"hi", 1), &write(1, 0x2000, b"hi", 9)), None);
+        assert_eq!(
+            difference(&write(1, 0x1000, b"hi", 1), &write(1, 0x2000, b"hi", 9)),
+            None
+        );
     }
 
     #[test]

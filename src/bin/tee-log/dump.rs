@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use formats::{CallFilter, LogEnd, RecoveryMode};
 use serde_json::json;
 
-use crate::show::{call_of, cage_of, json, line};
+use crate::show::{cage_of, call_of, json, line};
 use crate::{describe_end, open, warn, Failure};
 
 pub struct Options {
@@ -19,8 +19,8 @@ pub struct Options {
 
 impl Options {
     fn wants(&self, record: &formats::Record) -> bool {
-        let cage_ok = self.cages.is_empty()
-            || cage_of(record).is_none_or(|c| self.cages.contains(&c));
+        let cage_ok =
+            self.cages.is_empty() || cage_of(record).is_none_or(|c| self.cages.contains(&c));
         let call_ok = call_of(record).is_none_or(|nr| self.calls.matches(nr));
         cage_ok && call_ok
     }

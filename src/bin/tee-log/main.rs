@@ -258,9 +258,9 @@ pub fn warn(file: &Path, message: fmt::Arguments<'_>) {
 pub fn describe_end(end: &formats::LogEnd, records: u64) -> String {
     match end {
         formats::LogEnd::Clean { .. } => format!("clean end after {records} records"),
-        formats::LogEnd::Incomplete { offset } => format!(
-            "offset {offset}: incomplete log: no trailer after {records} records"
-        ),
+        formats::LogEnd::Incomplete { offset } => {
+            format!("offset {offset}: incomplete log: no trailer after {records} records")
+        }
         formats::LogEnd::TornTail { offset, len } => format!(
             "offset {offset}: torn tail: the last frame (record {records}) is cut short, \
              {len} bytes dropped"

@@ -46,7 +46,8 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
     let mut reader = open(file, RecoveryMode::Salvage)?;
     let mut calls: BTreeMap<u32, CallStats> = BTreeMap::new();
     let mut cages: BTreeMap<u64, CageStats> = BTreeMap::new();
-    let (mut syscalls, mut forks, mut execs, mut exits, mut dropped) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut syscalls, mut forks, mut execs, mut exits, mut dropped) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
     let mut damage = (0u64, 0u64);
     while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
@@ -113,7 +114,11 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         writeln!(out, "end: {}", describe_end(end, records))?;
     }
     if damage.0 > 0 {
-        writeln!(out, "damage: {} ranges, {} bytes skipped", damage.0, damage.1)?;
+        writeln!(
+            out,
+            "damage: {} ranges, {} bytes skipped",
+            damage.0, damage.1
+        )?;
     }
     if let (Some(f), Some(l)) = (first, last) {
         let us = l - f;

@@ -1,0 +1,97 @@
+//! End-to-end costs, as ratios against baselines measured in the same run
+//! (the machines are shared and noisy, so absolute times mean little):
+//!
+//! - the app's time with no tee, under the live tee (pass-through
+//!   secondary), and under `--record`, for a workload of 4 KiB writes;
+//! - replay throughput into a pass-through stack and into `--into-dir`,
+//!   beside decode-only throughput (`tee-log verify` reads and checks every
+//!   record) of the same log.
+//!
+//! Run with `cargo bench --bench end_to_end`. Each configuration runs
+//! `ROUNDS` times, interleaved, and the median is reported.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 7;
+const WRITES: &str = "20000";
+const WRITE_SIZE: &str = "4096";
+
+fn bin(name: &str) -> &'static str {
+    match name {
+        "tee-grate" => env!("CARGO_BIN_EXE_tee-grate"),
+        "tee-replay" => env!("CARGO_BIN_EXE_tee-replay"),
+        "tee-log" => env!("CARGO_BIN_EXE_tee-log"),
+        _ => env!("CARGO_BIN_EXE_lind-host"),
+    }
+}
+
+/// Runs one command to completion in `dir`; panics on failure.
+fn time(dir: &Path, name: &str, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let status = Command::new(bin(name))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("spawn");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "{name} {args:?} failed: {status}");
+    elapsed
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs each labelled command `ROUNDS` times, interleaved; returns medians.
+/// `fresh` files are removed before each run, so no run pays for
+/// truncating (and, on ext4, flushing at close) what an earlier run left.
+fn measure(dir: &Path, configs: &[(&str, &str, Vec<&str>)], fresh: &[&str]) -> Vec<Duration> {
+    let mut samples = vec![Vec::new(); configs.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, name, args)) in configs.iter().enumerate() {
+            for file in fresh {
+                let _ = std::fs::remove_file(dir.join(file));
+            }
+            samples[i].push(time(dir, name, args));
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let app = ["demo-writes", "out.bin", WRITES, WRITE_SIZE];
+    let with = |prefix: &[&'static str]| -> Vec<&str> { prefix.iter().copied().chain(app).collect() };
+    let tee = [
+        ("no tee", "lind-host", app.to_vec()),
+        ("live tee, pass-through secondary", "tee-grate", with(&["%{", "passthrough-grate", "%}"])),
+        ("--record", "tee-grate", with(&["--record", "bench.log", "--"])),
+    ];
+    let medians = measure(dir, &tee, &["out.bin", "bench.log"]);
+    println!("app: {WRITES} writes of {WRITE_SIZE} bytes to a file, median of {ROUNDS}");
+    for ((label, _, _), t) in tee.iter().zip(&medians) {
+        let ratio = t.as_secs_f64() / medians[0].as_secs_f64();
+        println!("  {label:<36} {:>8.1} ms  {ratio:>5.2}x", t.as_secs_f64() * 1e3);
+    }
+
+    let log = formats::read_all(dir.join("bench.log"), formats::RecoveryMode::Strict).expect("bench log");
+    let count = log.records.len() as f64;
+    let replay = [
+        ("decode only (tee-log verify)", "tee-log", vec!["verify", "bench.log"]),
+        ("replay into pass-through stack", "tee-replay", vec!["bench.log", "%<", "passthrough-grate", "%>"]),
+        ("replay --into-dir", "tee-replay", vec!["bench.log", "--into-dir", "restored"]),
+    ];
+    let medians = measure(dir, &replay, &[]);
+    println!("replay of that log ({count} records), median of {ROUNDS}");
+    for ((label, _, _), t) in replay.iter().zip(&medians) {
+        let rate = count / t.as_secs_f64();
+        let ratio = medians[0].as_secs_f64() / t.as_secs_f64();
+        println!("  {label:<36} {rate:>12.0} records/s  {ratio:>5.2}x of decode-only");
+    }
+}

@@ -1,0 +1,242 @@
+//! Writer and reader throughput beside baselines measured in the same run.
+//!
+//! `cargo bench -p tee-formats --bench log_throughput`
+//!
+//! Each subject is timed next to the least work that could do its job:
+//! copying the same bytes into the same kind of 64 KiB buffer and running
+//! crc32fast over them. Runs are interleaved and the median of several is
+//! kept, so machine noise moves both sides alike. Targets: 4 KiB records
+//! written at >= 60% of the baseline; `close(3) = 0` in <= 24 bytes.
+
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use formats::*;
+
+const ROUNDS: usize = 9;
+const SMALL: u64 = 200_000;
+const BIG: u64 = 20_000;
+const BUF_CAP: usize = 64 << 10;
+
+fn header() -> LogHeader {
+    LogHeader::new("bench", "0", "host-wasm32-sim", vec![])
+}
+
+fn close(seq: u64) -> Record {
+    let mut full = [(UNUSED_ARG, 2); 6];
+    full[0] = (3, 2);
+    Record::Syscall(SyscallRecord {
+        seq,
+        cage: 2,
+        nr: 3,
+        args: SyscallRecord::args_from_full(2, &full),
+        inputs: vec![],
+        outputs: vec![],
+        result: 0,
+        secondary: None,
+        time_us: 2_500_000 + seq,
+    })
+}
+
+fn write_4k(seq: u64, data: &[u8]) -> Record {
+    let mut full = [(UNUSED_ARG, 3); 6];
+    full[0] = (1, 3);
+    full[1] = (0x7f00_0000, 3);
+    full[2] = (data.len() as u64, 3);
+    Record::Syscall(SyscallRecord {
+        seq,
+        cage: 3,
+        nr: 1,
+        args: SyscallRecord::args_from_full(3, &full),
+        inputs: vec![Buffer {
+            arg: 1,
+            index: 0,
+            data: data.to_vec(),
+            truncated_from: None,
+        }],
+        outputs: vec![],
+        result: data.len() as i64,
+        secondary: None,
+        time_us: 2_500_000 + seq,
+    })
+}
+
+/// The baseline: copy each payload into a 64 KiB buffer, CRC it, and hand
+/// full buffers to the sink.
+fn baseline(payloads: &[&[u8]], count: u64, sink: &mut impl Write) -> Duration {
+    let mut buf = Vec::with_capacity(BUF_CAP);
+    let start = Instant::now();
+    for i in 0..count {
+        let p = payloads[(i as usize) % payloads.len()];
+        if buf.len() + p.len() + 4 > BUF_CAP {
+            sink.write_all(&buf).unwrap();
+            buf.clear();
+        }
+        let crc = crc32fast::hash(p);
+        buf.extend_from_slice(&crc.to_le_bytes());
+        buf.extend_from_slice(p);
+    }
+    sink.write_all(&buf).unwrap();
+    black_box(&buf);
+    start.elapsed()
+}
+
+fn write_run(records: &[Record], count: u64) -> (Duration, u64) {
+    let w = LogWriter::new(io::sink(), &header(), SyncPolicy::OnExit).unwrap();
+    let before = w.status().bytes_written;
+    let start = Instant::now();
+    for i in 0..count {
+        w.append(&records[(i as usize) % records.len()]);
+    }
+    let elapsed = start.elapsed();
+    let bytes = w.status().bytes_written - before;
+    black_box(w.finish());
+    (elapsed, bytes)
+}
+
+fn read_run(log: &[u8]) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut r = LogReader::new(log, RecoveryMode::Strict).unwrap();
+    let mut n = 0;
+    while let Some(rec) = r.next_record().unwrap() {
+        black_box(&rec);
+        n += 1;
+    }
+    (start.elapsed(), n)
+}
+
+/// The reading baseline: copy the log through a 64 KiB buffer and CRC it.
+fn read_baseline(log: &[u8]) -> Duration {
+    let mut buf = vec![0u8; BUF_CAP];
+    let start = Instant::now();
+    let mut h = crc32fast::Hasher::new();
+    for chunk in log.chunks(BUF_CAP) {
+        buf[..chunk.len()].copy_from_slice(chunk);
+        h.update(&buf[..chunk.len()]);
+    }
+    black_box(h.finalize());
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn log_of(records: &[Record], count: u64) -> Vec<u8> {
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
+    for i in 0..count {
+        w.append(&records[(i as usize) % records.len()]);
+    }
+    w.finish();
+    log
+}
+
+fn main() {
+    // Criterion-style flags from `cargo bench` are accepted and ignored.
+    let data: Vec<u8> = (0..4096u32).map(|i| (i * 31 % 251) as u8).collect();
+    let small: Vec<Record> = (0..64).map(close).collect();
+    let big: Vec<Record> = (0..16).map(|i| write_4k(i, &data)).collect();
+    let small_payloads: Vec<Vec<u8>> = small
+        .iter()
+        .map(|r| postcard::to_stdvec(r).unwrap())
+        .collect();
+    let small_refs: Vec<&[u8]> = small_payloads.iter().map(Vec::as_slice).collect();
+    // The baseline copies the very buffers the records carry.
+    let big_refs: Vec<&[u8]> = big
+        .iter()
+        .map(|r| match r {
+            Record::Syscall(s) => s.inputs[0].data.as_slice(),
+            _ => unreachable!(),
+        })
+        .collect();
+
+    if std::env::var_os("ONLY_BIG_WRITE").is_some() {
+        for _ in 0..50 {
+            black_box(write_run(&big, BIG));
+        }
+        return;
+    }
+    let small_log = log_of(&small, SMALL);
+    let big_log = log_of(&big, BIG);
+
+    let (mut ws, mut wsb, mut wb, mut wbb, mut rs, mut rsb, mut rb, mut rbb) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    let mut small_bytes = 0;
+    for _ in 0..ROUNDS {
+        let (t, bytes) = write_run(&small, SMALL);
+        ws.push(t);
+        small_bytes = bytes;
+        wsb.push(baseline(&small_refs, SMALL, &mut io::sink()));
+        wb.push(write_run(&big, BIG).0);
+        wbb.push(baseline(&big_refs, BIG, &mut io::sink()));
+        rs.push(read_run(&small_log).0);
+        rsb.push(read_baseline(&small_log));
+        rb.push(read_run(&big_log).0);
+        rbb.push(read_baseline(&big_log));
+    }
+    let (ws, wsb, wb, wbb) = (median(ws), median(wsb), median(wb), median(wbb));
+    let (rs, rsb, rb, rbb) = (median(rs), median(rsb), median(rb), median(rbb));
+
+    let per_sec = |n: u64, t: Duration| n as f64 / t.as_secs_f64();
+    let gbps = |bytes: u64, t: Duration| bytes as f64 / t.as_secs_f64() / 1e9;
+    let ratio = |subject: Duration, base: Duration| base.as_secs_f64() / subject.as_secs_f64();
+    let close_frame = small_bytes as f64 / SMALL as f64;
+    let big_bytes = BIG * data.len() as u64;
+
+    println!("tee-formats log throughput (median of {ROUNDS} interleaved rounds)");
+    println!();
+    println!("(a) small records, close(3) = 0, no buffer");
+    println!("    write      {:>12.0} records/s", per_sec(SMALL, ws));
+    println!(
+        "    baseline   {:>12.0} records/s   ratio {:.2}",
+        per_sec(SMALL, wsb),
+        ratio(ws, wsb)
+    );
+    println!("    on disk    {close_frame:>12.1} bytes/record (target <= 24)");
+    println!("(b) records with a 4 KiB buffer");
+    println!(
+        "    write      {:>12.2} GB/s ({:.0} records/s)",
+        gbps(big_bytes, wb),
+        per_sec(BIG, wb)
+    );
+    println!(
+        "    baseline   {:>12.2} GB/s   ratio {:.2} (target >= 0.60)",
+        gbps(big_bytes, wbb),
+        ratio(wb, wbb)
+    );
+    println!("(c) reading");
+    println!(
+        "    small      {:>12.0} records/s, {:.2} GB/s",
+        per_sec(SMALL, rs),
+        gbps(small_log.len() as u64, rs)
+    );
+    println!(
+        "    baseline   {:>12.2} GB/s   ratio {:.2}",
+        gbps(small_log.len() as u64, rsb),
+        ratio(rs, rsb)
+    );
+    println!(
+        "    4 KiB      {:>12.2} GB/s ({:.0} records/s)",
+        gbps(big_log.len() as u64, rb),
+        per_sec(BIG, rb)
+    );
+    println!(
+        "    baseline   {:>12.2} GB/s   ratio {:.2}",
+        gbps(big_log.len() as u64, rbb),
+        ratio(rb, rbb)
+    );
+    let ok = close_frame <= 24.0 && ratio(wb, wbb) >= 0.60;
+    println!();
+    println!("targets {}", if ok { "met" } else { "NOT met" });
+}
