@@ -67,25 +67,50 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path();
     let app = ["demo-writes", "out.bin", WRITES, WRITE_SIZE];
-    let with = |prefix: &[&'static str]| -> Vec<&str> { prefix.iter().copied().chain(app).collect() };
+    let with =
+        |prefix: &[&'static str]| -> Vec<&str> { prefix.iter().copied().chain(app).collect() };
     let tee = [
         ("no tee", "lind-host", app.to_vec()),
-        ("live tee, pass-through secondary", "tee-grate", with(&["%{", "passthrough-grate", "%}"])),
-        ("--record", "tee-grate", with(&["--record", "bench.log", "--"])),
+        (
+            "live tee, pass-through secondary",
+            "tee-grate",
+            with(&["%{", "passthrough-grate", "%}"]),
+        ),
+        (
+            "--record",
+            "tee-grate",
+            with(&["--record", "bench.log", "--"]),
+        ),
     ];
     let medians = measure(dir, &tee, &["out.bin", "bench.log"]);
     println!("app: {WRITES} writes of {WRITE_SIZE} bytes to a file, median of {ROUNDS}");
     for ((label, _, _), t) in tee.iter().zip(&medians) {
         let ratio = t.as_secs_f64() / medians[0].as_secs_f64();
-        println!("  {label:<36} {:>8.1} ms  {ratio:>5.2}x", t.as_secs_f64() * 1e3);
+        println!(
+            "  {label:<36} {:>8.1} ms  {ratio:>5.2}x",
+            t.as_secs_f64() * 1e3
+        );
     }
 
-    let log = formats::read_all(dir.join("bench.log"), formats::RecoveryMode::Strict).expect("bench log");
+    let log =
+        formats::read_all(dir.join("bench.log"), formats::RecoveryMode::Strict).expect("bench log");
     let count = log.records.len() as f64;
     let replay = [
-        ("decode only (tee-log verify)", "tee-log", vec!["verify", "bench.log"]),
-        ("replay into pass-through stack", "tee-replay", vec!["bench.log", "%<", "passthrough-grate", "%>"]),
-        ("replay --into-dir", "tee-replay", vec!["bench.log", "--into-dir", "restored"]),
+        (
+            "decode only (tee-log verify)",
+            "tee-log",
+            vec!["verify", "bench.log"],
+        ),
+        (
+            "replay into pass-through stack",
+            "tee-replay",
+            vec!["bench.log", "%<", "passthrough-grate", "%>"],
+        ),
+        (
+            "replay --into-dir",
+            "tee-replay",
+            vec!["bench.log", "--into-dir", "restored"],
+        ),
     ];
     let medians = measure(dir, &replay, &[]);
     println!("replay of that log ({count} records), median of {ROUNDS}");

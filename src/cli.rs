@@ -133,7 +133,10 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
     };
     let (primary, secondary) = if flags_used {
         let primary = (!options.primary.is_empty()).then(|| chain(&options.primary));
-        (primary, (!options.secondary.is_empty()).then(|| chain(&options.secondary)))
+        (
+            primary,
+            (!options.secondary.is_empty()).then(|| chain(&options.secondary)),
+        )
     } else {
         let mut blocks = blocks.into_iter();
         match (blocks.next(), blocks.next(), options.record.is_some()) {
@@ -201,17 +204,28 @@ pub fn split_blocks(words: &[String]) -> Result<(Vec<Vec<String>>, Vec<String>),
         at += 1;
         loop {
             match words.get(at).map(String::as_str) {
-                None => return Err(format!("unclosed block: `%{{` (word {}) has no `%}}`", open + 1)),
+                None => {
+                    return Err(format!(
+                        "unclosed block: `%{{` (word {}) has no `%}}`",
+                        open + 1
+                    ))
+                }
                 Some("%}") => break,
                 Some("%{") => {
-                    return Err(format!("`%{{` (word {}) opens a block inside a block", at + 1))
+                    return Err(format!(
+                        "`%{{` (word {}) opens a block inside a block",
+                        at + 1
+                    ))
                 }
                 Some(word) => block.push(word.to_string()),
             }
             at += 1;
         }
         if block.is_empty() {
-            return Err(format!("empty block: `%{{ %}}` (word {}) names no grate", open + 1));
+            return Err(format!(
+                "empty block: `%{{ %}}` (word {}) names no grate",
+                open + 1
+            ));
         }
         blocks.push(block);
         at += 1;
@@ -268,14 +282,20 @@ mod tests {
     fn one_block_is_the_secondary() {
         let p = plan("%{ archive-grate /a %} demo-files");
         assert_eq!(p.primary, None);
-        assert_eq!(p.secondary, Secondary::Stack(vec!["archive-grate".into(), "/a".into()]));
+        assert_eq!(
+            p.secondary,
+            Secondary::Stack(vec!["archive-grate".into(), "/a".into()])
+        );
     }
 
     #[test]
     fn two_blocks_are_primary_then_secondary() {
         let p = plan("%{ imfs-grate %} %{ archive-grate /a %} -- app --flag");
         assert_eq!(p.primary, Some(vec!["imfs-grate".into()]));
-        assert_eq!(p.secondary, Secondary::Stack(vec!["archive-grate".into(), "/a".into()]));
+        assert_eq!(
+            p.secondary,
+            Secondary::Stack(vec!["archive-grate".into(), "/a".into()])
+        );
         assert_eq!(p.app, ["app", "--flag"]);
     }
 
@@ -302,7 +322,10 @@ mod tests {
         let Ok(Parsed::Run(p)) = parse(&args) else {
             panic!("flag form did not parse")
         };
-        assert_eq!(p, plan("%{ imfs-grate %} %{ strace-grate --log l archive-grate /a %} app"));
+        assert_eq!(
+            p,
+            plan("%{ imfs-grate %} %{ strace-grate --log l archive-grate /a %} app")
+        );
     }
 
     #[test]

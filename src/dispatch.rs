@@ -56,21 +56,46 @@ impl TeeState {
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
         match &self.recorder {
             Some(recorder) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),
-            None => self.duplicate(rt, info, cage, args, Answer { result: ret, outputs }),
+            None => self.duplicate(
+                rt,
+                info,
+                cage,
+                args,
+                Answer {
+                    result: ret,
+                    outputs,
+                },
+            ),
         }
         ret
     }
 
     /// Sends a copy of a call the primary answered to the secondary stack,
     /// compares, and keeps the fd pairing right.
-    fn duplicate(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args, primary: Answer) {
+    fn duplicate(
+        &self,
+        rt: &dyn ThreeI,
+        info: &SyscallInfo,
+        cage: CageId,
+        args: &Args,
+        primary: Answer,
+    ) {
         let Some(hold) = self.secondary_hold() else {
             return;
         };
         let Some(translated) = self.pairs.translate_args(info, cage, args) else {
             // The secondary never got this fd; a close still ends the pair.
             self.faults.count(Fault::Skipped, info.nr);
-            self.pairs.track(info, cage, args, side(&primary), Side { result: -1, outputs: &[] });
+            self.pairs.track(
+                info,
+                cage,
+                args,
+                side(&primary),
+                Side {
+                    result: -1,
+                    outputs: &[],
+                },
+            );
             return;
         };
         let Ok(staged) = stage(rt, info, &translated) else {
@@ -84,11 +109,15 @@ impl TeeState {
             .expect(cage, info.nr, staged.range(), primary.clone());
         let ret = rt.make_call(info.nr, hold, cage, &staged.args);
         drop(expectation);
-        let outputs = capture_outputs(rt, info, &staged.host_args, ret, self.limits).unwrap_or_default();
+        let outputs =
+            capture_outputs(rt, info, &staged.host_args, ret, self.limits).unwrap_or_default();
         if let Some(fault) = judge(info, &primary, ret, &outputs) {
             self.faults.count(fault, info.nr);
         }
-        let theirs = Side { result: ret, outputs: &outputs };
+        let theirs = Side {
+            result: ret,
+            outputs: &outputs,
+        };
         self.pairs.track(info, cage, args, side(&primary), theirs);
     }
 }

@@ -77,7 +77,10 @@ fn run_app(rt: &dyn ThreeI, guest: &Guest<'_>, app: &[String]) {
     let (child, status) = match status {
         Ok(reaped) => reaped,
         Err(errno) => {
-            guest.eprint(&format!("tee-grate: cannot start {}: {errno}\n", app.join(" ")));
+            guest.eprint(&format!(
+                "tee-grate: cannot start {}: {errno}\n",
+                app.join(" ")
+            ));
             (CageId(0), 127 << 8)
         }
     };

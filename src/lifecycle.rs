@@ -3,7 +3,6 @@
 //! execs or exits twice), and the recorder logs them.
 
 use crate::faults::Fault;
-use replay::keys::{key, Role};
 use crate::state::TeeState;
 use boundary::consts::{CLONE_ARGS_SIZE, CLONE_VM, GRATE_ERR};
 use boundary::guest::OwnBuf;
@@ -12,12 +11,20 @@ use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
 use replay::capture::{read_bytes, read_cstr, read_str_array};
 use replay::exec_args::stage_exec;
 use replay::floor::Answer;
+use replay::keys::{key, Role};
 use std::sync::Arc;
 
 impl TeeState {
     /// Numbers the tee registers on every app cage.
     pub fn app_calls(&self) -> Vec<u32> {
-        let lifecycle = [nr::CLONE, nr::EXECVE, nr::EXIT, nr::EXIT_GROUP, nr::WAIT4, nr::KILL];
+        let lifecycle = [
+            nr::CLONE,
+            nr::EXECVE,
+            nr::EXIT,
+            nr::EXIT_GROUP,
+            nr::WAIT4,
+            nr::KILL,
+        ];
         let mut calls: Vec<u32> = formats::CATALOG
             .iter()
             .filter(|info| info.nr < nr::REGISTER_HANDLER && self.filter.matches(info.nr))
@@ -87,12 +94,24 @@ impl TeeState {
 
     /// Issues a simulated call to the secondary with its answer expected,
     /// and counts a fault unless the secondary passes that answer back.
-    fn simulate(&self, rt: &dyn ThreeI, hold: CageId, nr: u32, cage: CageId, args: &Args, answer: Arc<Answer>) {
+    fn simulate(
+        &self,
+        rt: &dyn ThreeI,
+        hold: CageId,
+        nr: u32,
+        cage: CageId,
+        args: &Args,
+        answer: Arc<Answer>,
+    ) {
         let expected = answer.result;
         let _expectation = self.floor.expect(cage, nr, None, answer);
         let ret = rt.make_call(nr, hold, cage, args);
         if ret != expected {
-            let fault = if ret == GRATE_ERR { Fault::Panic } else { Fault::ResultMismatch };
+            let fault = if ret == GRATE_ERR {
+                Fault::Panic
+            } else {
+                Fault::ResultMismatch
+            };
             self.faults.count(fault, nr);
         }
     }

@@ -33,15 +33,20 @@ impl Recorder {
         command_line: Vec<String>,
         sync: SyncWhen,
     ) -> Result<Recorder, String> {
-        let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
-        let file = GuestFile::open(rt, path, flags, 0o600).map_err(|e| format!("{path}: cannot create the log: {e}"))?;
+        let flags = open_flags::O_WRONLY
+            | open_flags::O_CREAT
+            | open_flags::O_TRUNC
+            | open_flags::O_CLOEXEC;
+        let file = GuestFile::open(rt, path, flags, 0o600)
+            .map_err(|e| format!("{path}: cannot create the log: {e}"))?;
         let header = LogHeader::new("tee-grate", env!("CARGO_PKG_VERSION"), ABI, command_line);
         let policy = match sync {
             SyncWhen::Exit => SyncPolicy::OnExit,
             SyncWhen::EveryRecord => SyncPolicy::EveryRecord,
             SyncWhen::EveryMillis(ms) => SyncPolicy::EveryMillis(ms),
         };
-        let writer = LogWriter::new(file, &header, policy).map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
+        let writer = LogWriter::new(file, &header, policy)
+            .map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),
             path: path.to_string(),
@@ -69,7 +74,16 @@ impl Recorder {
 
     /// Appends a syscall record.
     #[allow(clippy::too_many_arguments)]
-    pub fn syscall(&self, seq: u64, cage: CageId, nr: u32, args: &Args, inputs: Vec<Buffer>, outputs: Vec<Buffer>, result: i32) {
+    pub fn syscall(
+        &self,
+        seq: u64,
+        cage: CageId,
+        nr: u32,
+        args: &Args,
+        inputs: Vec<Buffer>,
+        outputs: Vec<Buffer>,
+        result: i32,
+    ) {
         let record = SyscallRecord {
             seq,
             cage: cage.0,
@@ -92,7 +106,11 @@ impl Recorder {
 
     /// Writes the trailer and flushes; returns a warning if records were lost.
     pub fn finish(&self) -> Option<String> {
-        let writer = self.writer.write().unwrap_or_else(|e| e.into_inner()).take()?;
+        let writer = self
+            .writer
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
         let status = writer.finish();
         (status.dropped > 0).then(|| {
             format!(

@@ -5,13 +5,13 @@ use crate::cli::{self, Parsed, Secondary, TeePlan};
 use crate::faults::Fault;
 use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
 use crate::keys::PRIVATE_CALLS;
-use replay::keys::{install_floor, key, Role};
 use crate::recorder::Recorder;
 use crate::state::TeeState;
 use boundary::guest::Guest;
 use boundary::wait;
 use boundary::{CageId, Errno, ThreeI};
 use formats::CallFilter;
+use replay::keys::{install_floor, key, Role};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -45,7 +45,12 @@ pub fn tee_main(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String]
     }
 }
 
-fn start(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String], plan: TeePlan) -> Result<i32, String> {
+fn start(
+    slot: &OnceLock<Arc<TeeState>>,
+    rt: &dyn ThreeI,
+    argv: &[String],
+    plan: TeePlan,
+) -> Result<i32, String> {
     let filter = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
     let recorder = match &plan.secondary {
         Secondary::Recorder(path) => Some(Recorder::create(
@@ -57,7 +62,13 @@ fn start(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String], plan:
         Secondary::Stack(_) => None,
     };
     let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());
-    let state = Arc::new(TeeState::new(rt.cage_id(), self_name, plan, filter, recorder));
+    let state = Arc::new(TeeState::new(
+        rt.cage_id(),
+        self_name,
+        plan,
+        filter,
+        recorder,
+    ));
     let state = slot.get_or_init(|| state).clone();
     let status = run(&state, rt);
     Ok(finish(&state, rt, status))
@@ -71,7 +82,11 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
         Some(chain) => {
             start_block(state, rt, &chain, Block::Primary)?;
             state.update_life(|life| life.start_app = true);
-            state.wait_life(POLL, |life| life.app_status.is_some() && life.live.is_empty(), || true);
+            state.wait_life(
+                POLL,
+                |life| life.app_status.is_some() && life.live.is_empty(),
+                || true,
+            );
             Ok(state.life().app_status.unwrap_or(0))
         }
         None => {
@@ -92,7 +107,12 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
 
 /// Starts a block's chain ending in a hold cage and waits for the hold to
 /// report in; fails if the chain dies first.
-fn start_block(state: &TeeState, rt: &dyn ThreeI, chain: &[String], block: Block) -> Result<(), String> {
+fn start_block(
+    state: &TeeState,
+    rt: &dyn ThreeI,
+    chain: &[String],
+    block: Block,
+) -> Result<(), String> {
     let mut argv = chain.to_vec();
     argv.extend(hold_argv(&state.self_name, block, &state.plan.app));
     // Only the secondary block gets a floor: the primary's downward calls
@@ -128,7 +148,10 @@ fn start_block(state: &TeeState, rt: &dyn ThreeI, chain: &[String], block: Block
         return Ok(());
     }
     let status = died.map_or_else(String::new, |s| format!(": exit status {}", exit_code(s)));
-    Err(format!("the {name} block ({}) ended before it was up{status}", chain.join(" ")))
+    Err(format!(
+        "the {name} block ({}) ended before it was up{status}",
+        chain.join(" ")
+    ))
 }
 
 /// A shell-style exit code for a wait status: the code, or 128 + signal.
@@ -166,8 +189,14 @@ fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32
     if state.has_stack() && (!state.plan.quiet || state.faults.any()) {
         let counts = &state.floor.counts;
         let extra = [
-            ("answered from the primary", counts.answered.load(Ordering::Relaxed)),
-            ("forwarded calls with no primary counterpart", counts.unmatched.load(Ordering::Relaxed)),
+            (
+                "answered from the primary",
+                counts.answered.load(Ordering::Relaxed),
+            ),
+            (
+                "forwarded calls with no primary counterpart",
+                counts.unmatched.load(Ordering::Relaxed),
+            ),
         ];
         guest.eprint(&state.faults.summary(&extra));
     } else if state.faults.total(Fault::CaptureFailed) > 0 {

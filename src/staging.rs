@@ -70,12 +70,20 @@ pub fn stage<'a>(rt: &'a dyn ThreeI, info: &SyscallInfo, args: &Args) -> Result<
             ArgKind::Out { cap, .. } => {
                 let len = cap_of(cap, args);
                 size += len;
-                plans.push(Plan::Flat { pos, len, copy_in: false });
+                plans.push(Plan::Flat {
+                    pos,
+                    len,
+                    copy_in: false,
+                });
             }
             ArgKind::InOut { cap, .. } => {
                 let len = cap_of(cap, args);
                 size += len;
-                plans.push(Plan::Flat { pos, len, copy_in: true });
+                plans.push(Plan::Flat {
+                    pos,
+                    len,
+                    copy_in: true,
+                });
             }
             ArgKind::IovOut { count } => {
                 let iovs = read_iovecs(

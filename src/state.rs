@@ -3,11 +3,11 @@
 
 use crate::cli::{Secondary, TeePlan};
 use crate::faults::Faults;
-use replay::fdpair::FdPairs;
 use crate::recorder::Recorder;
 use boundary::{Args, CageId, ThreeI};
 use formats::CallFilter;
 use replay::capture::CaptureLimits;
+use replay::fdpair::FdPairs;
 use replay::floor::Floor;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,6 +1,6 @@
 //! The live tee: a secondary grate stack beside the primary.
 
-use crate::util::{assert_same_tree, Tree, plain_demo_files, run_ok, scratch, tree};
+use crate::util::{assert_same_tree, plain_demo_files, run_ok, scratch, tree, Tree};
 
 #[test]
 fn imfs_secondary_changes_nothing_the_app_sees() {
@@ -9,14 +9,28 @@ fn imfs_secondary_changes_nothing_the_app_sees() {
     let teed = run_ok(
         dir.path(),
         "tee-grate",
-        &["%{", "imfs-grate", "--dump-to", "imfs-dump", "%}", "demo-files"],
+        &[
+            "%{",
+            "imfs-grate",
+            "--dump-to",
+            "imfs-dump",
+            "%}",
+            "demo-files",
+        ],
         0,
     );
-    assert_eq!(teed.stdout, plain.stdout, "the app's output changed under the tee");
+    assert_eq!(
+        teed.stdout, plain.stdout,
+        "the app's output changed under the tee"
+    );
     // Same bytes in the real files: nothing the secondary did was written
     // twice (demo-files appends, so a doubled write would show).
     assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
-    assert_same_tree(&tree(&dir.path().join("imfs-dump/demo-out")), &expected, "files");
+    assert_same_tree(
+        &tree(&dir.path().join("imfs-dump/demo-out")),
+        &expected,
+        "files",
+    );
     assert!(teed.stderr.contains("calls duplicated"), "{}", teed.stderr);
     assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
     assert!(!teed.stderr.contains("mismatches"), "{}", teed.stderr);
@@ -29,7 +43,16 @@ fn two_blocks_app_sees_primary_and_archive_keeps_the_files() {
     let teed = run_ok(
         dir.path(),
         "tee-grate",
-        &["%{", "imfs-grate", "%}", "%{", "archive-grate", "arch", "%}", "demo-files"],
+        &[
+            "%{",
+            "imfs-grate",
+            "%}",
+            "%{",
+            "archive-grate",
+            "arch",
+            "%}",
+            "demo-files",
+        ],
         0,
     );
     assert_eq!(teed.stdout, plain.stdout);
@@ -47,7 +70,14 @@ fn flag_form_is_the_two_block_form() {
     run_ok(
         dir.path(),
         "tee-grate",
-        &["--primary", "imfs-grate", "--secondary", "archive-grate arch", "--", "demo-files"],
+        &[
+            "--primary",
+            "imfs-grate",
+            "--secondary",
+            "archive-grate arch",
+            "--",
+            "demo-files",
+        ],
         0,
     );
     assert!(!dir.path().join("demo-out").exists());
@@ -89,7 +119,14 @@ fn strace_secondary_never_recurses_and_logs_each_call_once() {
     let teed = run_ok(
         dir.path(),
         "tee-grate",
-        &["%{", "strace-grate", "--log", "strace.log", "%}", "demo-files"],
+        &[
+            "%{",
+            "strace-grate",
+            "--log",
+            "strace.log",
+            "%}",
+            "demo-files",
+        ],
         0,
     );
     assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
@@ -98,7 +135,11 @@ fn strace_secondary_never_recurses_and_logs_each_call_once() {
     // back into the tee, the app's calls would show more than once.
     for call in ["mkdir(\"demo-out\"", "mkdir(\"demo-out/sub\"", "rename("] {
         let seen = log.lines().filter(|l| l.contains(call)).count();
-        assert_eq!(seen, if call == "rename(" { 2 } else { 1 }, "{call} in:\n{log}");
+        assert_eq!(
+            seen,
+            if call == "rename(" { 2 } else { 1 },
+            "{call} in:\n{log}"
+        );
     }
     let own_writes = log.lines().filter(|l| l.contains("strace.log")).count();
     assert_eq!(own_writes, 0, "the grate saw its own log I/O:\n{log}");
@@ -130,13 +171,29 @@ fn fd_pairing_survives_threads_fork_exec_and_cloexec() {
     let teed = run_ok(
         dir.path(),
         "tee-grate",
-        &["%{", "imfs-grate", "--dump-to", "dump", "%}", "demo-threads", "out"],
+        &[
+            "%{",
+            "imfs-grate",
+            "--dump-to",
+            "dump",
+            "%}",
+            "demo-threads",
+            "out",
+        ],
         0,
     );
-    assert_same_tree(&sorted_lines(tree(&dir.path().join("out"))), &expected, "real files");
+    assert_same_tree(
+        &sorted_lines(tree(&dir.path().join("out"))),
+        &expected,
+        "real files",
+    );
     // The secondary wrote every thread's records through the fds the tee
     // paired: a wrong pair would put bytes in the wrong in-memory file.
-    assert_same_tree(&sorted_lines(tree(&dir.path().join("dump/out"))), &expected, "imfs files");
+    assert_same_tree(
+        &sorted_lines(tree(&dir.path().join("dump/out"))),
+        &expected,
+        "imfs files",
+    );
     assert!(!teed.stderr.contains("not duplicated"), "{}", teed.stderr);
     assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
 }
@@ -144,6 +201,11 @@ fn fd_pairing_survives_threads_fork_exec_and_cloexec() {
 #[test]
 fn app_exit_status_passes_through() {
     let dir = scratch();
-    let teed = run_ok(dir.path(), "tee-grate", &["%{", "passthrough-grate", "%}", "demo-fdcheck", "x", "y"], 2);
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "passthrough-grate", "%}", "demo-fdcheck", "x", "y"],
+        2,
+    );
     assert!(teed.stderr.contains("demo-fdcheck"), "{}", teed.stderr);
 }

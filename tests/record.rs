@@ -7,7 +7,12 @@ use std::time::Duration;
 fn recording_changes_nothing_and_dump_shows_every_call() {
     let (plain, expected) = plain_demo_files();
     let dir = scratch();
-    let teed = run_ok(dir.path(), "tee-grate", &["--record", "t.log", "--", "demo-files"], 0);
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "demo-files"],
+        0,
+    );
     assert_eq!(teed.stdout, plain.stdout);
     assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
 
@@ -21,10 +26,19 @@ fn recording_changes_nothing_and_dump_shows_every_call() {
         "rename(\"demo-out/child.txt\", \"demo-out/child-done.txt\") = 0",
         "exit_group(0)",
     ] {
-        assert!(dump.stdout.contains(line), "dump lacks {line:?}:\n{}", dump.stdout);
+        assert!(
+            dump.stdout.contains(line),
+            "dump lacks {line:?}:\n{}",
+            dump.stdout
+        );
     }
     // A read's output buffer holds what the app read.
-    assert!(dump.stdout.contains("read(4, \"alpha\\nbeta\\ngamma\\n\", 65536) = 17"), "{}", dump.stdout);
+    assert!(
+        dump.stdout
+            .contains("read(4, \"alpha\\nbeta\\ngamma\\n\", 65536) = 17"),
+        "{}",
+        dump.stdout
+    );
     // Two cages worked: the app and the child it forked.
     let cages: std::collections::BTreeSet<&str> = dump
         .stdout
@@ -39,8 +53,16 @@ fn recording_changes_nothing_and_dump_shows_every_call() {
 fn log_is_created_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = scratch();
-    run_ok(dir.path(), "tee-grate", &["--record", "t.log", "--", "hello"], 0);
-    let mode = std::fs::metadata(dir.path().join("t.log")).expect("log").permissions().mode();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "hello"],
+        0,
+    );
+    let mode = std::fs::metadata(dir.path().join("t.log"))
+        .expect("log")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -50,25 +72,49 @@ fn killed_mid_run_leaves_a_log_whose_complete_records_verify() {
     let child = spawn(
         dir.path(),
         "tee-grate",
-        &["--sync", "record", "--record", "t.log", "--", "demo-writes", "big.bin", "200000", "4096"],
+        &[
+            "--sync",
+            "record",
+            "--record",
+            "t.log",
+            "--",
+            "demo-writes",
+            "big.bin",
+            "200000",
+            "4096",
+        ],
     );
     std::thread::sleep(Duration::from_millis(700));
     let pid = child.id();
-    let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
     let killed = finish(child, "tee-grate killed");
     assert_ne!(killed.status, 0, "the run ended before it was killed");
     let verify = run(dir.path(), "tee-log", &["verify", "t.log"]);
     assert_eq!(verify.status, 2, "{}{}", verify.stdout, verify.stderr);
     let dump = run(dir.path(), "tee-log", &["dump", "t.log"]);
     assert_eq!(dump.status, 0, "{}", dump.stderr);
-    assert!(dump.stdout.contains("write("), "no complete write record survived");
+    assert!(
+        dump.stdout.contains("write("),
+        "no complete write record survived"
+    );
 }
 
 #[test]
 fn recording_through_a_primary_block_keeps_the_real_directory_untouched() {
     let dir = scratch();
-    run_ok(dir.path(), "tee-grate", &["--record", "t.log", "%{", "imfs-grate", "%}", "demo-files"], 0);
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "%{", "imfs-grate", "%}", "demo-files"],
+        0,
+    );
     assert!(!dir.path().join("demo-out").exists());
     let dump = run_ok(dir.path(), "tee-log", &["dump", "t.log"], 0);
-    assert!(dump.stdout.contains("mkdir(\"demo-out\", 0755) = 0"), "{}", dump.stdout);
+    assert!(
+        dump.stdout.contains("mkdir(\"demo-out\", 0755) = 0"),
+        "{}",
+        dump.stdout
+    );
 }

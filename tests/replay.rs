@@ -28,14 +28,23 @@ fn archive_replay_rebuilds_the_files_and_touches_nothing_else() {
     let rec = scratch();
     record(rec.path(), &[]);
     let dir = replay_dir(rec.path());
-    let out = run_ok(dir.path(), "tee-replay", &["t.log", "%<", "archive-grate", "arch", "%>"], 0);
+    let out = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "archive-grate", "arch", "%>"],
+        0,
+    );
     assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
     assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
     let top: Vec<String> = tree(dir.path())
         .into_keys()
         .filter(|k| !k.starts_with("arch"))
         .collect();
-    assert_eq!(top, ["t.log"], "the replay touched files outside the archive");
+    assert_eq!(
+        top,
+        ["t.log"],
+        "the replay touched files outside the archive"
+    );
 }
 
 #[test]
@@ -44,20 +53,52 @@ fn into_dir_gives_the_same_tree() {
     let rec = scratch();
     record(rec.path(), &[]);
     let dir = replay_dir(rec.path());
-    run_ok(dir.path(), "tee-replay", &["t.log", "--into-dir", "restored"], 0);
-    assert_same_tree(&tree(&dir.path().join("restored/demo-out")), &expected, "files");
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "--into-dir", "restored"],
+        0,
+    );
+    assert_same_tree(
+        &tree(&dir.path().join("restored/demo-out")),
+        &expected,
+        "files",
+    );
 }
 
 #[test]
 fn into_dir_never_writes_outside_the_directory() {
     let rec = scratch();
-    run_ok(rec.path(), "tee-grate", &["--record", "t.log", "--", "demo-files", "../escape"], 0);
+    run_ok(
+        rec.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "demo-files", "../escape"],
+        0,
+    );
     let dir = replay_dir(rec.path());
-    let out = run(dir.path(), "tee-replay", &["t.log", "--into-dir", "inner/restored"]);
-    let written: Vec<String> = tree(dir.path()).into_keys().filter(|k| k.contains("escape")).collect();
-    assert!(written.is_empty(), "wrote outside the directory: {written:?}");
-    assert_eq!(out.status, 2, "refused paths must fail the run: {}", out.stderr);
-    assert!(out.stderr.contains("outside the target directory"), "{}", out.stderr);
+    let out = run(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "--into-dir", "inner/restored"],
+    );
+    let written: Vec<String> = tree(dir.path())
+        .into_keys()
+        .filter(|k| k.contains("escape"))
+        .collect();
+    assert!(
+        written.is_empty(),
+        "wrote outside the directory: {written:?}"
+    );
+    assert_eq!(
+        out.status, 2,
+        "refused paths must fail the run: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("outside the target directory"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -65,25 +106,48 @@ fn imfs_recording_replays_clean_and_a_regression_is_pinned() {
     let rec = scratch();
     record(rec.path(), &["imfs-grate"]);
     let dir = replay_dir(rec.path());
-    let clean = run_ok(dir.path(), "tee-replay", &["t.log", "%<", "imfs-grate", "%>"], 0);
+    let clean = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "imfs-grate", "%>"],
+        0,
+    );
     assert!(clean.stderr.contains("0 divergences"), "{}", clean.stderr);
 
-    let log = formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).expect("log");
+    let log =
+        formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).expect("log");
     let first_file_write = log
         .records
         .iter()
-        .position(|r| matches!(r, formats::Record::Syscall(s) if s.nr == 1 && s.full_args()[0].0 > 2))
+        .position(
+            |r| matches!(r, formats::Record::Syscall(s) if s.nr == 1 && s.full_args()[0].0 > 2),
+        )
         .expect("a write to a file");
 
     let out = run_ok(
         dir.path(),
         "tee-replay",
-        &["--report", "r.json", "t.log", "%<", "imfs-grate", "faulty-grate", "short-write", "%>"],
+        &[
+            "--report",
+            "r.json",
+            "t.log",
+            "%<",
+            "imfs-grate",
+            "faulty-grate",
+            "short-write",
+            "%>",
+        ],
         1,
     );
-    assert!(out.stdout.contains(&format!("divergence at record {first_file_write} ")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("divergence at record {first_file_write} ")),
+        "{}",
+        out.stdout
+    );
     let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).expect("report")).expect("json");
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).expect("report"))
+            .expect("json");
     let first = &report["divergences"][0];
     assert_eq!(first["index"], first_file_write as u64);
     assert_eq!(first["fd_path"], "demo-out/notes.txt");
@@ -96,7 +160,12 @@ fn forked_child_replays_as_its_own_driver_cage() {
     let rec = scratch();
     record(rec.path(), &[]);
     let dir = replay_dir(rec.path());
-    run_ok(dir.path(), "tee-replay", &["t.log", "%<", "strace-grate", "--log", "s.log", "%>"], 0);
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "strace-grate", "--log", "s.log", "%>"],
+        0,
+    );
     let log = std::fs::read_to_string(dir.path().join("s.log")).expect("strace log");
     let cage_of = |needle: &str| {
         log.lines()
@@ -108,7 +177,10 @@ fn forked_child_replays_as_its_own_driver_cage() {
     };
     let parent = cage_of("mkdir(\"demo-out\"");
     let child = cage_of("rename(\"demo-out/child.txt\"");
-    assert_ne!(parent, child, "the child's calls came from the parent's cage");
+    assert_ne!(
+        parent, child,
+        "the child's calls came from the parent's cage"
+    );
     // tee-replay is cage 1 and the strace grate cage 2: the driver, a real
     // cage under the grate, is the caller the grate sees.
     assert_eq!(parent, "3");
@@ -121,12 +193,34 @@ fn unhandled_unlink_never_reaches_real_files_unless_passthrough() {
     let dir = replay_dir(rec.path());
     std::fs::create_dir(dir.path().join("demo-out")).expect("mkdir");
     std::fs::write(dir.path().join("demo-out/tmp.txt"), "precious").expect("write");
-    run_ok(dir.path(), "tee-replay", &["t.log", "%<", "passthrough-grate", "%>"], 0);
-    assert_eq!(std::fs::read(dir.path().join("demo-out/tmp.txt")).expect("kept"), b"precious");
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "passthrough-grate", "%>"],
+        0,
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("demo-out/tmp.txt")).expect("kept"),
+        b"precious"
+    );
 
-    let out = run(dir.path(), "tee-replay", &["--passthrough", "--keep-going", "t.log", "%<", "passthrough-grate", "%>"]);
+    let out = run(
+        dir.path(),
+        "tee-replay",
+        &[
+            "--passthrough",
+            "--keep-going",
+            "t.log",
+            "%<",
+            "passthrough-grate",
+            "%>",
+        ],
+    );
     assert!(out.status <= 1, "{}", out.stderr);
-    assert!(!dir.path().join("demo-out/tmp.txt").exists(), "--passthrough should let the unlink through");
+    assert!(
+        !dir.path().join("demo-out/tmp.txt").exists(),
+        "--passthrough should let the unlink through"
+    );
 }
 
 #[test]
@@ -136,7 +230,10 @@ fn torn_log_replays_its_prefix_with_a_warning() {
     let dir = replay_dir(rec.path());
     let log = dir.path().join("t.log");
     let len = std::fs::metadata(&log).expect("log").len();
-    let file = std::fs::OpenOptions::new().write(true).open(&log).expect("open");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .expect("open");
     file.set_len(len - 5).expect("truncate");
     let out = run_ok(dir.path(), "tee-replay", &["t.log", "--into-dir", "d"], 0);
     assert!(out.stderr.contains("torn tail"), "{}", out.stderr);
@@ -157,7 +254,15 @@ fn corrupt_log_is_refused_unless_salvaged() {
     assert_eq!(refused.status, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains("--salvage"), "{}", refused.stderr);
     assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
-    let salvaged = run(dir.path(), "tee-replay", &["--salvage", "t.log", "--into-dir", "d"]);
+    let salvaged = run(
+        dir.path(),
+        "tee-replay",
+        &["--salvage", "t.log", "--into-dir", "d"],
+    );
     assert!(salvaged.status <= 1, "{}", salvaged.stderr);
-    assert!(salvaged.stderr.contains("skipped damaged bytes"), "{}", salvaged.stderr);
+    assert!(
+        salvaged.stderr.contains("skipped damaged bytes"),
+        "{}",
+        salvaged.stderr
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -74,14 +74,18 @@ pub fn finish(mut child: Child, what: &str) -> Output {
 
 /// Runs `name args` in `dir` to completion.
 pub fn run(dir: &Path, name: &str, args: &[&str]) -> Output {
-    finish(spawn(dir, name, args), &format!("{name} {}", args.join(" ")))
+    finish(
+        spawn(dir, name, args),
+        &format!("{name} {}", args.join(" ")),
+    )
 }
 
 /// Runs and requires exit status `want`, showing the output otherwise.
 pub fn run_ok(dir: &Path, name: &str, args: &[&str], want: i32) -> Output {
     let output = run(dir, name, args);
     assert_eq!(
-        output.status, want,
+        output.status,
+        want,
         "{name} {}\nstdout:\n{}\nstderr:\n{}",
         args.join(" "),
         output.stdout,
@@ -99,7 +103,11 @@ pub fn tree(dir: &Path) -> Tree {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 out.insert(rel, None);
                 walk(root, &path, out);
@@ -124,7 +132,10 @@ pub fn assert_same_tree(got: &Tree, want: &Tree, what: &str) {
         let show = |t: &Tree| match t.get(path) {
             None => "missing".to_string(),
             Some(None) => "a directory".to_string(),
-            Some(Some(bytes)) => format!("{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(80)])),
+            Some(Some(bytes)) => format!(
+                "{:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+            ),
         };
         assert!(
             got.get(path) == want.get(path),
@@ -140,11 +151,6 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
-/// `dir/name` as a string argument.
-pub fn arg(dir: &Path, name: &str) -> String {
-    dir.join(name).to_string_lossy().into_owned()
-}
-
 /// The demo workload's files after a plain run, with no tee: the baseline.
 pub fn plain_demo_files() -> (Output, Tree) {
     let dir = scratch();
@@ -152,9 +158,4 @@ pub fn plain_demo_files() -> (Output, Tree) {
     let files = tree(&dir.path().join("demo-out"));
     assert!(files.len() >= 6, "demo-files left too few files: {files:?}");
     (output, files)
-}
-
-/// Where a path in a scratch directory lives.
-pub fn path(dir: &Path, rel: &str) -> PathBuf {
-    dir.join(rel)
 }

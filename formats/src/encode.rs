@@ -60,7 +60,8 @@ impl Crc {
     }
 
     fn spill(&mut self) {
-        self.hasher.update(self.pending.get(..self.fill).unwrap_or(&[]));
+        self.hasher
+            .update(self.pending.get(..self.fill).unwrap_or(&[]));
         self.fill = 0;
     }
 
@@ -188,19 +189,21 @@ mod tests {
             proptest::collection::vec(arb_buffer(), 0..3),
             (any::<i64>(), any::<Option<i64>>(), any::<u64>()),
         )
-            .prop_map(|((seq, cage, nr), args, inputs, outputs, (result, secondary, time_us))| {
-                SyscallRecord {
-                    seq,
-                    cage,
-                    nr,
-                    args,
-                    inputs,
-                    outputs,
-                    result,
-                    secondary,
-                    time_us,
-                }
-            })
+            .prop_map(
+                |((seq, cage, nr), args, inputs, outputs, (result, secondary, time_us))| {
+                    SyscallRecord {
+                        seq,
+                        cage,
+                        nr,
+                        args,
+                        inputs,
+                        outputs,
+                        result,
+                        secondary,
+                        time_us,
+                    }
+                },
+            )
     }
 
     proptest! {

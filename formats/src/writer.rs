@@ -278,9 +278,7 @@ impl<W: Write> State<W> {
         let due = match policy {
             SyncPolicy::OnExit => false,
             SyncPolicy::EveryRecord => true,
-            SyncPolicy::EveryMillis(ms) => {
-                self.last_flush.elapsed() >= Duration::from_millis(ms)
-            }
+            SyncPolicy::EveryMillis(ms) => self.last_flush.elapsed() >= Duration::from_millis(ms),
         };
         if due {
             self.flush_all();
@@ -443,8 +441,8 @@ impl<'a> Prepared<'a> {
                 })
             }
             other => {
-                let bytes = postcard::to_stdvec(other)
-                    .map_err(|e| EncodeProblem::Encode(e.to_string()))?;
+                let bytes =
+                    postcard::to_stdvec(other).map_err(|e| EncodeProblem::Encode(e.to_string()))?;
                 let len = LenBytes::new(bytes.len())
                     .ok_or(EncodeProblem::TooLarge(bytes.len() as u64))?;
                 let crc = frame::frame_crc(len.as_slice(), &bytes);
@@ -541,8 +539,23 @@ mod tmp_profile {
                     seq: i as u64,
                     cage: 3,
                     nr: 1,
-                    args: SyscallRecord::args_from_full(3, &[(1, 3), (0x7f000000, 3), (4096, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3), (UNUSED_ARG, 3)]),
-                    inputs: vec![Buffer { arg: 1, index: 0, data: vec![i; 4096], truncated_from: None }],
+                    args: SyscallRecord::args_from_full(
+                        3,
+                        &[
+                            (1, 3),
+                            (0x7f000000, 3),
+                            (4096, 3),
+                            (UNUSED_ARG, 3),
+                            (UNUSED_ARG, 3),
+                            (UNUSED_ARG, 3),
+                        ],
+                    ),
+                    inputs: vec![Buffer {
+                        arg: 1,
+                        index: 0,
+                        data: vec![i; 4096],
+                        truncated_from: None,
+                    }],
                     outputs: vec![],
                     result: 4096,
                     secondary: None,
@@ -552,11 +565,34 @@ mod tmp_profile {
             .collect();
         let n = 1_000_000usize;
         let t = Instant::now();
-        for i in 0..n { black_box(Prepared::new(&recs[i % 16]).is_ok()); }
+        for i in 0..n {
+            black_box(Prepared::new(&recs[i % 16]).is_ok());
+        }
         println!("prepare {:?}", t.elapsed() / n as u32);
-        let w = LogWriter::new(io::sink(), &crate::LogHeader::new("a","b","c",vec![]), SyncPolicy::OnExit).unwrap();
         let t = Instant::now();
-        for i in 0..n { w.append(&recs[i % 16]); }
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Count::default(); encode::syscall(&mut c, r, 3); black_box(c.0); } }
+        println!("count {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); encode::syscall(&mut c, r, 3); black_box(c.finish()); } }
+        println!("crc pass {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { black_box(crc32fast::hash(&r.inputs[0].data)); } }
+        println!("crc data {:?}", t.elapsed() / n as u32);
+        let mut buf = Vec::with_capacity(BUF_CAP);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { if buf.len() + 4200 > BUF_CAP { buf.clear(); } encode::syscall(&mut encode::Append(&mut buf), r, 3); } }
+        black_box(&buf);
+        println!("append pass {:?}", t.elapsed() / n as u32);
+        let w = LogWriter::new(
+            io::sink(),
+            &crate::LogHeader::new("a", "b", "c", vec![]),
+            SyncPolicy::OnExit,
+        )
+        .unwrap();
+        let t = Instant::now();
+        for i in 0..n {
+            w.append(&recs[i % 16]);
+        }
         println!("append {:?}", t.elapsed() / n as u32);
     }
 }

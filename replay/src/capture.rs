@@ -8,8 +8,8 @@
 
 use boundary::consts::IOVEC_SIZE;
 use boundary::{Args, CageId, Errno, ThreeI};
-use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 use formats::Buffer;
+use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 
 /// Longest string a path or argv element may be.
 pub const MAX_CSTR: usize = 4096;
@@ -58,7 +58,10 @@ pub fn read_cstr(rt: &dyn ThreeI, addr: u64, cage: CageId) -> Result<Vec<u8>, Er
     }
     let mut bytes = vec![0; MAX_CSTR];
     read_bytes(rt, addr, cage, &mut bytes)?;
-    let end = bytes.iter().position(|&b| b == 0).ok_or(Errno::ENAMETOOLONG)?;
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(Errno::ENAMETOOLONG)?;
     bytes.truncate(end);
     Ok(bytes)
 }
@@ -71,7 +74,12 @@ pub struct IoVec {
 }
 
 /// Reads an iovec array of `count` elements at `addr` owned by `cage`.
-pub fn read_iovecs(rt: &dyn ThreeI, addr: u64, cage: CageId, count: u64) -> Result<Vec<IoVec>, Errno> {
+pub fn read_iovecs(
+    rt: &dyn ThreeI,
+    addr: u64,
+    cage: CageId,
+    count: u64,
+) -> Result<Vec<IoVec>, Errno> {
     let count = usize::try_from(count)
         .ok()
         .filter(|&n| n <= MAX_ELEMENTS)

@@ -50,7 +50,11 @@ struct Options {
     #[arg(value_name = "FILE")]
     log: PathBuf,
     /// '%<' GRATE [ARGS]... '%>'
-    #[arg(value_name = "STACK", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "STACK",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     stack: Vec<String>,
 }
 
@@ -85,7 +89,8 @@ pub enum Parsed {
     Info(String),
 }
 
-const QUOTE_HINT: &str = "quote the markers as '%<' and '%>' (unquoted, < and > are shell redirections)";
+const QUOTE_HINT: &str =
+    "quote the markers as '%<' and '%>' (unquoted, < and > are shell redirections)";
 
 /// Parses `argv` (program name first). The error is one line.
 pub fn parse(argv: &[String]) -> Result<Parsed, String> {
@@ -96,21 +101,35 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             let text = err.render().to_string();
             return match err.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Info(text)),
-                _ => Err(text.lines().next().unwrap_or("invalid command line").trim_start_matches("error: ").to_string()),
+                _ => Err(text
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid command line")
+                    .trim_start_matches("error: ")
+                    .to_string()),
             };
         }
     };
-    let target = match (options.into_dir, options.stack.is_empty()) {
-        (Some(_), false) => return Err("give either '%<' GRATE... '%>' or --into-dir DIR, not both".into()),
-        (Some(dir), true) => Target::Dir(dir),
-        (None, true) => return Err(format!("nothing to replay into: give '%<' GRATE... '%>' or --into-dir DIR; {QUOTE_HINT}")),
-        (None, false) => Target::Stack(stack_chain(&options.stack)?),
-    };
+    let target =
+        match (options.into_dir, options.stack.is_empty()) {
+            (Some(_), false) => {
+                return Err("give either '%<' GRATE... '%>' or --into-dir DIR, not both".into())
+            }
+            (Some(dir), true) => Target::Dir(dir),
+            (None, true) => return Err(format!(
+                "nothing to replay into: give '%<' GRATE... '%>' or --into-dir DIR; {QUOTE_HINT}"
+            )),
+            (None, false) => Target::Stack(stack_chain(&options.stack)?),
+        };
     let cages = options
         .cages
         .map(|list| {
             list.split(',')
-                .map(|c| c.trim().parse::<u64>().map_err(|_| format!("--cages: `{c}` is not a cage id")))
+                .map(|c| {
+                    c.trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("--cages: `{c}` is not a cage id"))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
@@ -133,13 +152,19 @@ fn stack_chain(words: &[String]) -> Result<Vec<String>, String> {
         return Err(format!("a bare `%` (stack word {}): the shell took a marker's < or > as a redirection; {QUOTE_HINT}", at + 1));
     }
     if words.first().map(String::as_str) != Some("%<") {
-        return Err(format!("the stack must start with '%<', not `{}`; {QUOTE_HINT}", words[0]));
+        return Err(format!(
+            "the stack must start with '%<', not `{}`; {QUOTE_HINT}",
+            words[0]
+        ));
     }
     let Some(close) = words.iter().position(|w| w == "%>") else {
         return Err(format!("the stack has no closing '%>'; {QUOTE_HINT}"));
     };
     if close + 1 != words.len() {
-        return Err(format!("`{}` after '%>': the stack must come last", words[close + 1]));
+        return Err(format!(
+            "`{}` after '%>': the stack must come last",
+            words[close + 1]
+        ));
     }
     let chain = words[1..close].to_vec();
     if chain.is_empty() {
@@ -156,7 +181,10 @@ mod tests {
     use super::*;
 
     fn parse_line(line: &str) -> Result<Parsed, String> {
-        let argv: Vec<String> = std::iter::once("tee-replay").chain(line.split_whitespace()).map(str::to_string).collect();
+        let argv: Vec<String> = std::iter::once("tee-replay")
+            .chain(line.split_whitespace())
+            .map(str::to_string)
+            .collect();
         parse(&argv)
     }
 
@@ -172,7 +200,10 @@ mod tests {
         let Ok(Parsed::Run(plan)) = parse_line("--keep-going t.log %< archive-grate /a %>") else {
             panic!("did not parse")
         };
-        assert_eq!(plan.target, Target::Stack(vec!["archive-grate".into(), "/a".into()]));
+        assert_eq!(
+            plan.target,
+            Target::Stack(vec!["archive-grate".into(), "/a".into()])
+        );
         assert!(plan.keep_going);
     }
 

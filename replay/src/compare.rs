@@ -5,8 +5,8 @@ use crate::capture::succeeded;
 use crate::fdpair::{FdPairs, Peer};
 use boundary::consts::{fcntl_cmd, open_flags};
 use boundary::{Args, CageId};
-use formats::{ArgKind, FdEffect, Filled, RetKind, SyscallInfo};
 use formats::Buffer;
+use formats::{ArgKind, FdEffect, Filled, RetKind, SyscallInfo};
 
 /// Whether two results agree, by the catalog's result kind: fd numbers,
 /// addresses and ids legitimately differ between stacks; counts and
@@ -75,7 +75,14 @@ impl FdPairs {
     /// Updates the pairing after `args` ran on both sides: `mine` is the
     /// side whose fd numbers key the table (the primary, the recording),
     /// `theirs` the side they translate to.
-    pub fn track(&self, info: &SyscallInfo, cage: CageId, args: &Args, mine: Side<'_>, theirs: Side<'_>) {
+    pub fn track(
+        &self,
+        info: &SyscallInfo,
+        cage: CageId,
+        args: &Args,
+        mine: Side<'_>,
+        theirs: Side<'_>,
+    ) {
         let created = mine.result;
         if created < 0 {
             return;
@@ -147,8 +154,14 @@ mod tests {
 
     #[test]
     fn first_difference_finds_the_byte() {
-        assert_eq!(first_difference(&[buffer(b"abcd")], &[buffer(b"abXd")]), Some((0, 2)));
-        assert_eq!(first_difference(&[buffer(b"ab")], &[buffer(b"abc")]), Some((0, 2)));
+        assert_eq!(
+            first_difference(&[buffer(b"abcd")], &[buffer(b"abXd")]),
+            Some((0, 2))
+        );
+        assert_eq!(
+            first_difference(&[buffer(b"ab")], &[buffer(b"abc")]),
+            Some((0, 2))
+        );
         assert_eq!(first_difference(&[buffer(b"ab")], &[buffer(b"ab")]), None);
         assert_eq!(first_difference(&[buffer(b"ab")], &[]), Some((0, 0)));
     }

@@ -3,10 +3,10 @@
 //! recorded app did, so every grate in the stack sees a genuine caller.
 
 use crate::capture::{capture_outputs, MAX_ELEMENTS};
+use crate::exec_args::stage_exec;
 use crate::step::{Outcome, Step, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
 use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
 use boundary::guest::{Guest, OwnBuf};
-use crate::exec_args::stage_exec;
 use boundary::{nr, Arg, Args, ThreeI};
 use formats::{ArgKind, Len};
 use formats::{Buffer, SyscallRecord};
@@ -67,8 +67,11 @@ struct Materialized<'a> {
     _buffers: Vec<OwnBuf<'a>>,
 }
 
-fn input<'r>(record: &'r SyscallRecord, pos: usize) -> impl Iterator<Item = &'r Buffer> {
-    record.inputs.iter().filter(move |b| usize::from(b.arg) == pos)
+fn input(record: &SyscallRecord, pos: usize) -> impl Iterator<Item = &Buffer> {
+    record
+        .inputs
+        .iter()
+        .filter(move |b| usize::from(b.arg) == pos)
 }
 
 /// Rebuilds a recorded call's buffers in the driver's own memory.
@@ -103,13 +106,22 @@ fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materia
                 }
                 OwnBuf::zeroed(rt, size as usize)
             }
-            ArgKind::IovIn { .. } => iov_array(rt, input(record, pos).map(|b| b.data.clone()), &mut buffers),
+            ArgKind::IovIn { .. } => {
+                iov_array(rt, input(record, pos).map(|b| b.data.clone()), &mut buffers)
+            }
             ArgKind::IovOut { .. } => {
                 let lens = record
                     .outputs
                     .iter()
                     .filter(|b| usize::from(b.arg) == pos)
-                    .map(|b| vec![0; b.truncated_from.unwrap_or(b.data.len() as u64).min(MAX_OUTPUT) as usize]);
+                    .map(|b| {
+                        vec![
+                            0;
+                            b.truncated_from
+                                .unwrap_or(b.data.len() as u64)
+                                .min(MAX_OUTPUT) as usize
+                        ]
+                    });
                 iov_array(rt, lens, &mut buffers)
             }
             _ => continue,
@@ -134,7 +146,11 @@ fn length(len: Len, full: &[(u64, u64); 6]) -> u64 {
 }
 
 /// Builds a translated iovec array over fresh copies of `elements`.
-fn iov_array<'a>(rt: &'a dyn ThreeI, elements: impl Iterator<Item = Vec<u8>>, keep: &mut Vec<OwnBuf<'a>>) -> OwnBuf<'a> {
+fn iov_array<'a>(
+    rt: &'a dyn ThreeI,
+    elements: impl Iterator<Item = Vec<u8>>,
+    keep: &mut Vec<OwnBuf<'a>>,
+) -> OwnBuf<'a> {
     let mut raw = Vec::new();
     for data in elements.take(MAX_ELEMENTS) {
         let buf = OwnBuf::from_bytes(rt, &data);
@@ -155,7 +171,14 @@ fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Outcome {
         };
     };
     let result = rt.make_call(record.nr, me, me, &call.args);
-    let outputs = capture_outputs(rt, info, &call.host_args, result, crate::capture::CaptureLimits::default()).unwrap_or_default();
+    let outputs = capture_outputs(
+        rt,
+        info,
+        &call.host_args,
+        result,
+        crate::capture::CaptureLimits::default(),
+    )
+    .unwrap_or_default();
     Outcome { result, outputs }
 }
 

@@ -10,7 +10,7 @@ use crate::report::{Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Schedule};
 use crate::step::{Outcome, Step};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::{CallFilter};
+use formats::CallFilter;
 use formats::{Record, SyscallRecord};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -93,7 +93,11 @@ impl ReplayState {
 
     /// Skipped records by reason, and how many drivers still run.
     pub fn skipped(&self) -> Vec<(&'static str, u64)> {
-        self.schedule().skipped.iter().map(|(r, n)| (*r, *n)).collect()
+        self.schedule()
+            .skipped
+            .iter()
+            .map(|(r, n)| (*r, *n))
+            .collect()
     }
 
     /// The number of records in replay order.
@@ -136,7 +140,10 @@ impl ReplayState {
             (Step::Exec { .. }, _) => (nr::EXECVE, Answer::default()),
             _ => return None,
         };
-        Some(self.floor.expect_until_withdrawn(driver, nr, None, Arc::new(answer)))
+        Some(
+            self.floor
+                .expect_until_withdrawn(driver, nr, None, Arc::new(answer)),
+        )
     }
 
     /// Copies `driver`'s staged step to `addr` in its memory.
@@ -167,7 +174,9 @@ impl ReplayState {
             let Some(entry) = self.entries.get(schedule.next) else {
                 return self.leave(&mut schedule, driver, Step::Done);
             };
-            if self.stop.load(Ordering::Relaxed) || self.options.until.is_some_and(|u| entry.index > u) {
+            if self.stop.load(Ordering::Relaxed)
+                || self.options.until.is_some_and(|u| entry.index > u)
+            {
                 return self.leave(&mut schedule, driver, Step::Done);
             }
             let Some(cage) = owner(&entry.record) else {
@@ -239,7 +248,12 @@ impl ReplayState {
         if !self.options.calls.matches(call.nr) {
             return Err("filtered by --calls");
         }
-        if self.options.cages.as_ref().is_some_and(|c| !c.contains(&call.cage)) {
+        if self
+            .options
+            .cages
+            .as_ref()
+            .is_some_and(|c| !c.contains(&call.cage))
+        {
             return Err("filtered by --cages");
         }
         let full = call.full_args();
@@ -288,7 +302,9 @@ impl ReplayState {
         };
         let recorded = call.result as i32;
         let cage = CageId(call.cage);
-        let args: Args = call.full_args().map(|(value, cage)| boundary::Arg { value, cage });
+        let args: Args = call
+            .full_args()
+            .map(|(value, cage)| boundary::Arg { value, cage });
         let result_differs = !same_result(info, recorded, outcome.result);
         let output = (compares_data(info) && succeeded(info, recorded))
             .then(|| first_difference(&call.outputs, &outcome.outputs))
@@ -308,9 +324,14 @@ impl ReplayState {
                 replayed: i64::from(outcome.result),
                 output,
                 fd_path: fd.and_then(|fd| self.history.path(cage, fd)),
-                previous: fd.map(|fd| self.history.previous(cage, fd)).unwrap_or_default(),
+                previous: fd
+                    .map(|fd| self.history.previous(cage, fd))
+                    .unwrap_or_default(),
             };
-            self.divergences.lock().unwrap_or_else(|e| e.into_inner()).push(divergence);
+            self.divergences
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(divergence);
             if !self.options.keep_going {
                 self.stop.store(true, Ordering::Relaxed);
             }

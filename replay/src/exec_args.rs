@@ -13,7 +13,12 @@ pub struct StagedExec<'a> {
 
 /// Stages `execve(path, argv, {})` in `rt`'s own memory, unused slots naming
 /// `caller`.
-pub fn stage_exec<'a>(rt: &'a dyn ThreeI, caller: CageId, path: &[u8], argv: &[Vec<u8>]) -> StagedExec<'a> {
+pub fn stage_exec<'a>(
+    rt: &'a dyn ThreeI,
+    caller: CageId,
+    path: &[u8],
+    argv: &[Vec<u8>],
+) -> StagedExec<'a> {
     let mut buffers: Vec<OwnBuf<'a>> = argv.iter().map(|a| OwnBuf::cstr(rt, a)).collect();
     let mut pointers: Vec<u8> = buffers
         .iter()

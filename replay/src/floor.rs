@@ -68,7 +68,9 @@ pub struct Floor {
 
 impl std::fmt::Debug for Floor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Floor").field("counts", &self.counts).finish()
+        f.debug_struct("Floor")
+            .field("counts", &self.counts)
+            .finish()
     }
 }
 
@@ -79,7 +81,10 @@ fn clip_count(info: &SyscallInfo, args: &Args, result: i32) -> i32 {
         return result;
     }
     let asked = info.args.iter().find_map(|kind| match *kind {
-        ArgKind::In(Len::Arg(i)) | ArgKind::Out { cap: Len::Arg(i), .. } => Some(args[usize::from(i)].value),
+        ArgKind::In(Len::Arg(i))
+        | ArgKind::Out {
+            cap: Len::Arg(i), ..
+        } => Some(args[usize::from(i)].value),
         _ => None,
     });
     asked.map_or(result, |n| result.min(i32::try_from(n).unwrap_or(i32::MAX)))
@@ -168,9 +173,9 @@ impl Floor {
                 continue;
             };
             for p in list.iter().filter(|p| p.nr == nr) {
-                let in_scratch = p.scratch.is_some_and(|(lo, hi)| {
-                    args.iter().any(|a| (lo..hi).contains(&a.value))
-                });
+                let in_scratch = p
+                    .scratch
+                    .is_some_and(|(lo, hi)| args.iter().any(|a| (lo..hi).contains(&a.value)));
                 if in_scratch {
                     return Some(p.answer.clone());
                 }

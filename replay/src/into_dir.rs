@@ -50,7 +50,10 @@ struct DirReplay<'a> {
 
 /// `..` past the top, or a symlink inside the directory.
 fn refuse(path: &[u8]) -> String {
-    format!("{}: outside the target directory", String::from_utf8_lossy(path))
+    format!(
+        "{}: outside the target directory",
+        String::from_utf8_lossy(path)
+    )
 }
 
 impl DirReplay<'_> {
@@ -68,7 +71,12 @@ impl DirReplay<'_> {
             files.cwd.clone()
         } else {
             let open = files.fds.get(&dirfd).ok_or_else(|| refuse(raw))?;
-            let base = open.open.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
+            let base = open
+                .open
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .path
+                .clone();
             base
         };
         for part in Path::new(&text).components() {
@@ -96,8 +104,11 @@ impl DirReplay<'_> {
         self.root.join(rel)
     }
 
-    fn input<'r>(call: &'r SyscallRecord, pos: u8) -> &'r [u8] {
-        call.inputs.iter().find(|b| b.arg == pos).map_or(&[], |b| &b.data)
+    fn input(call: &SyscallRecord, pos: u8) -> &[u8] {
+        call.inputs
+            .iter()
+            .find(|b| b.arg == pos)
+            .map_or(&[], |b| &b.data)
     }
 
     fn apply(&mut self, record: &Record) {
@@ -122,7 +133,10 @@ impl DirReplay<'_> {
     }
 
     fn fd(&mut self, cage: u64, fd: u64) -> Option<Arc<Mutex<Open>>> {
-        self.cage(cage).fds.get(&(fd as i32)).map(|f| f.open.clone())
+        self.cage(cage)
+            .fds
+            .get(&(fd as i32))
+            .map(|f| f.open.clone())
     }
 
     fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), String> {
@@ -132,7 +146,11 @@ impl DirReplay<'_> {
         let at_cwd = AT_FDCWD as u32 as u64;
         let (dirfd, path_pos, flags) = match call.nr {
             nr::OPEN => (at_cwd, 0, args[1] as i32),
-            nr::CREAT => (at_cwd, 0, open_flags::O_CREAT | open_flags::O_WRONLY | open_flags::O_TRUNC),
+            nr::CREAT => (
+                at_cwd,
+                0,
+                open_flags::O_CREAT | open_flags::O_WRONLY | open_flags::O_TRUNC,
+            ),
             nr::OPENAT => (args[0], 1, args[2] as i32),
             _ => (0, 0, 0),
         };
@@ -169,15 +187,26 @@ impl DirReplay<'_> {
                 self.cage(cage).fds.insert(call.result as i32, fd);
             }
             nr::WRITE | nr::PWRITE | nr::WRITEV | nr::PWRITEV => {
-                let Some(open) = self.fd(cage, args[0]) else { return Ok(()) };
-                let mut data: Vec<u8> = call.inputs.iter().filter(|b| b.arg == 1).flat_map(|b| b.data.iter().copied()).collect();
+                let Some(open) = self.fd(cage, args[0]) else {
+                    return Ok(());
+                };
+                let mut data: Vec<u8> = call
+                    .inputs
+                    .iter()
+                    .filter(|b| b.arg == 1)
+                    .flat_map(|b| b.data.iter().copied())
+                    .collect();
                 data.truncate(call.result as usize);
                 let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
                 let full = self.full(&open.path);
                 if !full.is_file() {
                     return Ok(());
                 }
-                let file = OpenOptions::new().write(true).custom_flags(libc_nofollow()).open(&full).map_err(io)?;
+                let file = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc_nofollow())
+                    .open(&full)
+                    .map_err(io)?;
                 let positional = matches!(call.nr, nr::PWRITE | nr::PWRITEV);
                 let at = if positional {
                     args[3]
@@ -240,13 +269,22 @@ impl DirReplay<'_> {
             }
             nr::DUP | nr::DUP2 | nr::DUP3 => {
                 if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
-                    let cloexec = call.nr == nr::DUP3 && args[2] as i32 & open_flags::O_CLOEXEC != 0;
-                    self.cage(cage).fds.insert(call.result as i32, Fd { cloexec, ..fd });
+                    let cloexec =
+                        call.nr == nr::DUP3 && args[2] as i32 & open_flags::O_CLOEXEC != 0;
+                    self.cage(cage)
+                        .fds
+                        .insert(call.result as i32, Fd { cloexec, ..fd });
                 }
             }
             nr::FCNTL if matches!(args[1] as i32, 0 | 1030) => {
                 if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
-                    self.cage(cage).fds.insert(call.result as i32, Fd { cloexec: args[1] == 1030, ..fd });
+                    self.cage(cage).fds.insert(
+                        call.result as i32,
+                        Fd {
+                            cloexec: args[1] == 1030,
+                            ..fd
+                        },
+                    );
                 }
             }
             nr::CLOSE => {
@@ -266,13 +304,21 @@ fn libc_nofollow() -> i32 {
 
 fn set_len(path: &Path, len: u64) -> std::io::Result<()> {
     if path.is_file() {
-        OpenOptions::new().write(true).custom_flags(libc_nofollow()).open(path)?.set_len(len)?;
+        OpenOptions::new()
+            .write(true)
+            .custom_flags(libc_nofollow())
+            .open(path)?
+            .set_len(len)?;
     }
     Ok(())
 }
 
 fn remove(path: &Path, dir: bool) -> std::io::Result<()> {
-    let gone = if dir { fs::remove_dir(path) } else { fs::remove_file(path) };
+    let gone = if dir {
+        fs::remove_dir(path)
+    } else {
+        fs::remove_file(path)
+    };
     match gone {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         other => other,
@@ -280,7 +326,12 @@ fn remove(path: &Path, dir: bool) -> std::io::Result<()> {
 }
 
 /// Replays `records`' file effects into `dir`; returns the exit status.
-pub fn replay_into_dir(guest: &Guest<'_>, records: &[Record], dir: &Path, options: &ReplayOptions) -> Result<i32, String> {
+pub fn replay_into_dir(
+    guest: &Guest<'_>,
+    records: &[Record],
+    dir: &Path,
+    options: &ReplayOptions,
+) -> Result<i32, String> {
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let root = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut replay = DirReplay {
@@ -295,7 +346,10 @@ pub fn replay_into_dir(guest: &Guest<'_>, records: &[Record], dir: &Path, option
         }
         if let Record::Syscall(call) = &entry.record {
             let wanted = options.calls.matches(call.nr)
-                && options.cages.as_ref().is_none_or(|c| c.contains(&call.cage))
+                && options
+                    .cages
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&call.cage))
                 && lookup(call.nr).is_some();
             if !wanted {
                 continue;

@@ -32,7 +32,11 @@ pub fn split(key: u64) -> Option<(Role, u32)> {
 /// Registers floor handlers for every catalog call and `private` handlers
 /// on `cage`, before it execs the top grate of a stack: everything the
 /// stack sends down, and the grates' own I/O, then reaches the floor.
-pub fn install_floor(rt: &dyn boundary::ThreeI, cage: boundary::CageId, private: &[u32]) -> Result<(), boundary::Errno> {
+pub fn install_floor(
+    rt: &dyn boundary::ThreeI,
+    cage: boundary::CageId,
+    private: &[u32],
+) -> Result<(), boundary::Errno> {
     let floor = formats::CATALOG
         .iter()
         .filter(|i| i.nr < boundary::nr::REGISTER_HANDLER)
@@ -52,7 +56,10 @@ mod tests {
     #[test]
     fn keys_round_trip() {
         assert_eq!(split(key(Role::Floor, 17)), Some((Role::Floor, 17)));
-        assert_eq!(split(key(Role::Private, 0x7E00_0001)), Some((Role::Private, 0x7E00_0001)));
+        assert_eq!(
+            split(key(Role::Private, 0x7E00_0001)),
+            Some((Role::Private, 0x7E00_0001))
+        );
         assert_eq!(split(17), None);
     }
 }

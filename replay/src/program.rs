@@ -70,23 +70,39 @@ impl Program for TeeReplay {
                 } else {
                     Unmatched::Refuse(Errno::ENOSYS)
                 };
-                state.floor.handle(rt, nr, args, &|c| state.is_driver(c), unmatched)
+                state
+                    .floor
+                    .handle(rt, nr, args, &|c| state.is_driver(c), unmatched)
             }
             Some((Role::Private, STEP_LEN)) => state.step_len(from),
             Some((Role::Private, STEP_FETCH)) => state.fetch(rt, from, args[0].value),
-            Some((Role::Private, STEP_RESULT)) => state.result(rt, from, args[0].value, args[1].value),
-            Some((Role::Private, STEP_FORKED)) => state.forked(args[0].value, CageId(args[1].value)),
+            Some((Role::Private, STEP_RESULT)) => {
+                state.result(rt, from, args[0].value, args[1].value)
+            }
+            Some((Role::Private, STEP_FORKED)) => {
+                state.forked(args[0].value, CageId(args[1].value))
+            }
             _ => Errno::ENOSYS.ret(),
         }
     }
 }
 
 /// The records of the log, read through this cage's own table.
-fn read_log(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<(Vec<Record>, String), String> {
+fn read_log(
+    rt: &dyn ThreeI,
+    plan: &ReplayPlan,
+    guest: &Guest<'_>,
+) -> Result<(Vec<Record>, String), String> {
     let path = plan.log.to_string_lossy();
-    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0).map_err(|e| format!("{path}: {e}"))?;
-    let mode = if plan.salvage { RecoveryMode::Salvage } else { RecoveryMode::Strict };
-    let mut reader = LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
+    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mode = if plan.salvage {
+        RecoveryMode::Salvage
+    } else {
+        RecoveryMode::Strict
+    };
+    let mut reader =
+        LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
     let mut records = Vec::new();
     loop {
         match reader.next_record() {
@@ -98,7 +114,9 @@ fn read_log(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<(Ve
         }
     }
     for damage in reader.damage() {
-        guest.eprint(&format!("tee-replay: {path}: skipped damaged bytes: {damage}\n"));
+        guest.eprint(&format!(
+            "tee-replay: {path}: skipped damaged bytes: {damage}\n"
+        ));
     }
     let end = match reader.end() {
         Some(LogEnd::Clean { .. }) if reader.damage().is_empty() => "clean".to_string(),
@@ -116,7 +134,12 @@ fn read_log(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<(Ve
     Ok((records, end))
 }
 
-fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], plan: &ReplayPlan) -> Result<i32, String> {
+fn replay(
+    slot: &OnceLock<Arc<ReplayState>>,
+    rt: &dyn ThreeI,
+    argv: &[String],
+    plan: &ReplayPlan,
+) -> Result<i32, String> {
     let guest = Guest::new(rt);
     let calls = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
     let (records, log_end) = read_log(rt, plan, &guest)?;
@@ -128,7 +151,9 @@ fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], p
         passthrough: plan.passthrough,
     };
     let chain = match &plan.target {
-        Target::Dir(dir) => return crate::into_dir::replay_into_dir(&guest, &records, dir, &options),
+        Target::Dir(dir) => {
+            return crate::into_dir::replay_into_dir(&guest, &records, dir, &options)
+        }
         Target::Stack(chain) => chain,
     };
     let state = slot
@@ -154,15 +179,26 @@ fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], p
     }
     progress.finish();
     if !state.drivers_done() {
-        return Err(format!("the stack ({}) ended before its driver (cage {top} exited)", chain.join(" ")));
+        return Err(format!(
+            "the stack ({}) ended before its driver (cage {top} exited)",
+            chain.join(" ")
+        ));
     }
     let report = Report {
         log: plan.log.to_string_lossy().into_owned(),
         records: state.total(),
         replayed: state.replayed.load(Ordering::Relaxed),
-        skipped: state.skipped().into_iter().map(|(r, n)| (r.to_string(), n)).collect(),
+        skipped: state
+            .skipped()
+            .into_iter()
+            .map(|(r, n)| (r.to_string(), n))
+            .collect(),
         answered_by_replayer: state.floor.counts.answered.load(Ordering::Relaxed),
-        divergences: state.divergences.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        divergences: state
+            .divergences
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
         log_end,
     };
     for divergence in &report.divergences {
@@ -177,7 +213,8 @@ fn replay(slot: &OnceLock<Arc<ReplayState>>, rt: &dyn ThreeI, argv: &[String], p
 
 fn write_report(rt: &dyn ThreeI, path: &std::path::Path, report: &Report) -> Result<(), String> {
     let name = path.to_string_lossy();
-    let flags = open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
+    let flags =
+        open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
     let mut file = GuestFile::open(rt, &name, flags, 0o644).map_err(|e| format!("{name}: {e}"))?;
     let json = serde_json::to_vec_pretty(report).map_err(|e| format!("{name}: {e}"))?;
     file.write_all(&json).map_err(|e| format!("{name}: {e}"))

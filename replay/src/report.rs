@@ -1,7 +1,7 @@
 //! What a replay found: divergences with their context, and the summary.
 
-use formats::{ArgKind, FdEffect, Len, SyscallInfo};
 use formats::escape_bytes;
+use formats::{ArgKind, FdEffect, Len, SyscallInfo};
 use formats::{Buffer, SyscallRecord};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
