@@ -45,7 +45,8 @@ struct Options {
     /// What is duplicated: fs, net, proc, mem, signal, time, all, or call names.
     #[arg(long, value_name = "WHAT", default_value = "all")]
     calls: String,
-    /// Bytes kept per captured buffer; longer buffers are cut and marked.
+    /// Bytes kept per captured buffer; longer buffers are cut and marked
+    /// (paths and argv strings are kept whole, up to 4096 bytes).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_buffer: usize,
     /// When the log is flushed: exit, record (every record), or a period in ms.

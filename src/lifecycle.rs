@@ -198,3 +198,37 @@ impl TeeState {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{parse, Parsed};
+
+    fn state(calls: &str) -> TeeState {
+        let argv: Vec<String> = ["tee-grate", "--calls", calls, "--record", "t.log", "--", "app"]
+            .map(String::from)
+            .to_vec();
+        let Ok(Parsed::Run(plan)) = parse(&argv) else {
+            panic!("plan")
+        };
+        let filter = formats::CallFilter::parse(calls).expect("filter");
+        TeeState::new(CageId(1), "tee-grate".into(), plan, filter, None)
+    }
+
+    #[test]
+    fn every_catalog_call_is_teed_by_default() {
+        let teed = state("all").app_calls();
+        for info in formats::CATALOG.iter().filter(|i| i.nr < nr::REGISTER_HANDLER) {
+            assert!(teed.contains(&info.nr), "{} ({}) is not teed", info.name, info.nr);
+        }
+    }
+
+    #[test]
+    fn lifecycle_calls_are_intercepted_whatever_the_filter() {
+        let teed = state("write").app_calls();
+        for nr in [nr::CLONE, nr::EXECVE, nr::EXIT, nr::EXIT_GROUP, nr::WRITE] {
+            assert!(teed.contains(&nr), "{nr}");
+        }
+        assert!(!teed.contains(&nr::READ));
+    }
+}

@@ -164,6 +164,13 @@ pub trait ThreeI: Send + Sync {
 
     /// Copies `out.len()` bytes at host address `addr` in `cage` into `out`.
     fn read_foreign(&self, addr: u64, cage: CageId, out: &mut [u8]) -> Result<(), Errno> {
+        self.read_foreign_via_copy_data(addr, cage, out)
+    }
+
+    /// [`ThreeI::read_foreign`] as a wasm grate must do it: copy_data into
+    /// own memory, then read that. Implementations that can copy straight
+    /// into `out` override `read_foreign` and fall back to this.
+    fn read_foreign_via_copy_data(&self, addr: u64, cage: CageId, out: &mut [u8]) -> Result<(), Errno> {
         if out.is_empty() {
             return Ok(());
         }
@@ -183,6 +190,11 @@ pub trait ThreeI: Send + Sync {
 
     /// Copies `data` to host address `addr` in `cage`.
     fn write_foreign(&self, addr: u64, cage: CageId, data: &[u8]) -> Result<(), Errno> {
+        self.write_foreign_via_copy_data(addr, cage, data)
+    }
+
+    /// [`ThreeI::write_foreign`] through own memory and copy_data.
+    fn write_foreign_via_copy_data(&self, addr: u64, cage: CageId, data: &[u8]) -> Result<(), Errno> {
         if data.is_empty() {
             return Ok(());
         }

@@ -46,15 +46,18 @@ impl Out for Append<'_> {
 /// the hasher's per-call cost would otherwise dominate small records.
 pub(crate) struct Crc {
     hasher: crc32fast::Hasher,
-    pending: [u8; 64],
+    pending: [u8; PENDING],
     fill: usize,
 }
+
+/// A power of two, for the index mask in [`Crc::byte`].
+const PENDING: usize = 64;
 
 impl Crc {
     pub(crate) fn new() -> Crc {
         Crc {
             hasher: crc32fast::Hasher::new(),
-            pending: [0; 64],
+            pending: [0; PENDING],
             fill: 0,
         }
     }
@@ -74,13 +77,12 @@ impl Crc {
 impl Out for Crc {
     #[inline]
     fn byte(&mut self, b: u8) {
-        if self.fill == self.pending.len() {
+        if self.fill == PENDING {
             self.spill();
         }
-        if let Some(slot) = self.pending.get_mut(self.fill) {
-            *slot = b;
-            self.fill += 1;
-        }
+        // The mask keeps the index provably in bounds; `fill` < PENDING here.
+        self.pending[self.fill & (PENDING - 1)] = b;
+        self.fill += 1;
     }
 
     fn bytes(&mut self, b: &[u8]) {

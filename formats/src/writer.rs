@@ -252,6 +252,7 @@ impl<W: Write> State<W> {
             return;
         }
         let mark = self.buf.len();
+        self.buf.reserve(len);
         self.buf.extend_from_slice(prepared.header.as_slice());
         prepared.lay_out(&mut self.buf);
         if self.buf.len() - mark != len {
@@ -564,6 +565,12 @@ mod tmp_profile {
             })
             .collect();
         let n = 1_000_000usize;
+        if std::env::var_os("ONLY_PREPARE").is_some() {
+            let t = Instant::now();
+            for i in 0..20 * n { black_box(Prepared::new(&recs[i % 16]).is_ok()); }
+            println!("prepare only {:?}", t.elapsed() / (20 * n) as u32);
+            return;
+        }
         let t = Instant::now();
         for i in 0..n {
             black_box(Prepared::new(&recs[i % 16]).is_ok());
@@ -578,6 +585,18 @@ mod tmp_profile {
         let t = Instant::now();
         for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { black_box(crc32fast::hash(&r.inputs[0].data)); } }
         println!("crc data {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); c.bytes(&r.inputs[0].data); black_box(c.finish()); } }
+        println!("A crc out data only {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); for k in 0..20u8 { c.byte(k); } c.bytes(&r.inputs[0].data); for k in 0..6u8 { c.byte(k); } black_box(c.finish()); } }
+        println!("B crc out 20+data+6 {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut h = crc32fast::Hasher::new(); h.update(&[7u8; 20]); h.update(&r.inputs[0].data); h.update(&[1u8; 6]); black_box(h.finalize()); } }
+        println!("C hasher 20+data+6 {:?}", t.elapsed() / n as u32);
+        let t = Instant::now();
+        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut h = crc32fast::Hasher::new(); h.update(&r.inputs[0].data[..4090]); h.update(&r.inputs[0].data[4090..]); black_box(h.finalize()); } }
+        println!("D hasher 4090+6 {:?}", t.elapsed() / n as u32);
         let mut buf = Vec::with_capacity(BUF_CAP);
         let t = Instant::now();
         for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { if buf.len() + 4200 > BUF_CAP { buf.clear(); } encode::syscall(&mut encode::Append(&mut buf), r, 3); } }
