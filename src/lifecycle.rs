@@ -205,9 +205,17 @@ mod tests {
     use crate::cli::{parse, Parsed};
 
     fn state(calls: &str) -> TeeState {
-        let argv: Vec<String> = ["tee-grate", "--calls", calls, "--record", "t.log", "--", "app"]
-            .map(String::from)
-            .to_vec();
+        let argv: Vec<String> = [
+            "tee-grate",
+            "--calls",
+            calls,
+            "--record",
+            "t.log",
+            "--",
+            "app",
+        ]
+        .map(String::from)
+        .to_vec();
         let Ok(Parsed::Run(plan)) = parse(&argv) else {
             panic!("plan")
         };
@@ -218,8 +226,16 @@ mod tests {
     #[test]
     fn every_catalog_call_is_teed_by_default() {
         let teed = state("all").app_calls();
-        for info in formats::CATALOG.iter().filter(|i| i.nr < nr::REGISTER_HANDLER) {
-            assert!(teed.contains(&info.nr), "{} ({}) is not teed", info.name, info.nr);
+        for info in formats::CATALOG
+            .iter()
+            .filter(|i| i.nr < nr::REGISTER_HANDLER)
+        {
+            assert!(
+                teed.contains(&info.nr),
+                "{} ({}) is not teed",
+                info.name,
+                info.nr
+            );
         }
     }
 

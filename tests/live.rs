@@ -209,3 +209,24 @@ fn app_exit_status_passes_through() {
     );
     assert!(teed.stderr.contains("demo-fdcheck"), "{}", teed.stderr);
 }
+
+#[test]
+fn tee_and_secondary_outlive_a_grandchild_that_outlives_the_app() {
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "archive-grate", "arch", "%}", "demo-orphan", "out"],
+        0,
+    );
+    // The child wrote after its parent (the app) exited: the tee and the
+    // archive were still there to see it.
+    assert_eq!(
+        std::fs::read(dir.path().join("out/late.txt")).expect("late file"),
+        b"written after the parent exited\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("arch/out/late.txt")).expect("archived late file"),
+        b"written after the parent exited\n"
+    );
+}

@@ -122,14 +122,22 @@ fn recording_through_a_primary_block_keeps_the_real_directory_untouched() {
 #[test]
 fn max_buffer_cuts_buffers_and_marks_the_cut() {
     let dir = scratch();
-    run_ok(dir.path(), "tee-grate", &["--max-buffer", "4", "--record", "t.log", "--", "demo-files"], 0);
-    let log = formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).expect("log");
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--max-buffer", "4", "--record", "t.log", "--", "demo-files"],
+        0,
+    );
+    let log =
+        formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).expect("log");
     let mut cut = 0;
     for record in &log.records {
         if let formats::Record::Syscall(call) = record {
             let info = formats::lookup(call.nr).expect("catalog call");
             // Paths are kept whole: a replay cannot do without them.
-            let data = |b: &&formats::Buffer| info.args[usize::from(b.arg)] != formats::ArgKind::In(formats::Len::CStr);
+            let data = |b: &&formats::Buffer| {
+                info.args[usize::from(b.arg)] != formats::ArgKind::In(formats::Len::CStr)
+            };
             for buffer in call.inputs.iter().chain(&call.outputs).filter(data) {
                 assert!(buffer.data.len() <= 4, "{buffer:?}");
                 cut += usize::from(buffer.truncated_from.is_some_and(|full| full > 4));
@@ -142,7 +150,19 @@ fn max_buffer_cuts_buffers_and_marks_the_cut() {
 #[test]
 fn calls_filter_records_only_what_it_names() {
     let dir = scratch();
-    run_ok(dir.path(), "tee-grate", &["--calls", "write,rename", "--record", "t.log", "--", "demo-files"], 0);
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &[
+            "--calls",
+            "write,rename",
+            "--record",
+            "t.log",
+            "--",
+            "demo-files",
+        ],
+        0,
+    );
     let dump = run_ok(dir.path(), "tee-log", &["dump", "t.log"], 0);
     assert!(dump.stdout.contains("write("), "{}", dump.stdout);
     assert!(dump.stdout.contains("rename("), "{}", dump.stdout);

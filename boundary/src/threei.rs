@@ -170,7 +170,12 @@ pub trait ThreeI: Send + Sync {
     /// [`ThreeI::read_foreign`] as a wasm grate must do it: copy_data into
     /// own memory, then read that. Implementations that can copy straight
     /// into `out` override `read_foreign` and fall back to this.
-    fn read_foreign_via_copy_data(&self, addr: u64, cage: CageId, out: &mut [u8]) -> Result<(), Errno> {
+    fn read_foreign_via_copy_data(
+        &self,
+        addr: u64,
+        cage: CageId,
+        out: &mut [u8],
+    ) -> Result<(), Errno> {
         if out.is_empty() {
             return Ok(());
         }
@@ -194,7 +199,12 @@ pub trait ThreeI: Send + Sync {
     }
 
     /// [`ThreeI::write_foreign`] through own memory and copy_data.
-    fn write_foreign_via_copy_data(&self, addr: u64, cage: CageId, data: &[u8]) -> Result<(), Errno> {
+    fn write_foreign_via_copy_data(
+        &self,
+        addr: u64,
+        cage: CageId,
+        data: &[u8],
+    ) -> Result<(), Errno> {
         if data.is_empty() {
             return Ok(());
         }

@@ -5,9 +5,8 @@
 
 use crate::record::{ArgCage, Buffer, SyscallRecord};
 
-/// Where encoded bytes go.
+/// Where encoded bytes go, a run at a time.
 pub(crate) trait Out {
-    fn byte(&mut self, b: u8);
     fn bytes(&mut self, b: &[u8]);
 }
 
@@ -16,11 +15,6 @@ pub(crate) trait Out {
 pub(crate) struct Count(pub(crate) usize);
 
 impl Out for Count {
-    #[inline]
-    fn byte(&mut self, _: u8) {
-        self.0 += 1;
-    }
-
     #[inline]
     fn bytes(&mut self, b: &[u8]) {
         self.0 += b.len();
@@ -32,130 +26,140 @@ pub(crate) struct Append<'a>(pub(crate) &'a mut Vec<u8>);
 
 impl Out for Append<'_> {
     #[inline]
-    fn byte(&mut self, b: u8) {
-        self.0.push(b);
-    }
-
-    #[inline]
     fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
 }
 
-/// Checksums without storing. Small pieces are gathered first, because
-/// the hasher's per-call cost would otherwise dominate small records.
-pub(crate) struct Crc {
-    hasher: crc32fast::Hasher,
-    pending: [u8; PENDING],
-    fill: usize,
-}
-
-/// A power of two, for the index mask in [`Crc::byte`].
-const PENDING: usize = 64;
+/// Checksums without storing.
+pub(crate) struct Crc(crc32fast::Hasher);
 
 impl Crc {
     pub(crate) fn new() -> Crc {
-        Crc {
-            hasher: crc32fast::Hasher::new(),
-            pending: [0; PENDING],
-            fill: 0,
-        }
+        Crc(crc32fast::Hasher::new())
     }
 
-    fn spill(&mut self) {
-        self.hasher
-            .update(self.pending.get(..self.fill).unwrap_or(&[]));
-        self.fill = 0;
-    }
-
-    pub(crate) fn finish(mut self) -> u32 {
-        self.spill();
-        self.hasher.finalize()
+    pub(crate) fn finish(self) -> u32 {
+        self.0.finalize()
     }
 }
 
 impl Out for Crc {
     #[inline]
-    fn byte(&mut self, b: u8) {
-        if self.fill == PENDING {
-            self.spill();
-        }
-        // The mask keeps the index provably in bounds; `fill` < PENDING here.
-        self.pending[self.fill & (PENDING - 1)] = b;
-        self.fill += 1;
-    }
-
     fn bytes(&mut self, b: &[u8]) {
-        if b.len() > 16 {
-            self.spill();
-            self.hasher.update(b);
-        } else {
-            for &x in b {
-                self.byte(x);
-            }
-        }
+        self.0.update(b);
     }
 }
 
-#[inline]
-fn varint(out: &mut impl Out, mut v: u64) {
-    while v >= 0x80 {
-        out.byte(v as u8 | 0x80);
-        v >>= 7;
+/// Small fields gathered on the stack and handed on as one run: one call
+/// per run instead of one per byte, which matters most for the CRC.
+struct Run<'o, O: Out> {
+    out: &'o mut O,
+    buf: [u8; RUN],
+    n: usize,
+}
+
+/// A power of two, so the index mask below keeps every index in bounds.
+const RUN: usize = 64;
+
+impl<'o, O: Out> Run<'o, O> {
+    fn new(out: &'o mut O) -> Self {
+        Run {
+            out,
+            buf: [0; RUN],
+            n: 0,
+        }
     }
-    out.byte(v as u8);
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        if self.n == RUN {
+            self.flush();
+        }
+        self.buf[self.n & (RUN - 1)] = b;
+        self.n += 1;
+    }
+
+    #[inline]
+    fn varint(&mut self, mut v: u64) {
+        // A u64 varint takes at most 10 bytes.
+        if self.n > RUN - 10 {
+            self.flush();
+        }
+        while v >= 0x80 {
+            self.buf[self.n & (RUN - 1)] = v as u8 | 0x80;
+            self.n += 1;
+            v >>= 7;
+        }
+        self.buf[self.n & (RUN - 1)] = v as u8;
+        self.n += 1;
+    }
+
+    fn option(&mut self, v: Option<u64>) {
+        match v {
+            None => self.byte(0),
+            Some(v) => {
+                self.byte(1);
+                self.varint(v);
+            }
+        }
+    }
+
+    fn data(&mut self, d: &[u8]) {
+        self.flush();
+        self.out.bytes(d);
+    }
+
+    fn flush(&mut self) {
+        if self.n > 0 {
+            self.out.bytes(self.buf.get(..self.n).unwrap_or(&[]));
+            self.n = 0;
+        }
+    }
+
+    fn buffers(&mut self, list: &[Buffer]) {
+        self.varint(list.len() as u64);
+        for b in list {
+            self.byte(b.arg);
+            self.varint(u64::from(b.index));
+            self.varint(b.data.len() as u64);
+            self.data(&b.data);
+            self.option(b.truncated_from);
+        }
+    }
 }
 
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn option(out: &mut impl Out, v: Option<u64>) {
-    match v {
-        None => out.byte(0),
-        Some(v) => {
-            out.byte(1);
-            varint(out, v);
-        }
-    }
-}
-
-fn buffers(out: &mut impl Out, list: &[Buffer]) {
-    varint(out, list.len() as u64);
-    for b in list {
-        out.byte(b.arg);
-        varint(out, u64::from(b.index));
-        varint(out, b.data.len() as u64);
-        out.bytes(&b.data);
-        option(out, b.truncated_from);
-    }
-}
-
 /// `Record::Syscall(r)` as postcard encodes it, with only the first
 /// `nargs` argument pairs (the writer trims the rest).
 pub(crate) fn syscall(out: &mut impl Out, r: &SyscallRecord, nargs: usize) {
+    let mut run = Run::new(out);
     // The variant index of Record::Syscall.
-    out.byte(0);
-    varint(out, r.seq);
-    varint(out, r.cage);
-    varint(out, u64::from(r.nr));
+    run.byte(0);
+    run.varint(r.seq);
+    run.varint(r.cage);
+    run.varint(u64::from(r.nr));
     let args = r.args.get(..nargs).unwrap_or(&r.args);
-    varint(out, args.len() as u64);
+    run.varint(args.len() as u64);
     for a in args {
-        varint(out, a.value);
+        run.varint(a.value);
         match a.cage {
-            ArgCage::Caller => out.byte(0),
+            ArgCage::Caller => run.byte(0),
             ArgCage::Other(c) => {
-                out.byte(1);
-                varint(out, c);
+                run.byte(1);
+                run.varint(c);
             }
         }
     }
-    buffers(out, &r.inputs);
-    buffers(out, &r.outputs);
-    varint(out, zigzag(r.result));
-    option(out, r.secondary.map(zigzag));
-    varint(out, r.time_us);
+    run.buffers(&r.inputs);
+    run.buffers(&r.outputs);
+    run.varint(zigzag(r.result));
+    run.option(r.secondary.map(zigzag));
+    run.varint(r.time_us);
+    run.flush();
 }
 
 #[cfg(test)]

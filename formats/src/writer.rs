@@ -567,7 +567,9 @@ mod tmp_profile {
         let n = 1_000_000usize;
         if std::env::var_os("ONLY_PREPARE").is_some() {
             let t = Instant::now();
-            for i in 0..20 * n { black_box(Prepared::new(&recs[i % 16]).is_ok()); }
+            for i in 0..20 * n {
+                black_box(Prepared::new(&recs[i % 16]).is_ok());
+            }
             println!("prepare only {:?}", t.elapsed() / (20 * n) as u32);
             return;
         }
@@ -577,29 +579,70 @@ mod tmp_profile {
         }
         println!("prepare {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Count::default(); encode::syscall(&mut c, r, 3); black_box(c.0); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                let mut c = encode::Count::default();
+                encode::syscall(&mut c, r, 3);
+                black_box(c.0);
+            }
+        }
         println!("count {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); encode::syscall(&mut c, r, 3); black_box(c.finish()); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                let mut c = encode::Crc::new();
+                encode::syscall(&mut c, r, 3);
+                black_box(c.finish());
+            }
+        }
         println!("crc pass {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { black_box(crc32fast::hash(&r.inputs[0].data)); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                black_box(crc32fast::hash(&r.inputs[0].data));
+            }
+        }
         println!("crc data {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); c.bytes(&r.inputs[0].data); black_box(c.finish()); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                let mut c = encode::Crc::new();
+                c.bytes(&r.inputs[0].data);
+                black_box(c.finish());
+            }
+        }
         println!("A crc out data only {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut c = encode::Crc::new(); for k in 0..20u8 { c.byte(k); } c.bytes(&r.inputs[0].data); for k in 0..6u8 { c.byte(k); } black_box(c.finish()); } }
-        println!("B crc out 20+data+6 {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut h = crc32fast::Hasher::new(); h.update(&[7u8; 20]); h.update(&r.inputs[0].data); h.update(&[1u8; 6]); black_box(h.finalize()); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                let mut h = crc32fast::Hasher::new();
+                h.update(&[7u8; 20]);
+                h.update(&r.inputs[0].data);
+                h.update(&[1u8; 6]);
+                black_box(h.finalize());
+            }
+        }
         println!("C hasher 20+data+6 {:?}", t.elapsed() / n as u32);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { let mut h = crc32fast::Hasher::new(); h.update(&r.inputs[0].data[..4090]); h.update(&r.inputs[0].data[4090..]); black_box(h.finalize()); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                let mut h = crc32fast::Hasher::new();
+                h.update(&r.inputs[0].data[..4090]);
+                h.update(&r.inputs[0].data[4090..]);
+                black_box(h.finalize());
+            }
+        }
         println!("D hasher 4090+6 {:?}", t.elapsed() / n as u32);
         let mut buf = Vec::with_capacity(BUF_CAP);
         let t = Instant::now();
-        for i in 0..n { if let Record::Syscall(r) = &recs[i % 16] { if buf.len() + 4200 > BUF_CAP { buf.clear(); } encode::syscall(&mut encode::Append(&mut buf), r, 3); } }
+        for i in 0..n {
+            if let Record::Syscall(r) = &recs[i % 16] {
+                if buf.len() + 4200 > BUF_CAP {
+                    buf.clear();
+                }
+                encode::syscall(&mut encode::Append(&mut buf), r, 3);
+            }
+        }
         black_box(&buf);
         println!("append pass {:?}", t.elapsed() / n as u32);
         let w = LogWriter::new(

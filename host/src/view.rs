@@ -4,9 +4,9 @@
 use crate::cage::Cage;
 use crate::dispatch::dispatch;
 use crate::memory::{host_addr, split_host};
-use crate::table::Lookup;
 use crate::process;
 use crate::runtime::{Inner, POLL};
+use crate::table::Lookup;
 use crate::unwind::{current_tid, push_slot, unwind, Pending, Started, Unwind};
 use boundary::consts::{CLONE_THREAD, CLONE_VM, GRATE_MEMORY_FLAG, THREEI_CAGEID};
 use boundary::guest::Guest;
@@ -161,7 +161,12 @@ impl ThreeI for CageView {
         if !self.copies_go_to_threei() {
             return ThreeI::write_foreign_via_copy_data(self, addr, cage, data);
         }
-        self.direct_copy(addr, cage, |memory, offset| memory.write(offset, data), data.len())
+        self.direct_copy(
+            addr,
+            cage,
+            |memory, offset| memory.write(offset, data),
+            data.len(),
+        )
     }
 
     fn detach(&self) -> Arc<dyn ThreeI> {

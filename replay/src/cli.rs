@@ -110,17 +110,18 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             };
         }
     };
-    let target =
-        match (options.into_dir, options.stack.is_empty()) {
-            (Some(_), false) => {
-                return Err("give either '%<' GRATE... '%>' or --into-dir DIR, not both".into())
-            }
-            (Some(dir), true) => Target::Dir(dir),
-            (None, true) => return Err(format!(
+    let target = match (options.into_dir, options.stack.is_empty()) {
+        (Some(_), false) => {
+            return Err("give either '%<' GRATE... '%>' or --into-dir DIR, not both".into())
+        }
+        (Some(dir), true) => Target::Dir(dir),
+        (None, true) => {
+            return Err(format!(
                 "nothing to replay into: give '%<' GRATE... '%>' or --into-dir DIR; {QUOTE_HINT}"
-            )),
-            (None, false) => Target::Stack(stack_chain(&options.stack)?),
-        };
+            ))
+        }
+        (None, false) => Target::Stack(stack_chain(&options.stack)?),
+    };
     let cages = options
         .cages
         .map(|list| {

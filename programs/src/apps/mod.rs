@@ -8,6 +8,7 @@
 mod demo_child;
 mod demo_fdcheck;
 mod demo_files;
+mod demo_orphan;
 mod demo_threads;
 mod demo_writes;
 mod hello;
@@ -110,6 +111,11 @@ pub fn entries() -> Vec<ProgramEntry> {
             "demo-threads",
             "demo-threads DIR: 4 threads writing concurrently, then a cloexec check",
             demo_threads::run
+        ),
+        app_entry!(
+            "demo-orphan",
+            "demo-orphan DIR: exits while its forked child still writes DIR/late.txt",
+            demo_orphan::run
         ),
         app_entry!(
             "demo-fdcheck",
