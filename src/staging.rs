@@ -8,8 +8,8 @@
 
 use boundary::consts::IOVEC_SIZE;
 use boundary::{Arg, Args, Errno, ThreeI};
-use formats::{ArgKind, Len, SyscallInfo};
-use replay::capture::{read_bytes, read_iovecs};
+use formats::{ArgKind, SyscallInfo};
+use replay::capture::{len_of, pointer_args, read_bytes, read_iovecs};
 
 /// Largest scratch region staged for one call; bigger calls are not duplicated.
 pub const MAX_STAGED: u64 = 64 << 20;
@@ -49,41 +49,18 @@ enum Plan {
     Iov { pos: usize, lens: Vec<u64> },
 }
 
-fn cap_of(len: Len, args: &Args) -> u64 {
-    match len {
-        Len::Arg(i) => args[usize::from(i)].value,
-        Len::Fixed(n) => u64::from(n),
-        Len::CStr => 0,
-    }
-}
-
 /// Stages scratch for every output argument of `args` (already fd-translated).
 /// `Err` when the call is too large to stage or the app's buffers are bad.
 pub fn stage<'a>(rt: &'a dyn ThreeI, info: &SyscallInfo, args: &Args) -> Result<Staged<'a>, Errno> {
     let mut plans = Vec::new();
     let mut size = 0u64;
-    for (pos, kind) in info.args.iter().enumerate() {
-        if args[pos].value == 0 {
-            continue;
-        }
-        match *kind {
-            ArgKind::Out { cap, .. } => {
-                let len = cap_of(cap, args);
+    for (pos, kind, _) in pointer_args(info, args) {
+        match kind {
+            ArgKind::Out { cap, .. } | ArgKind::InOut { cap, .. } => {
+                let len = len_of(cap, args).unwrap_or(0);
                 size += len;
-                plans.push(Plan::Flat {
-                    pos,
-                    len,
-                    copy_in: false,
-                });
-            }
-            ArgKind::InOut { cap, .. } => {
-                let len = cap_of(cap, args);
-                size += len;
-                plans.push(Plan::Flat {
-                    pos,
-                    len,
-                    copy_in: true,
-                });
+                let copy_in = matches!(kind, ArgKind::InOut { .. });
+                plans.push(Plan::Flat { pos, len, copy_in });
             }
             ArgKind::IovOut { count } => {
                 let iovs = read_iovecs(

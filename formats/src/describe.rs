@@ -64,9 +64,10 @@ pub fn describe_result(nr: u32, result: i64) -> String {
     // Addresses look negative, and getdents' -1 is not -EPERM.
     let errno_like =
         lookup(nr).is_none_or(|i| !matches!(i.ret, RetKind::GuestAddr | RetKind::MinusOne));
+    // wrapping_neg: `result` comes from a log and may be i64::MIN.
     match (
         errno_like && (-255..0).contains(&result),
-        errno_name(-result),
+        errno_name(result.wrapping_neg()),
     ) {
         (true, Some(name)) => format!("{result} ({name})"),
         _ => result.to_string(),
@@ -166,6 +167,11 @@ mod tests {
             describe_call(&write_record(6), 32),
             "write(1, \"hello\\n\", 6) = 6"
         );
+    }
+
+    #[test]
+    fn extreme_results_do_not_overflow() {
+        assert_eq!(describe_result(1, i64::MIN), i64::MIN.to_string());
     }
 
     #[test]

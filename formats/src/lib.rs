@@ -24,6 +24,9 @@ implementation of it, and its golden tests pin the two together.
   [`LogEnd`] says how the log ended; [`read_all`] does it all for a path.
 * [`CATALOG`], [`lookup`] and [`by_name`] describe every syscall Lind
   implements; [`CallFilter`] parses `--calls` filters.
+* [`describe_call`] and [`describe_result`] show a call the strace way
+  (`write(1, "hi\n", 3) = 3`), for `tee-log` and replay reports;
+  [`escape_bytes`] shows bytes.
 
 # Example
 
@@ -78,6 +81,10 @@ assert!(reader.end().unwrap().is_clean());
   Damage in the middle is different: strict mode stops, salvage skips.
 * **The writer never hurts the app.** An I/O error stops the writer, which
   then only counts what it drops and keeps the first error for one warning.
+  Appends from many threads size and checksum their record before taking
+  the writer's lock; under it they only copy bytes into a 64 KiB buffer.
+  Syscall records are encoded by hand, byte for byte as postcard would, so
+  that this costs no serde calls per field.
 * **The tee records what the primary did**: its result and output bytes are
   what the app saw and what replay reproduces. The secondary's result is
   logged beside it only by a live tee, for comparison.

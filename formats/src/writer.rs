@@ -52,10 +52,12 @@ pub struct WriterStatus {
 /// [`append`](LogWriter::append) can be called from many threads at once.
 /// It sizes and checksums the record before taking the writer's lock, so
 /// concurrent handlers contend only for the copy of the record's bytes
-/// into the shared buffer. When the sink fails, the
-/// writer stops: later records are counted as dropped, and the error is
-/// kept for [`take_first_error`](LogWriter::take_first_error) so the caller
-/// can print one warning. Nothing on the append path panics or returns an
+/// into the shared buffer (no thread-locals: they are unreliable on Lind).
+///
+/// When the sink fails, the writer stops: later records are counted as
+/// dropped, and the error is kept for
+/// [`take_first_error`](LogWriter::take_first_error) so the caller can
+/// print one warning. Nothing on the append path panics or returns an
 /// error.
 pub struct LogWriter<W: Write + Send> {
     state: Mutex<State<W>>,
@@ -430,14 +432,13 @@ impl<'a> Prepared<'a> {
         match record {
             Record::Syscall(r) => {
                 let nargs = SyscallRecord::trimmed_len(&r.args);
-                let mut count = encode::Count::default();
-                encode::syscall(&mut count, r, nargs);
-                let len = LenBytes::new(count.0).ok_or(EncodeProblem::TooLarge(count.0 as u64))?;
+                let size = encode::syscall_len(r, nargs);
+                let len = LenBytes::new(size).ok_or(EncodeProblem::TooLarge(size as u64))?;
                 let mut crc = encode::Crc::new();
                 crc.bytes(len.as_slice());
                 encode::syscall(&mut crc, r, nargs);
                 Ok(Prepared {
-                    header: len.header(crc.finish(), count.0),
+                    header: len.header(crc.finish(), size),
                     payload: Payload::Syscall(r, nargs),
                 })
             }
@@ -521,140 +522,5 @@ mod tests {
             frame::check_candidate(&frame),
             Candidate::Valid { .. }
         ));
-    }
-}
-
-#[cfg(test)]
-mod tmp_profile {
-    use super::*;
-    use crate::record::Buffer;
-    use crate::UNUSED_ARG;
-    use std::hint::black_box;
-
-    #[test]
-    #[ignore]
-    fn profile_steps() {
-        let recs: Vec<Record> = (0..16u8)
-            .map(|i| {
-                Record::Syscall(SyscallRecord {
-                    seq: i as u64,
-                    cage: 3,
-                    nr: 1,
-                    args: SyscallRecord::args_from_full(
-                        3,
-                        &[
-                            (1, 3),
-                            (0x7f000000, 3),
-                            (4096, 3),
-                            (UNUSED_ARG, 3),
-                            (UNUSED_ARG, 3),
-                            (UNUSED_ARG, 3),
-                        ],
-                    ),
-                    inputs: vec![Buffer {
-                        arg: 1,
-                        index: 0,
-                        data: vec![i; 4096],
-                        truncated_from: None,
-                    }],
-                    outputs: vec![],
-                    result: 4096,
-                    secondary: None,
-                    time_us: 1,
-                })
-            })
-            .collect();
-        let n = 1_000_000usize;
-        if std::env::var_os("ONLY_PREPARE").is_some() {
-            let t = Instant::now();
-            for i in 0..20 * n {
-                black_box(Prepared::new(&recs[i % 16]).is_ok());
-            }
-            println!("prepare only {:?}", t.elapsed() / (20 * n) as u32);
-            return;
-        }
-        let t = Instant::now();
-        for i in 0..n {
-            black_box(Prepared::new(&recs[i % 16]).is_ok());
-        }
-        println!("prepare {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                let mut c = encode::Count::default();
-                encode::syscall(&mut c, r, 3);
-                black_box(c.0);
-            }
-        }
-        println!("count {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                let mut c = encode::Crc::new();
-                encode::syscall(&mut c, r, 3);
-                black_box(c.finish());
-            }
-        }
-        println!("crc pass {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                black_box(crc32fast::hash(&r.inputs[0].data));
-            }
-        }
-        println!("crc data {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                let mut c = encode::Crc::new();
-                c.bytes(&r.inputs[0].data);
-                black_box(c.finish());
-            }
-        }
-        println!("A crc out data only {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                let mut h = crc32fast::Hasher::new();
-                h.update(&[7u8; 20]);
-                h.update(&r.inputs[0].data);
-                h.update(&[1u8; 6]);
-                black_box(h.finalize());
-            }
-        }
-        println!("C hasher 20+data+6 {:?}", t.elapsed() / n as u32);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                let mut h = crc32fast::Hasher::new();
-                h.update(&r.inputs[0].data[..4090]);
-                h.update(&r.inputs[0].data[4090..]);
-                black_box(h.finalize());
-            }
-        }
-        println!("D hasher 4090+6 {:?}", t.elapsed() / n as u32);
-        let mut buf = Vec::with_capacity(BUF_CAP);
-        let t = Instant::now();
-        for i in 0..n {
-            if let Record::Syscall(r) = &recs[i % 16] {
-                if buf.len() + 4200 > BUF_CAP {
-                    buf.clear();
-                }
-                encode::syscall(&mut encode::Append(&mut buf), r, 3);
-            }
-        }
-        black_box(&buf);
-        println!("append pass {:?}", t.elapsed() / n as u32);
-        let w = LogWriter::new(
-            io::sink(),
-            &crate::LogHeader::new("a", "b", "c", vec![]),
-            SyncPolicy::OnExit,
-        )
-        .unwrap();
-        let t = Instant::now();
-        for i in 0..n {
-            w.append(&recs[i % 16]);
-        }
-        println!("append {:?}", t.elapsed() / n as u32);
     }
 }

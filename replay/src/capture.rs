@@ -7,7 +7,7 @@
 //! copies); all others through `copy_data_between_cages`.
 
 use boundary::consts::IOVEC_SIZE;
-use boundary::{Args, CageId, Errno, ThreeI};
+use boundary::{Arg, Args, CageId, Errno, ThreeI};
 use formats::Buffer;
 use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 
@@ -124,8 +124,19 @@ pub fn succeeded(info: &SyscallInfo, ret: i32) -> bool {
     }
 }
 
+/// The pointer arguments of a call, by the catalog: position, kind and the
+/// argument, NULL pointers left out.
+pub fn pointer_args<'a>(info: &'a SyscallInfo, args: &'a Args) -> impl Iterator<Item = (usize, ArgKind, Arg)> + 'a {
+    info.args
+        .iter()
+        .zip(args)
+        .enumerate()
+        .filter(|(_, (_, arg))| arg.value != 0)
+        .map(|(pos, (kind, arg))| (pos, *kind, *arg))
+}
+
 /// The byte length a [`Len`] names for this call (strings excluded).
-fn len_of(len: Len, args: &Args) -> Option<u64> {
+pub fn len_of(len: Len, args: &Args) -> Option<u64> {
     match len {
         Len::Arg(i) => args.get(usize::from(i)).map(|a| a.value),
         Len::Fixed(n) => Some(u64::from(n)),
@@ -160,14 +171,10 @@ pub fn capture_inputs(
     limits: CaptureLimits,
 ) -> Result<Vec<Buffer>, Errno> {
     let mut buffers = Vec::new();
-    for (pos, kind) in info.args.iter().enumerate() {
-        let arg = args[pos];
-        if arg.value == 0 {
-            continue;
-        }
+    for (pos, kind, arg) in pointer_args(info, args) {
         let at = (arg.value, arg.owner());
         let tag = (pos as u8, 0);
-        match *kind {
+        match kind {
             ArgKind::In(Len::CStr) => {
                 let data = read_cstr(rt, arg.value, arg.owner())?;
                 buffers.push(Buffer {
@@ -219,14 +226,10 @@ pub fn capture_outputs(
     if !succeeded(info, ret) {
         return Ok(buffers);
     }
-    for (pos, kind) in info.args.iter().enumerate() {
-        let arg = args[pos];
-        if arg.value == 0 {
-            continue;
-        }
+    for (pos, kind, arg) in pointer_args(info, args) {
         let at = (arg.value, arg.owner());
         let tag = (pos as u8, 0);
-        match *kind {
+        match kind {
             ArgKind::Out { cap, filled } | ArgKind::InOut { cap, filled } => {
                 let Some(cap) = len_of(cap, args) else {
                     continue;

@@ -2,7 +2,7 @@
 //! chain that issues the recorded calls through its own table, as the
 //! recorded app did, so every grate in the stack sees a genuine caller.
 
-use crate::capture::{capture_outputs, MAX_ELEMENTS};
+use crate::capture::{capture_outputs, len_of, MAX_ELEMENTS};
 use crate::exec_args::stage_exec;
 use crate::step::{Outcome, Step, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
 use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
@@ -92,7 +92,7 @@ fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materia
         let buf = match *kind {
             ArgKind::In(Len::CStr) => OwnBuf::cstr(rt, &input(record, pos).next()?.data),
             ArgKind::In(len) | ArgKind::InOut { cap: len, .. } => {
-                let size = length(len, &full).min(MAX_OUTPUT) as usize;
+                let size = len_of(len, &args).unwrap_or(0).min(MAX_OUTPUT) as usize;
                 let buf = OwnBuf::zeroed(rt, size);
                 if let Some(data) = input(record, pos).next() {
                     rt.write_own(buf.addr(), &data.data[..data.data.len().min(size)]);
@@ -100,7 +100,7 @@ fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materia
                 buf
             }
             ArgKind::Out { cap, .. } => {
-                let size = length(cap, &full);
+                let size = len_of(cap, &args).unwrap_or(0);
                 if size > MAX_OUTPUT {
                     return None;
                 }
@@ -137,13 +137,6 @@ fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materia
     })
 }
 
-fn length(len: Len, full: &[(u64, u64); 6]) -> u64 {
-    match len {
-        Len::Arg(i) => full[usize::from(i)].0,
-        Len::Fixed(n) => u64::from(n),
-        Len::CStr => 0,
-    }
-}
 
 /// Builds a translated iovec array over fresh copies of `elements`.
 fn iov_array<'a>(

@@ -28,10 +28,10 @@ struct CageStats {
 
 /// The bytes a buffer stood for, not just those captured.
 fn logical_len(buffers: &[Buffer]) -> u64 {
-    buffers
-        .iter()
-        .map(|b| b.truncated_from.unwrap_or(b.data.len() as u64))
-        .sum()
+    // Lengths come from the log: add without overflowing on nonsense.
+    buffers.iter().fold(0u64, |sum, b| {
+        sum.saturating_add(b.truncated_from.unwrap_or(b.data.len() as u64))
+    })
 }
 
 fn is_error(nr: u32, result: i64) -> bool {
@@ -66,8 +66,8 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
                 let s = calls.entry(r.nr).or_default();
                 s.calls += 1;
                 s.errors += u64::from(failed);
-                s.bytes_in += logical_len(&r.inputs);
-                s.bytes_out += logical_len(&r.outputs);
+                s.bytes_in = s.bytes_in.saturating_add(logical_len(&r.inputs));
+                s.bytes_out = s.bytes_out.saturating_add(logical_len(&r.outputs));
                 let c = cages.entry(r.cage).or_default();
                 c.syscalls += 1;
                 c.errors += u64::from(failed);
@@ -84,7 +84,7 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
                 exits += 1;
                 cages.entry(r.cage).or_default().exits += 1;
             }
-            Record::Dropped(d) => dropped += d.count,
+            Record::Dropped(d) => dropped = dropped.saturating_add(d.count),
             Record::Trailer(_) => {}
         }
     }
