@@ -4,6 +4,8 @@
 #[macro_use]
 mod util;
 
+/// The bundled apps and grates, alone and under each grate.
+mod bundled_programs;
 mod cages;
 mod chain;
 mod concurrency;
