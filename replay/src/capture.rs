@@ -126,7 +126,10 @@ pub fn succeeded(info: &SyscallInfo, ret: i32) -> bool {
 
 /// The pointer arguments of a call, by the catalog: position, kind and the
 /// argument, NULL pointers left out.
-pub fn pointer_args<'a>(info: &'a SyscallInfo, args: &'a Args) -> impl Iterator<Item = (usize, ArgKind, Arg)> + 'a {
+pub fn pointer_args<'a>(
+    info: &'a SyscallInfo,
+    args: &'a Args,
+) -> impl Iterator<Item = (usize, ArgKind, Arg)> + 'a {
     info.args
         .iter()
         .zip(args)

@@ -137,7 +137,6 @@ fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materia
     })
 }
 
-
 /// Builds a translated iovec array over fresh copies of `elements`.
 fn iov_array<'a>(
     rt: &'a dyn ThreeI,
