@@ -80,7 +80,7 @@ impl TeeState {
         args: &Args,
         primary: Answer,
     ) {
-        let Some(hold) = self.secondary_hold() else {
+        let Some(hold) = self.secondary_for(info.nr) else {
             return;
         };
         let Some(translated) = self.pairs.translate_args(info, cage, args) else {

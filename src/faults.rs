@@ -20,6 +20,9 @@ pub enum Fault {
     Skipped,
     /// A buffer could not be copied out of the app.
     CaptureFailed,
+    /// A grate of the secondary stack exited while the app ran; later calls
+    /// were not duplicated.
+    StackEnded,
 }
 
 impl Fault {
@@ -31,6 +34,7 @@ impl Fault {
             Fault::Panic => "panics (GRATE_ERR)",
             Fault::Skipped => "calls not duplicated",
             Fault::CaptureFailed => "buffers not captured",
+            Fault::StackEnded => "calls not duplicated after the secondary stack ended early",
         }
     }
 }

@@ -92,7 +92,7 @@ impl TeeState {
     pub fn on_private(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
         let from = args[0].owner();
         match nr {
-            HOLD_CHECKIN => self.checkin(from, args[0].value == Block::Secondary as u64),
+            HOLD_CHECKIN => self.checkin(rt, from, args[0].value == Block::Secondary as u64),
             HOLD_ADOPT => match self.adopt(rt, from, CageId(args[0].value)) {
                 Ok(()) => 0,
                 Err(errno) => errno.ret(),
@@ -107,8 +107,11 @@ impl TeeState {
         }
     }
 
-    fn checkin(&self, hold: CageId, secondary: bool) -> i32 {
+    fn checkin(&self, rt: &dyn ThreeI, hold: CageId, secondary: bool) -> i32 {
         let first = self.set_hold(secondary, hold);
+        if secondary {
+            self.check_secondary(rt);
+        }
         let never = std::time::Duration::from_secs(3600);
         if !secondary && first {
             self.wait_life(never, |life| life.start_app || life.shutdown, || true);

@@ -45,6 +45,7 @@ mod lifecycle;
 pub mod native;
 mod recorder;
 mod run;
+mod stack_watch;
 mod staging;
 mod state;
 
@@ -72,13 +73,7 @@ impl Program for TeeGrate {
         };
         match handler_keys::split(handler) {
             Some((Role::App, nr)) => state.on_app_call(rt, nr, args),
-            Some((Role::Floor, nr)) => state.floor.handle(
-                rt,
-                nr,
-                args,
-                &|cage| state.is_app(cage),
-                replay::floor::Unmatched::Refuse(Errno::ENOSYS),
-            ),
+            Some((Role::Floor, nr)) => state.on_floor(rt, nr, args),
             Some((Role::Private, nr)) => state.on_private(rt, nr, args),
             None => Errno::ENOSYS.ret(),
         }

@@ -78,7 +78,7 @@ impl TeeState {
     /// Lets the secondary stack see `parent` fork `child` without forking:
     /// its forwarded clone is answered with `child` by the floor.
     fn simulate_fork(&self, rt: &dyn ThreeI, parent: CageId, child: CageId, clone_args: &[u8]) {
-        let Some(hold) = self.secondary_hold() else {
+        let Some(hold) = self.secondary_for(nr::CLONE) else {
             return;
         };
         let staged = OwnBuf::from_bytes(rt, clone_args);
@@ -157,7 +157,7 @@ impl TeeState {
     }
 
     fn simulate_exec(&self, rt: &dyn ThreeI, cage: CageId, path: &[u8], argv: &[Vec<u8>]) {
-        let Some(hold) = self.secondary_hold() else {
+        let Some(hold) = self.secondary_for(nr::EXECVE) else {
             return;
         };
         let exec = stage_exec(rt, cage, path, argv);
@@ -169,7 +169,7 @@ impl TeeState {
         let status = args[0].as_i32();
         let process = nr == nr::EXIT_GROUP;
         if process {
-            if let Some(hold) = self.secondary_hold() {
+            if let Some(hold) = self.secondary_for(nr) {
                 self.simulate(rt, hold, nr, cage, args, Arc::default());
             }
             self.pairs.exit(cage);

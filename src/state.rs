@@ -2,15 +2,16 @@
 //! by every handler call (which run concurrently on several threads).
 
 use crate::cli::{Secondary, TeePlan};
-use crate::faults::Faults;
+use crate::faults::{Fault, Faults};
 use crate::recorder::Recorder;
+use crate::stack_watch::StackWatch;
 use boundary::{Args, CageId, ThreeI};
 use formats::CallFilter;
 use replay::capture::CaptureLimits;
 use replay::fdpair::FdPairs;
 use replay::floor::Floor;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// Where the app's cages stand, guarded by one lock and signalled by one
@@ -42,6 +43,11 @@ pub struct TeeState {
     life_changed: Condvar,
     primary_hold: OnceLock<CageId>,
     secondary_hold: OnceLock<CageId>,
+    /// A cage of the secondary stack exited before shutdown: its handlers
+    /// are gone from the tables (Lind purges them), so nothing more may be
+    /// sent through the secondary hold.
+    secondary_ended: AtomicBool,
+    stack_watch: StackWatch,
     pub pairs: FdPairs,
     pub floor: Floor,
     pub recorder: Option<Recorder>,
@@ -71,6 +77,8 @@ impl TeeState {
             life_changed: Condvar::new(),
             primary_hold: OnceLock::new(),
             secondary_hold: OnceLock::new(),
+            secondary_ended: AtomicBool::new(false),
+            stack_watch: StackWatch::default(),
             pairs: FdPairs::default(),
             floor: Floor::new(),
             recorder,
@@ -145,9 +153,54 @@ impl TeeState {
         *self.primary_hold.get().unwrap_or(&self.me)
     }
 
-    /// The secondary stack's hold cage, once it is up.
+    /// The secondary stack's hold cage, once it has checked in.
     pub fn secondary_hold(&self) -> Option<CageId> {
         self.secondary_hold.get().copied()
+    }
+
+    /// Where to send call `nr` for the secondary: its hold cage, while the
+    /// stack is up; a call that comes after the stack ended is counted.
+    pub fn secondary_for(&self, nr: u32) -> Option<CageId> {
+        if self.secondary_ended.load(Ordering::Relaxed) {
+            self.faults.count(Fault::StackEnded, nr);
+            return None;
+        }
+        self.secondary_hold()
+    }
+
+    /// Handles a call that reached the secondary's floor, watching the
+    /// secondary chain's own forks and exits on the way (see `stack_watch`).
+    pub fn on_floor(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
+        let cage = args[0].owner();
+        let own_call = !self.is_app(cage);
+        if own_call && nr == boundary::nr::EXIT_GROUP && !self.life().shutdown {
+            self.stack_watch.exited(cage);
+            self.check_secondary(rt);
+        }
+        let unmatched = replay::floor::Unmatched::Refuse(boundary::Errno::ENOSYS);
+        let ret = self
+            .floor
+            .handle(rt, nr, args, &|c| self.is_app(c), unmatched);
+        if own_call && nr == boundary::nr::CLONE && ret > 0 {
+            self.stack_watch.forked(cage, CageId(ret as u64));
+        }
+        ret
+    }
+
+    /// Ends duplication once a grate of the secondary chain has exited.
+    /// Lind then purges its entries from the hold cage's table, and the
+    /// hold's own exit at shutdown would find no handler and panic the
+    /// runtime, so the hold gets a copy of the tee's own table, which
+    /// routes straight below the tee.
+    pub fn check_secondary(&self, rt: &dyn ThreeI) {
+        let Some(hold) = self.secondary_hold() else {
+            return;
+        };
+        if self.stack_watch.chain_broken(hold)
+            && !self.secondary_ended.swap(true, Ordering::Relaxed)
+        {
+            let _ = rt.copy_handler_table(self.me, hold);
+        }
     }
 
     /// The primary stack's hold cage, once it is up.

@@ -230,3 +230,25 @@ fn tee_and_secondary_outlive_a_grandchild_that_outlives_the_app() {
         b"written after the parent exited\n"
     );
 }
+
+#[test]
+fn secondary_grate_exiting_mid_run_stops_duplication_not_the_app() {
+    let (plain, expected) = plain_demo_files();
+    let dir = scratch();
+    // faulty-grate quit exits as soon as its child starts: Lind purges its
+    // handlers while the hold still routes through them.
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["%{", "faulty-grate", "quit", "%}", "demo-files"],
+        0,
+    );
+    assert_eq!(teed.stdout, plain.stdout);
+    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    assert!(
+        teed.stderr
+            .contains("after the secondary stack ended early"),
+        "{}",
+        teed.stderr
+    );
+}

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 pub const USAGE: &str = "faulty-grate MODE[,MODE...] [--calls NAMES] [--after N] APP [ARGS...]\n  \
-     MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough";
+     MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough | quit";
 
 /// The calls faulted when no --calls is given.
 const DEFAULT_CALLS: &[u32] = &[
@@ -46,6 +46,8 @@ pub enum Fault {
     Garbage,
     Panic,
     Passthrough,
+    /// The grate exits right after starting its child.
+    Quit,
 }
 
 impl Fault {
@@ -67,7 +69,7 @@ impl Fault {
                     | nr::GETDENTS
                     | nr::GETDENTS64
             ),
-            Fault::Passthrough => false,
+            Fault::Passthrough | Fault::Quit => false,
         }
     }
 }
@@ -89,6 +91,7 @@ pub fn parse_modes(list: &str) -> Result<Vec<Fault>, String> {
             "garbage" => Ok(Fault::Garbage),
             "panic" => Ok(Fault::Panic),
             "passthrough" => Ok(Fault::Passthrough),
+            "quit" => Ok(Fault::Quit),
             _ => match mode.strip_prefix("errno=") {
                 Some(name) => errno_by_name(name)
                     .map(Fault::Errno)
@@ -184,6 +187,12 @@ impl Grate for Faulty {
             .unwrap_or_default()
     }
 
+    fn quits_early(&self) -> bool {
+        self.plan
+            .get()
+            .is_some_and(|p| p.modes.contains(&Fault::Quit))
+    }
+
     fn handle(&self, rt: &dyn ThreeI, nr: u32, _caller: CageId, args: &Args) -> i32 {
         let Some(plan) = self.plan.get() else {
             return forward(rt, nr, args);
@@ -192,7 +201,7 @@ impl Grate for Faulty {
             return forward(rt, nr, args);
         }
         match plan.modes.iter().copied().find(|m| m.applies_to(nr)) {
-            None | Some(Fault::Passthrough) => forward(rt, nr, args),
+            None | Some(Fault::Passthrough | Fault::Quit) => forward(rt, nr, args),
             Some(Fault::Errno(errno)) => errno.ret(),
             Some(Fault::Panic) => panic!("faulty-grate: injected panic in {}", name(nr)),
             Some(Fault::ShortWrite | Fault::ShortRead) => {
