@@ -67,7 +67,8 @@ impl Recorder {
         writer.append(record);
         if let Some(error) = writer.take_first_error() {
             if !self.warned.swap(true, Ordering::Relaxed) {
-                eprintln!("tee-grate: {}: recording stopped: {error}", self.path);
+                // The error says where and that recording stopped.
+                eprintln!("tee-grate: {}: {error}", self.path);
             }
         }
     }
@@ -114,10 +115,8 @@ impl Recorder {
         let status = writer.finish();
         (status.dropped > 0).then(|| {
             format!(
-                "tee-grate: {}: {} records were not written ({})",
-                self.path,
-                status.dropped,
-                status.error.unwrap_or_default()
+                "tee-grate: {}: {} records were not written",
+                self.path, status.dropped
             )
         })
     }

@@ -170,3 +170,90 @@ fn calls_filter_records_only_what_it_names() {
     // Lifecycle events are always recorded: replay needs them.
     assert!(dump.stdout.contains("fork()"), "{}", dump.stdout);
 }
+
+#[test]
+fn unwritable_log_is_refused_before_the_app_starts() {
+    let dir = scratch();
+    // The runtime's kernel follows symlinks: this log lands on a full device.
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("full.log")).expect("symlink");
+    let out = run(
+        dir.path(),
+        "tee-grate",
+        &["--record", "full.log", "--", "demo-files"],
+    );
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("full.log"), "{}", out.stderr);
+    assert!(!dir.path().join("demo-out").exists(), "the app ran");
+}
+
+#[test]
+fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
+    let (plain, expected) = plain_demo_files();
+    let dir = scratch();
+    let fifo = dir.path().join("log.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // A reader that takes the header and a little more, then goes away:
+    // every later write to the log fails (EPIPE), as on a disk that filled.
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut log = std::fs::File::open(fifo).expect("open fifo");
+        let mut first = [0u8; 256];
+        log.read_exact(&mut first).expect("read the log's start");
+    });
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &[
+            "--sync",
+            "record",
+            "--record",
+            "log.fifo",
+            "--",
+            "demo-files",
+        ],
+        0,
+    );
+    reader.join().expect("reader");
+    assert_eq!(teed.stdout, plain.stdout);
+    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    let warnings: Vec<&str> = teed
+        .stderr
+        .lines()
+        .filter(|l| l.contains("recording stopped"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", teed.stderr);
+    assert!(teed.stderr.contains("were not written"), "{}", teed.stderr);
+}
+
+#[test]
+fn quiet_keeps_a_clean_run_silent_and_still_reports_faults() {
+    let dir = scratch();
+    let clean = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--quiet", "%{", "passthrough-grate", "%}", "hello"],
+        0,
+    );
+    assert_eq!(clean.stderr, "");
+    let faulty = run_ok(
+        dir.path(),
+        "tee-grate",
+        &[
+            "--quiet",
+            "%{",
+            "faulty-grate",
+            "errno=EIO",
+            "--calls",
+            "write",
+            "%}",
+            "hello",
+        ],
+        0,
+    );
+    assert!(faulty.stderr.contains("errors (write"), "{}", faulty.stderr);
+}
