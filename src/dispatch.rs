@@ -8,7 +8,8 @@ use boundary::consts::GRATE_ERR;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::{Buffer, SyscallInfo};
 use replay::capture::{capture_inputs, capture_outputs, succeeded};
-use replay::compare::{compares_data, same_result, Side};
+use replay::compare::{compares_data, same_result};
+use replay::fdpair::Side;
 use replay::floor::Answer;
 use std::sync::Arc;
 

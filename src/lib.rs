@@ -52,19 +52,40 @@ mod state;
 pub use faults::{call_name, Fault};
 
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
+use replay::fdpair::{FdPairs, PairTable};
 use replay::keys::{self as handler_keys, Role};
 use state::TeeState;
 use std::sync::{Arc, OnceLock};
 
+/// Makes the table that pairs primary fds with secondary fds.
+pub type NewPairTable = fn() -> Box<dyn PairTable>;
+
 /// One tee cage's program instance.
-#[derive(Default)]
 pub struct TeeGrate {
     state: OnceLock<Arc<TeeState>>,
+    new_pairs: NewPairTable,
+}
+
+impl Default for TeeGrate {
+    fn default() -> Self {
+        TeeGrate::with_pairs(|| Box::<FdPairs>::default())
+    }
+}
+
+impl TeeGrate {
+    /// A tee whose fd pairs live in the table `new_pairs` makes (the Lind
+    /// build keeps them in fdtables).
+    pub fn with_pairs(new_pairs: NewPairTable) -> TeeGrate {
+        TeeGrate {
+            state: OnceLock::new(),
+            new_pairs,
+        }
+    }
 }
 
 impl Program for TeeGrate {
     fn main(&self, rt: &dyn ThreeI, argv: &[String]) -> i32 {
-        run::tee_main(&self.state, rt, argv)
+        run::tee_main(&self.state, self.new_pairs, rt, argv)
     }
 
     fn handle(&self, rt: &dyn ThreeI, handler: u64, _cageid: CageId, args: &Args) -> i32 {

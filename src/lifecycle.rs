@@ -220,7 +220,14 @@ mod tests {
             panic!("plan")
         };
         let filter = formats::CallFilter::parse(calls).expect("filter");
-        TeeState::new(CageId(1), "tee-grate".into(), plan, filter, None)
+        TeeState::new(
+            CageId(1),
+            "tee-grate".into(),
+            plan,
+            filter,
+            None,
+            Box::<replay::fdpair::FdPairs>::default(),
+        )
     }
 
     #[test]

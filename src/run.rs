@@ -7,6 +7,7 @@ use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
 use crate::keys::PRIVATE_CALLS;
 use crate::recorder::Recorder;
 use crate::state::TeeState;
+use crate::NewPairTable;
 use boundary::guest::Guest;
 use boundary::wait;
 use boundary::{CageId, Errno, ThreeI};
@@ -20,7 +21,12 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(20);
 
 /// The tee's main, in either role. Returns the exit status.
-pub fn tee_main(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String]) -> i32 {
+pub fn tee_main(
+    slot: &OnceLock<Arc<TeeState>>,
+    new_pairs: NewPairTable,
+    rt: &dyn ThreeI,
+    argv: &[String],
+) -> i32 {
     if argv.get(1).map(String::as_str) == Some(HOLD_FLAG) {
         return hold_main(rt, argv);
     }
@@ -36,7 +42,7 @@ pub fn tee_main(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String]
             return 2;
         }
     };
-    match start(slot, rt, argv, plan) {
+    match start(slot, new_pairs, rt, argv, plan) {
         Ok(status) => status,
         Err(message) => {
             guest.eprint(&format!("tee-grate: {message}\n"));
@@ -47,6 +53,7 @@ pub fn tee_main(slot: &OnceLock<Arc<TeeState>>, rt: &dyn ThreeI, argv: &[String]
 
 fn start(
     slot: &OnceLock<Arc<TeeState>>,
+    new_pairs: NewPairTable,
     rt: &dyn ThreeI,
     argv: &[String],
     plan: TeePlan,
@@ -68,6 +75,7 @@ fn start(
         plan,
         filter,
         recorder,
+        new_pairs(),
     ));
     let state = slot.get_or_init(|| state).clone();
     let status = run(&state, rt);

@@ -8,7 +8,7 @@ use crate::stack_watch::StackWatch;
 use boundary::{Args, CageId, ThreeI};
 use formats::CallFilter;
 use replay::capture::CaptureLimits;
-use replay::fdpair::FdPairs;
+use replay::fdpair::PairTable;
 use replay::floor::Floor;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,7 +48,8 @@ pub struct TeeState {
     /// sent through the secondary hold.
     secondary_ended: AtomicBool,
     stack_watch: StackWatch,
-    pub pairs: FdPairs,
+    /// Primary fd to secondary fd, per app cage.
+    pub pairs: Box<dyn PairTable>,
     pub floor: Floor,
     pub recorder: Option<Recorder>,
     pub faults: Faults,
@@ -62,6 +63,7 @@ impl TeeState {
         plan: TeePlan,
         filter: CallFilter,
         recorder: Option<Recorder>,
+        pairs: Box<dyn PairTable>,
     ) -> TeeState {
         let limits = CaptureLimits {
             max_buffer: plan.max_buffer,
@@ -79,7 +81,7 @@ impl TeeState {
             secondary_hold: OnceLock::new(),
             secondary_ended: AtomicBool::new(false),
             stack_watch: StackWatch::default(),
-            pairs: FdPairs::default(),
+            pairs,
             floor: Floor::new(),
             recorder,
             faults: Faults::default(),

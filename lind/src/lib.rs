@@ -13,6 +13,8 @@
 //! - [`run()`]: the `main` of every binary here: builds the program from its
 //!   [`boundary::ProgramEntry`], runs its `main` with the process arguments,
 //!   and exits with the returned status.
+//! - [`FdtablesPairs`]: the tee's primary-to-secondary fd pairs kept in
+//!   Lind's fdtables, as Lind's Rust grates keep fd state.
 //! - Handler dispatch: Lind reaches a grate's handler only through a
 //!   function-table index, which grate-rs's `pass_fptr_to_wt` export calls
 //!   with 13 `u64` arguments. [`boundary::ThreeI::handler_ptr`] therefore hands out
@@ -39,10 +41,12 @@
 mod argv;
 mod ffi;
 mod own;
+mod pairs;
 mod rt;
 mod run;
 mod slots;
 
+pub use pairs::FdtablesPairs;
 pub use rt::LindRt;
 pub use run::run;
 pub use slots::SLOT_COUNT;

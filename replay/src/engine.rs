@@ -3,8 +3,8 @@
 //! what was recorded.
 
 use crate::capture::succeeded;
-use crate::compare::{compares_data, first_difference, same_result, Side};
-use crate::fdpair::FdPairs;
+use crate::compare::{compares_data, first_difference, same_result};
+use crate::fdpair::{FdPairs, PairTable, Side};
 use crate::floor::{Answer, Floor};
 use crate::report::{Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Schedule};

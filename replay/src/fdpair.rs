@@ -1,12 +1,15 @@
 //! Pairs each fd of one stack with the other stack's fd for the same open:
 //! the tee's primary with its secondary, a recording with its replay.
 //!
-//! Follows fdtables' semantics per cage (the Lind build could hold the same
-//! data in fdtables): fork copies a cage's table, exec drops close-on-exec
-//! entries, exit removes the table. Kept apart from any fd virtualization:
-//! this table only translates fd arguments for the secondary.
+//! [`PairTable`] follows fdtables' semantics per cage: fork copies a cage's
+//! table, exec drops close-on-exec entries, exit removes the table. The
+//! Lind build keeps it in fdtables itself; [`FdPairs`] is the plain one.
+//! Kept apart from any fd virtualization: it only translates fd arguments
+//! for the other side.
 
-use boundary::CageId;
+use boundary::consts::{fcntl_cmd, open_flags};
+use boundary::{Args, CageId};
+use formats::{ArgKind, Buffer, FdEffect, SyscallInfo};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -25,45 +28,156 @@ struct Entry {
     cloexec: bool,
 }
 
-/// Per-cage `primary fd -> secondary fd` tables.
+/// Per-cage `fd -> other side's fd` tables, with fdtables' lifecycle.
+pub trait PairTable: Send + Sync {
+    /// The other side's fd for `fd`. An fd never paired (stdio, inherited
+    /// ones) is the same number on both sides.
+    fn translate(&self, cage: CageId, fd: i32) -> Peer;
+    /// Records that `fd` and `peer` name the same open.
+    fn pair(&self, cage: CageId, fd: i32, peer: Peer, cloexec: bool);
+    /// Forgets `fd` after it was closed.
+    fn close(&self, cage: CageId, fd: i32);
+    /// Sets or clears close-on-exec on `fd`.
+    fn set_cloexec(&self, cage: CageId, fd: i32, on: bool);
+    /// A forked child starts with a copy of its parent's table.
+    fn fork(&self, parent: CageId, child: CageId);
+    /// Exec drops close-on-exec fds.
+    fn exec(&self, cage: CageId);
+    /// Exit frees the cage's table.
+    fn exit(&self, cage: CageId);
+
+    /// Updates the pairing after `args` ran on both sides: `mine` is the
+    /// side whose fd numbers key the table (the primary, the recording),
+    /// `theirs` the side they translate to.
+    fn track(
+        &self,
+        info: &SyscallInfo,
+        cage: CageId,
+        args: &Args,
+        mine: Side<'_>,
+        theirs: Side<'_>,
+    ) {
+        let created = mine.result;
+        if created < 0 {
+            return;
+        }
+        let peer = if theirs.result >= 0 {
+            Peer::Fd(theirs.result)
+        } else {
+            Peer::Missing
+        };
+        match info.fd_effect {
+            FdEffect::None => {}
+            FdEffect::ResultFd | FdEffect::DupOf(_) | FdEffect::DupTo { .. } => {
+                self.pair(cage, created, peer, opens_cloexec(info, args));
+            }
+            FdEffect::Fcntl => match args[1].as_i32() {
+                cmd @ (fcntl_cmd::F_DUPFD | fcntl_cmd::F_DUPFD_CLOEXEC) => {
+                    self.pair(cage, created, peer, cmd == fcntl_cmd::F_DUPFD_CLOEXEC);
+                }
+                fcntl_cmd::F_SETFD => {
+                    let on = args[2].as_i32() & fcntl_cmd::FD_CLOEXEC != 0;
+                    self.set_cloexec(cage, args[0].as_i32(), on);
+                }
+                _ => {}
+            },
+            FdEffect::PairOut(pos) => {
+                if let Some(fds) = fd_pair_of(mine.outputs, pos) {
+                    let peers = fd_pair_of(theirs.outputs, pos).filter(|_| theirs.result >= 0);
+                    let cloexec = opens_cloexec(info, args);
+                    for i in 0..2 {
+                        let peer = peers.map_or(Peer::Missing, |p| Peer::Fd(p[i]));
+                        self.pair(cage, fds[i], peer, cloexec);
+                    }
+                }
+            }
+            FdEffect::Close(pos) => self.close(cage, args[usize::from(pos)].as_i32()),
+        }
+    }
+
+    /// Translates every fd argument of `args` for the other side. `None`
+    /// when an fd was never opened there, so the call cannot be sent.
+    fn translate_args(&self, info: &SyscallInfo, cage: CageId, args: &Args) -> Option<Args> {
+        let mut translated = *args;
+        for (pos, kind) in info.args.iter().enumerate() {
+            if matches!(kind, ArgKind::Fd | ArgKind::DirFd) {
+                let fd = args[pos].as_i32();
+                match self.translate(cage, fd) {
+                    Peer::Fd(peer) if peer != fd => translated[pos].value = peer as u64,
+                    Peer::Fd(_) => {}
+                    Peer::Missing => return None,
+                }
+            }
+        }
+        Some(translated)
+    }
+}
+
+/// Whether a creating call asked for close-on-exec in its flags.
+fn opens_cloexec(info: &SyscallInfo, args: &Args) -> bool {
+    info.args
+        .iter()
+        .zip(args)
+        .any(|(kind, arg)| *kind == ArgKind::Flags && arg.as_i32() & open_flags::O_CLOEXEC != 0)
+}
+
+fn fd_pair_of(buffers: &[Buffer], pos: u8) -> Option<[i32; 2]> {
+    let data = buffers.iter().find(|b| b.arg == pos)?.data.get(..8)?;
+    let fd = |at: usize| i32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+    Some([fd(0), fd(4)])
+}
+
+/// One side of a call whose fds are being paired.
+#[derive(Clone, Copy, Debug)]
+pub struct Side<'a> {
+    pub result: i32,
+    pub outputs: &'a [Buffer],
+}
+
+/// Per-cage `fd -> other side's fd` tables in plain maps.
 #[derive(Debug, Default)]
 pub struct FdPairs {
     cages: Mutex<HashMap<CageId, HashMap<i32, Entry>>>,
 }
 
 impl FdPairs {
+    /// Whether `fd` is marked close-on-exec (for tests and dumps).
+    pub fn is_cloexec(&self, cage: CageId, fd: i32) -> bool {
+        self.lock()
+            .get(&cage)
+            .and_then(|t| t.get(&fd))
+            .is_some_and(|e| e.cloexec)
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<CageId, HashMap<i32, Entry>>> {
         // Every update below is a single map operation; a panic elsewhere
         // cannot leave the map inconsistent.
         self.cages.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    /// The secondary's fd for `fd`. An fd the tee never saw created (stdio,
-    /// inherited ones) is the same number on both sides.
-    pub fn translate(&self, cage: CageId, fd: i32) -> Peer {
+impl PairTable for FdPairs {
+    fn translate(&self, cage: CageId, fd: i32) -> Peer {
         self.lock()
             .get(&cage)
             .and_then(|t| t.get(&fd))
             .map_or(Peer::Fd(fd), |e| e.peer)
     }
 
-    /// Records that `fd` (primary) and `peer` name the same open.
-    pub fn pair(&self, cage: CageId, fd: i32, peer: Peer, cloexec: bool) {
+    fn pair(&self, cage: CageId, fd: i32, peer: Peer, cloexec: bool) {
         self.lock()
             .entry(cage)
             .or_default()
             .insert(fd, Entry { peer, cloexec });
     }
 
-    /// Forgets `fd` after the primary closed it.
-    pub fn close(&self, cage: CageId, fd: i32) {
+    fn close(&self, cage: CageId, fd: i32) {
         if let Some(table) = self.lock().get_mut(&cage) {
             table.remove(&fd);
         }
     }
 
-    /// Sets or clears close-on-exec on `fd`.
-    pub fn set_cloexec(&self, cage: CageId, fd: i32, on: bool) {
+    fn set_cloexec(&self, cage: CageId, fd: i32, on: bool) {
         let mut cages = self.lock();
         let table = cages.entry(cage).or_default();
         let entry = table.entry(fd).or_insert(Entry {
@@ -73,31 +187,20 @@ impl FdPairs {
         entry.cloexec = on;
     }
 
-    /// A forked child starts with a copy of its parent's table.
-    pub fn fork(&self, parent: CageId, child: CageId) {
+    fn fork(&self, parent: CageId, child: CageId) {
         let mut cages = self.lock();
         let copy = cages.get(&parent).cloned().unwrap_or_default();
         cages.insert(child, copy);
     }
 
-    /// Exec drops close-on-exec fds.
-    pub fn exec(&self, cage: CageId) {
+    fn exec(&self, cage: CageId) {
         if let Some(table) = self.lock().get_mut(&cage) {
             table.retain(|_, e| !e.cloexec);
         }
     }
 
-    /// Exit frees the cage's table.
-    pub fn exit(&self, cage: CageId) {
+    fn exit(&self, cage: CageId) {
         self.lock().remove(&cage);
-    }
-
-    /// Whether `fd` is marked close-on-exec (for tests and dumps).
-    pub fn is_cloexec(&self, cage: CageId, fd: i32) -> bool {
-        self.lock()
-            .get(&cage)
-            .and_then(|t| t.get(&fd))
-            .is_some_and(|e| e.cloexec)
     }
 }
 

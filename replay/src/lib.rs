@@ -19,6 +19,8 @@ pub mod engine;
 pub mod exec_args;
 pub mod fdpair;
 pub mod floor;
+// Plain host files: std::fs does not work in a Lind grate (LIND-3I §15).
+#[cfg(unix)]
 pub mod into_dir;
 pub mod keys;
 mod program;

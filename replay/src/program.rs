@@ -151,9 +151,7 @@ fn replay(
         passthrough: plan.passthrough,
     };
     let chain = match &plan.target {
-        Target::Dir(dir) => {
-            return crate::into_dir::replay_into_dir(&guest, &records, dir, &options)
-        }
+        Target::Dir(dir) => return replay_into_dir(&guest, &records, dir, &options),
         Target::Stack(chain) => chain,
     };
     let state = slot
@@ -209,6 +207,23 @@ fn replay(
         write_report(rt, path, &report)?;
     }
     Ok(i32::from(!report.divergences.is_empty()))
+}
+
+#[cfg(unix)]
+use crate::into_dir::replay_into_dir;
+
+/// `--into-dir` writes host files with std::fs, which a Lind grate cannot.
+#[cfg(not(unix))]
+fn replay_into_dir(
+    _: &Guest<'_>,
+    _: &[Record],
+    _: &std::path::Path,
+    _: &ReplayOptions,
+) -> Result<i32, String> {
+    Err(
+        "--into-dir needs the native tee-replay: a Lind grate cannot write host files with std::fs"
+            .into(),
+    )
 }
 
 fn write_report(rt: &dyn ThreeI, path: &std::path::Path, report: &Report) -> Result<(), String> {
