@@ -32,7 +32,9 @@ fn ensure(cage: CageId) {
 
 /// fdtables' fd numbers are u64 below its per-cage maximum.
 fn vfd(fd: i32) -> Option<u64> {
-    u64::try_from(fd).ok().filter(|&fd| fd < fdtables::FD_PER_PROCESS_MAX)
+    u64::try_from(fd)
+        .ok()
+        .filter(|&fd| fd < fdtables::FD_PER_PROCESS_MAX)
 }
 
 impl PairTable for FdtablesPairs {
