@@ -7,6 +7,7 @@
 //! the floor can tell which in-flight call a buffer belongs to.
 
 use boundary::consts::IOVEC_SIZE;
+use boundary::iovec::IoVec;
 use boundary::{Arg, Args, Errno, ThreeI};
 use formats::{ArgKind, SyscallInfo};
 use replay::capture::{len_of, pointer_args, read_bytes, read_iovecs};
@@ -105,12 +106,14 @@ pub fn stage<'a>(rt: &'a dyn ThreeI, info: &SyscallInfo, args: &Args) -> Result<
             Plan::Iov { pos, lens } => {
                 let array = at;
                 at += (lens.len() * IOVEC_SIZE) as u64;
-                let mut raw = Vec::with_capacity(lens.len() * IOVEC_SIZE);
-                for len in lens {
-                    raw.extend_from_slice(&rt.host_addr(at).to_le_bytes());
-                    raw.extend_from_slice(&len.to_le_bytes());
+                let raw = IoVec::encode_all(lens.into_iter().map(|len| {
+                    let element = IoVec {
+                        base: rt.host_addr(at),
+                        len,
+                    };
                     at += len;
-                }
+                    element
+                }));
                 rt.write_own(array, &raw);
                 staged.args[pos] = Arg::own_ptr(array, me);
                 staged.host_args[pos] = Arg::new(rt.host_addr(array), me);

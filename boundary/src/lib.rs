@@ -34,6 +34,7 @@ pub mod dirent;
 pub mod errno;
 pub mod guest;
 pub mod guest_file;
+pub mod iovec;
 pub mod nr;
 mod program;
 pub mod registration;

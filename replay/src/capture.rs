@@ -6,7 +6,7 @@
 //! calling grate's own memory are reached directly (3i refuses same-cage
 //! copies); all others through `copy_data_between_cages`.
 
-use boundary::consts::IOVEC_SIZE;
+use boundary::iovec::IoVec;
 use boundary::{Arg, Args, CageId, Errno, ThreeI};
 use formats::Buffer;
 use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
@@ -66,13 +66,6 @@ pub fn read_cstr(rt: &dyn ThreeI, addr: u64, cage: CageId) -> Result<Vec<u8>, Er
     Ok(bytes)
 }
 
-/// One `{u64 host base, u64 len}` element of a translated iovec array.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IoVec {
-    pub base: u64,
-    pub len: u64,
-}
-
 /// Reads an iovec array of `count` elements at `addr` owned by `cage`.
 pub fn read_iovecs(
     rt: &dyn ThreeI,
@@ -80,19 +73,9 @@ pub fn read_iovecs(
     cage: CageId,
     count: u64,
 ) -> Result<Vec<IoVec>, Errno> {
-    let count = usize::try_from(count)
-        .ok()
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or(Errno::EINVAL)?;
-    let mut raw = vec![0; count * IOVEC_SIZE];
+    let mut raw = vec![0; IoVec::array_size(count).ok_or(Errno::EINVAL)?];
     read_bytes(rt, addr, cage, &mut raw)?;
-    Ok(raw
-        .chunks_exact(IOVEC_SIZE)
-        .map(|c| IoVec {
-            base: le_u64(&c[..8]),
-            len: le_u64(&c[8..]),
-        })
-        .collect())
+    Ok(IoVec::decode_all(&raw))
 }
 
 /// Reads a NULL-terminated array of host string pointers (argv, envp).
@@ -107,12 +90,6 @@ pub fn read_str_array(rt: &dyn ThreeI, addr: u64, cage: CageId) -> Result<Vec<Ve
         }
     }
     Err(Errno::E2BIG)
-}
-
-fn le_u64(bytes: &[u8]) -> u64 {
-    let mut raw = [0; 8];
-    raw.copy_from_slice(bytes);
-    u64::from_le_bytes(raw)
 }
 
 /// Whether `ret` means the call succeeded, by the catalog's result kind.

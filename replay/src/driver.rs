@@ -2,11 +2,12 @@
 //! chain that issues the recorded calls through its own table, as the
 //! recorded app did, so every grate in the stack sees a genuine caller.
 
-use crate::capture::{capture_outputs, len_of, MAX_ELEMENTS};
+use crate::capture::{capture_outputs, len_of};
 use crate::exec_args::stage_exec;
 use crate::step::{Outcome, Step, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
 use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
 use boundary::guest::{Guest, OwnBuf};
+use boundary::iovec::{IoVec, IOV_MAX};
 use boundary::{nr, Arg, Args, ThreeI};
 use formats::{ArgKind, Len};
 use formats::{Buffer, SyscallRecord};
@@ -143,13 +144,17 @@ fn iov_array<'a>(
     elements: impl Iterator<Item = Vec<u8>>,
     keep: &mut Vec<OwnBuf<'a>>,
 ) -> OwnBuf<'a> {
-    let mut raw = Vec::new();
-    for data in elements.take(MAX_ELEMENTS) {
+    let mut array = Vec::new();
+    for data in elements.take(IOV_MAX) {
         let buf = OwnBuf::from_bytes(rt, &data);
-        raw.extend_from_slice(&rt.host_addr(buf.addr()).to_le_bytes());
-        raw.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        array.push(IoVec {
+            base: rt.host_addr(buf.addr()),
+            len: data.len() as u64,
+        });
         keep.push(buf);
     }
+    let mut raw = IoVec::encode_all(array);
+    // A zero-element array still needs an address to point at.
     raw.resize(raw.len().max(IOVEC_SIZE), 0);
     OwnBuf::from_bytes(rt, &raw)
 }

@@ -1,9 +1,9 @@
 //! fd calls of the guest libc: I/O, fd table changes, pipes, directories.
 
 use super::{check, Guest, OwnBuf};
-use crate::consts::IOVEC_SIZE;
 use crate::dirent::{decode_dirents, DirEntry};
 use crate::errno::Errno;
+use crate::iovec::IoVec;
 use crate::nr;
 use crate::stat::Stat;
 
@@ -99,13 +99,15 @@ impl Guest<'_> {
     /// `{u64 host_base, u64 len}` pointing into it, as glibc translates iovecs.
     fn iovecs(&self, lens: &[usize]) -> (OwnBuf<'_>, OwnBuf<'_>) {
         let data = OwnBuf::zeroed(self.rt, lens.iter().sum());
-        let mut table = Vec::with_capacity(lens.len() * IOVEC_SIZE);
         let mut at = data.addr();
-        for &len in lens {
-            table.extend_from_slice(&self.rt.host_addr(at).to_le_bytes());
-            table.extend_from_slice(&(len as u64).to_le_bytes());
+        let table = IoVec::encode_all(lens.iter().map(|&len| {
+            let element = IoVec {
+                base: self.rt.host_addr(at),
+                len: len as u64,
+            };
             at += len as u64;
-        }
+            element
+        }));
         let iov = OwnBuf::from_bytes(self.rt, &table);
         (data, iov)
     }

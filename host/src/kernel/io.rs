@@ -2,11 +2,8 @@
 
 use super::openfile::errno;
 use super::Call;
-use boundary::consts::IOVEC_SIZE;
+use boundary::iovec::IoVec;
 use boundary::Errno;
-
-/// Linux's IOV_MAX.
-const IOV_MAX: usize = 1024;
 
 pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
     Some(match c.nr {
@@ -67,20 +64,11 @@ fn pwrite(c: &Call<'_>) -> Result<i32, Errno> {
 /// The `{u64 host_base, u64 len}` array of argument 1; each base is a host
 /// address in the same cage as the array.
 fn iovecs(c: &Call<'_>) -> Result<Vec<(u64, usize)>, Errno> {
-    let n = usize::try_from(c.int(2)).map_err(|_| Errno::EINVAL)?;
-    if n > IOV_MAX {
-        return Err(Errno::EINVAL);
-    }
-    let raw = c.read_arg(1, n * IOVEC_SIZE)?;
-    Ok(raw
-        .chunks_exact(IOVEC_SIZE)
-        .map(|v| {
-            let mut base = [0u8; 8];
-            let mut len = [0u8; 8];
-            base.copy_from_slice(&v[..8]);
-            len.copy_from_slice(&v[8..]);
-            (u64::from_le_bytes(base), u64::from_le_bytes(len) as usize)
-        })
+    let size = IoVec::array_size(c.int(2) as u64).ok_or(Errno::EINVAL)?;
+    let raw = c.read_arg(1, size)?;
+    Ok(IoVec::decode_all(&raw)
+        .into_iter()
+        .map(|v| (v.base, v.len as usize))
         .collect())
 }
 

@@ -3,20 +3,12 @@
 //! them only through `copy_data_between_cages` (LIND-3I §5, §9.2), which
 //! `read_foreign`/`write_foreign` wrap. A bad pointer is EFAULT, never a panic.
 
-use boundary::consts::IOVEC_SIZE;
 use boundary::{Arg, Errno, ThreeI};
 
 /// PATH_MAX, NUL included.
 const PATH_MAX: usize = 4096;
-/// IOV_MAX: more iovecs than this is EINVAL, as on Linux.
-const IOV_MAX: usize = 1024;
-
 /// One translated iovec: `{u64 host base, u64 len}` (LIND-3I §9.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Iovec {
-    pub base: u64,
-    pub len: u64,
-}
+pub use boundary::iovec::IoVec as Iovec;
 
 /// The path a pointer argument names. Not UTF-8 is replaced lossily: the
 /// bundled grates only compare and print paths.
@@ -48,18 +40,8 @@ pub fn write_out(rt: &dyn ThreeI, arg: Arg, data: &[u8]) -> Result<(), Errno> {
 
 /// The `count` iovecs an iovec-array argument points at.
 pub fn read_iovecs(rt: &dyn ThreeI, arg: Arg, count: u64) -> Result<Vec<Iovec>, Errno> {
-    let count = usize::try_from(count)
-        .ok()
-        .filter(|&n| n <= IOV_MAX)
-        .ok_or(Errno::EINVAL)?;
-    let raw = read_in(rt, arg, count * IOVEC_SIZE)?;
-    Ok(raw
-        .chunks_exact(IOVEC_SIZE)
-        .map(|iov| Iovec {
-            base: le_u64(&iov[..8]),
-            len: le_u64(&iov[8..]),
-        })
-        .collect())
+    let size = Iovec::array_size(count).ok_or(Errno::EINVAL)?;
+    Ok(Iovec::decode_all(&read_in(rt, arg, size)?))
 }
 
 /// Concatenates at most `limit` bytes from `iovs`, whose bases live in the
@@ -112,12 +94,6 @@ pub fn iovecs_len(iovs: &[Iovec]) -> u64 {
         .fold(0u64, |sum, iov| sum.saturating_add(iov.len))
 }
 
-fn le_u64(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(word)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +108,5 @@ mod tests {
             Iovec { base: 2, len: 5 },
         ];
         assert_eq!(iovecs_len(&iovs), u64::MAX);
-        assert_eq!(le_u64(&7u64.to_le_bytes()), 7);
     }
 }
