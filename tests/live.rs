@@ -1,36 +1,16 @@
 //! The live tee: a secondary grate stack beside the primary.
 
-use crate::util::{assert_same_tree, plain_demo_files, run_ok, scratch, tree, Tree};
+use crate::util::{
+    assert_demo_tree, assert_same_tree, run_ok, scratch, tee_demo_files, tree, Tree,
+};
 
 #[test]
 fn imfs_secondary_changes_nothing_the_app_sees() {
-    let (plain, expected) = plain_demo_files();
-    let dir = scratch();
-    let teed = run_ok(
-        dir.path(),
-        "tee-grate",
-        &[
-            "%{",
-            "imfs-grate",
-            "--dump-to",
-            "imfs-dump",
-            "%}",
-            "demo-files",
-        ],
-        0,
-    );
-    assert_eq!(
-        teed.stdout, plain.stdout,
-        "the app's output changed under the tee"
-    );
+    let (dir, teed) = tee_demo_files(&["%{", "imfs-grate", "--dump-to", "imfs-dump", "%}"]);
     // Same bytes in the real files: nothing the secondary did was written
     // twice (demo-files appends, so a doubled write would show).
-    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
-    assert_same_tree(
-        &tree(&dir.path().join("imfs-dump/demo-out")),
-        &expected,
-        "files",
-    );
+    assert_demo_tree(dir.path(), "demo-out");
+    assert_demo_tree(dir.path(), "imfs-dump/demo-out");
     assert!(teed.stderr.contains("calls duplicated"), "{}", teed.stderr);
     assert!(!teed.stderr.contains("errors"), "{}", teed.stderr);
     assert!(!teed.stderr.contains("mismatches"), "{}", teed.stderr);
@@ -38,50 +18,33 @@ fn imfs_secondary_changes_nothing_the_app_sees() {
 
 #[test]
 fn two_blocks_app_sees_primary_and_archive_keeps_the_files() {
-    let (plain, expected) = plain_demo_files();
-    let dir = scratch();
-    let teed = run_ok(
-        dir.path(),
-        "tee-grate",
-        &[
-            "%{",
-            "imfs-grate",
-            "%}",
-            "%{",
-            "archive-grate",
-            "arch",
-            "%}",
-            "demo-files",
-        ],
-        0,
-    );
-    assert_eq!(teed.stdout, plain.stdout);
+    let (dir, _) = tee_demo_files(&[
+        "%{",
+        "imfs-grate",
+        "%}",
+        "%{",
+        "archive-grate",
+        "arch",
+        "%}",
+    ]);
     assert!(
         !dir.path().join("demo-out").exists(),
         "the primary is the in-memory filesystem: nothing may reach the real directory"
     );
-    assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
+    assert_demo_tree(dir.path(), "arch/demo-out");
 }
 
 #[test]
 fn flag_form_is_the_two_block_form() {
-    let (_, expected) = plain_demo_files();
-    let dir = scratch();
-    run_ok(
-        dir.path(),
-        "tee-grate",
-        &[
-            "--primary",
-            "imfs-grate",
-            "--secondary",
-            "archive-grate arch",
-            "--",
-            "demo-files",
-        ],
-        0,
-    );
+    let (dir, _) = tee_demo_files(&[
+        "--primary",
+        "imfs-grate",
+        "--secondary",
+        "archive-grate arch",
+        "--",
+    ]);
     assert!(!dir.path().join("demo-out").exists());
-    assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
+    assert_demo_tree(dir.path(), "arch/demo-out");
 }
 
 /// Each fault of the faulty grate, and the line of the summary naming it.
@@ -94,17 +57,9 @@ const FAULTS: [(&str, &str); 4] = [
 
 #[test]
 fn faulty_secondary_changes_nothing_and_is_reported() {
-    let (plain, expected) = plain_demo_files();
     for (mode, reported) in FAULTS {
-        let dir = scratch();
-        let teed = run_ok(
-            dir.path(),
-            "tee-grate",
-            &["%{", "faulty-grate", mode, "%}", "demo-files"],
-            0,
-        );
-        assert_eq!(teed.stdout, plain.stdout, "{mode}: the app saw the fault");
-        assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, mode);
+        let (dir, teed) = tee_demo_files(&["%{", "faulty-grate", mode, "%}"]);
+        assert_demo_tree(dir.path(), "demo-out");
         assert!(
             teed.stderr.contains(reported),
             "{mode}: summary should mention {reported:?}:\n{}",
@@ -233,18 +188,10 @@ fn tee_and_secondary_outlive_a_grandchild_that_outlives_the_app() {
 
 #[test]
 fn secondary_grate_exiting_mid_run_stops_duplication_not_the_app() {
-    let (plain, expected) = plain_demo_files();
-    let dir = scratch();
     // faulty-grate quit exits as soon as its child starts: Lind purges its
     // handlers while the hold still routes through them.
-    let teed = run_ok(
-        dir.path(),
-        "tee-grate",
-        &["%{", "faulty-grate", "quit", "%}", "demo-files"],
-        0,
-    );
-    assert_eq!(teed.stdout, plain.stdout);
-    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    let (dir, teed) = tee_demo_files(&["%{", "faulty-grate", "quit", "%}"]);
+    assert_demo_tree(dir.path(), "demo-out");
     assert!(
         teed.stderr
             .contains("after the secondary stack ended early"),

@@ -1,20 +1,14 @@
 //! `tee-grate --record`: the recorder as the secondary.
 
-use crate::util::{assert_same_tree, finish, plain_demo_files, run, run_ok, scratch, spawn, tree};
+use crate::util::{
+    assert_demo_tree, finish, plain_demo_files, run, run_ok, scratch, spawn, tee_demo_files,
+};
 use std::time::Duration;
 
 #[test]
 fn recording_changes_nothing_and_dump_shows_every_call() {
-    let (plain, expected) = plain_demo_files();
-    let dir = scratch();
-    let teed = run_ok(
-        dir.path(),
-        "tee-grate",
-        &["--record", "t.log", "--", "demo-files"],
-        0,
-    );
-    assert_eq!(teed.stdout, plain.stdout);
-    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    let (dir, _) = tee_demo_files(&["--record", "t.log", "--"]);
+    assert_demo_tree(dir.path(), "demo-out");
 
     let dump = run_ok(dir.path(), "tee-log", &["dump", "-s", "64", "t.log"], 0);
     for line in [
@@ -189,7 +183,6 @@ fn unwritable_log_is_refused_before_the_app_starts() {
 
 #[test]
 fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
-    let (plain, expected) = plain_demo_files();
     let dir = scratch();
     let fifo = dir.path().join("log.fifo");
     let made = std::process::Command::new("mkfifo")
@@ -219,8 +212,8 @@ fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
         0,
     );
     reader.join().expect("reader");
-    assert_eq!(teed.stdout, plain.stdout);
-    assert_same_tree(&tree(&dir.path().join("demo-out")), &expected, "files");
+    assert_eq!(teed.stdout, plain_demo_files().0.stdout);
+    assert_demo_tree(dir.path(), "demo-out");
     let warnings: Vec<&str> = teed
         .stderr
         .lines()

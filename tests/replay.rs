@@ -1,6 +1,6 @@
 //! tee-replay: a recording fed into grate stacks, offline.
 
-use crate::util::{assert_same_tree, plain_demo_files, run, run_ok, scratch, tree};
+use crate::util::{assert_demo_tree, run, run_ok, scratch, tree};
 use std::path::Path;
 
 /// Records demo-files (optionally through a primary block) into `dir/t.log`.
@@ -24,7 +24,6 @@ fn replay_dir(dir: &Path) -> tempfile::TempDir {
 
 #[test]
 fn archive_replay_rebuilds_the_files_and_touches_nothing_else() {
-    let (_, expected) = plain_demo_files();
     let rec = scratch();
     record(rec.path(), &[]);
     let dir = replay_dir(rec.path());
@@ -35,7 +34,7 @@ fn archive_replay_rebuilds_the_files_and_touches_nothing_else() {
         0,
     );
     assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
-    assert_same_tree(&tree(&dir.path().join("arch/demo-out")), &expected, "files");
+    assert_demo_tree(dir.path(), "arch/demo-out");
     let top: Vec<String> = tree(dir.path())
         .into_keys()
         .filter(|k| !k.starts_with("arch"))
@@ -49,7 +48,6 @@ fn archive_replay_rebuilds_the_files_and_touches_nothing_else() {
 
 #[test]
 fn into_dir_gives_the_same_tree() {
-    let (_, expected) = plain_demo_files();
     let rec = scratch();
     record(rec.path(), &[]);
     let dir = replay_dir(rec.path());
@@ -59,11 +57,7 @@ fn into_dir_gives_the_same_tree() {
         &["t.log", "--into-dir", "restored"],
         0,
     );
-    assert_same_tree(
-        &tree(&dir.path().join("restored/demo-out")),
-        &expected,
-        "files",
-    );
+    assert_demo_tree(dir.path(), "restored/demo-out");
 }
 
 #[test]

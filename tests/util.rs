@@ -151,11 +151,36 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
-/// The demo workload's files after a plain run, with no tee: the baseline.
-pub fn plain_demo_files() -> (Output, Tree) {
+/// The demo workload's output and files after a plain run, with no tee:
+/// the baseline every teed run is held to. Computed once per test binary.
+pub fn plain_demo_files() -> &'static (Output, Tree) {
+    static PLAIN: std::sync::OnceLock<(Output, Tree)> = std::sync::OnceLock::new();
+    PLAIN.get_or_init(|| {
+        let dir = scratch();
+        let output = run_ok(dir.path(), "lind-host", &["demo-files"], 0);
+        let files = tree(&dir.path().join("demo-out"));
+        assert!(files.len() >= 6, "demo-files left too few files: {files:?}");
+        (output, files)
+    })
+}
+
+/// Runs `tee-grate ARGS... demo-files` in a fresh directory and requires
+/// the app to exit 0 having printed exactly what it prints with no tee.
+pub fn tee_demo_files(args: &[&str]) -> (tempfile::TempDir, Output) {
     let dir = scratch();
-    let output = run_ok(dir.path(), "lind-host", &["demo-files"], 0);
-    let files = tree(&dir.path().join("demo-out"));
-    assert!(files.len() >= 6, "demo-files left too few files: {files:?}");
-    (output, files)
+    let mut argv = args.to_vec();
+    argv.push("demo-files");
+    let teed = run_ok(dir.path(), "tee-grate", &argv, 0);
+    assert_eq!(
+        teed.stdout,
+        plain_demo_files().0.stdout,
+        "the app's output changed under the tee {args:?}"
+    );
+    (dir, teed)
+}
+
+/// Requires `dir/rel` to hold exactly the files a plain demo run leaves.
+#[track_caller]
+pub fn assert_demo_tree(dir: &Path, rel: &str) {
+    assert_same_tree(&tree(&dir.join(rel)), &plain_demo_files().1, rel);
 }
