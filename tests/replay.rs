@@ -260,3 +260,59 @@ fn corrupt_log_is_refused_unless_salvaged() {
         salvaged.stderr
     );
 }
+
+#[test]
+fn until_and_cages_limit_what_is_replayed() {
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    let log =
+        formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).expect("log");
+    let child_exec = log
+        .records
+        .iter()
+        .position(|r| matches!(r, formats::Record::Exec(e) if e.path == b"demo-child"))
+        .expect("the child's exec");
+    let until = (child_exec - 1).to_string();
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["--until", &until, "t.log", "--into-dir", "early"],
+        0,
+    );
+    assert!(dir.path().join("early/demo-out/notes.txt").exists());
+    assert!(
+        !dir.path().join("early/demo-out/child-done.txt").exists(),
+        "--until let later records through"
+    );
+
+    let formats::Record::Exec(first) = log
+        .records
+        .iter()
+        .find(|r| matches!(r, formats::Record::Exec(_)))
+        .expect("exec")
+    else {
+        unreachable!()
+    };
+    let app = first.cage.to_string();
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["--cages", &app, "t.log", "--into-dir", "parent"],
+        0,
+    );
+    assert!(dir.path().join("parent/demo-out/notes.txt").exists());
+    assert!(
+        !dir.path().join("parent/demo-out/child-done.txt").exists(),
+        "--cages let the child's calls through"
+    );
+
+    // The same filters on a stack replay.
+    let stack = ["t.log", "%<", "strace-grate", "--log", "s.log", "%>"];
+    let filtered = [&["--cages", &app, "--until", &until][..], &stack[..]].concat();
+    let out = run_ok(dir.path(), "tee-replay", &filtered, 0);
+    assert!(out.stderr.contains("skipped"), "{}", out.stderr);
+    let traced = std::fs::read_to_string(dir.path().join("s.log")).expect("strace log");
+    assert!(traced.contains("mkdir(\"demo-out\""), "{traced}");
+    assert!(!traced.contains("child.txt"), "{traced}");
+}
