@@ -53,53 +53,48 @@ impl TeeState {
             Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
             None => Vec::new(),
         };
+        // The secondary's fds are looked up, and a closed fd's pair is
+        // dropped, before the primary runs: once the primary has closed an
+        // fd, another thread's open may get the same number and pair it,
+        // and that pair must not be undone or used for this call.
+        let translated = self.has_stack().then(|| {
+            let translated = self.pairs.translate_args(info, cage, args);
+            self.pairs.forget_closed(info, cage, args);
+            translated
+        });
         let ret = self.primary(rt, info.nr, cage, args);
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
-        match &self.recorder {
-            Some(recorder) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),
-            None => self.duplicate(
-                rt,
-                info,
-                cage,
-                args,
-                Answer {
+        match (&self.recorder, translated) {
+            (Some(recorder), _) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),
+            (None, Some(Some(translated))) => {
+                let primary = Answer {
                     result: ret,
                     outputs,
-                },
-            ),
+                };
+                self.duplicate(rt, info, cage, args, &translated, primary);
+            }
+            // The secondary never got this fd.
+            (None, _) => self.faults.count(Fault::Skipped, info.nr),
         }
         ret
     }
 
-    /// Sends a copy of a call the primary answered to the secondary stack,
-    /// compares, and keeps the fd pairing right.
+    /// Sends a copy of a call the primary answered to the secondary stack
+    /// (with fd arguments already translated), compares, and keeps the fd
+    /// pairing right.
     fn duplicate(
         &self,
         rt: &dyn ThreeI,
         info: &SyscallInfo,
         cage: CageId,
         args: &Args,
+        translated: &Args,
         primary: Answer,
     ) {
         let Some(hold) = self.secondary_for(info.nr) else {
             return;
         };
-        let Some(translated) = self.pairs.translate_args(info, cage, args) else {
-            // The secondary never got this fd; a close still ends the pair.
-            self.faults.count(Fault::Skipped, info.nr);
-            self.pairs.track(
-                info,
-                cage,
-                args,
-                side(&primary),
-                Side {
-                    result: -1,
-                    outputs: &[],
-                },
-            );
-            return;
-        };
-        let Ok(staged) = stage(rt, info, &translated) else {
+        let Ok(staged) = stage(rt, info, translated) else {
             self.faults.count(Fault::Skipped, info.nr);
             return;
         };

@@ -108,10 +108,11 @@ impl TeeState {
     }
 
     fn checkin(&self, rt: &dyn ThreeI, hold: CageId, secondary: bool) -> i32 {
-        let first = self.set_hold(secondary, hold);
-        if secondary {
-            self.check_secondary(rt);
-        }
+        let first = if secondary {
+            self.check_in_secondary(rt, hold)
+        } else {
+            self.set_hold(false, hold)
+        };
         let never = std::time::Duration::from_secs(3600);
         if !secondary && first {
             self.wait_life(never, |life| life.start_app || life.shutdown, || true);

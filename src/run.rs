@@ -17,6 +17,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// How many polls the tee waits for the secondary hold's exit at shutdown.
+const HOLD_EXIT_POLLS: u32 = 500;
+
 /// How often waits re-check that the cages they wait for are still alive.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -184,6 +187,21 @@ fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32
     state.update_life(|life| life.shutdown = true);
     let guest = Guest::new(rt);
     while guest.waitpid(-1, 0).is_ok() {}
+    // The secondary hold is its chain's child, not the tee's: if the chain
+    // ended early the hold may outlive it, and its exit routes through the
+    // tee. The tee must not exit (and have Lind purge its entries) first.
+    // A hold that died without an exit is given up on after a while.
+    if state.secondary_hold().is_some() {
+        let mut polls = HOLD_EXIT_POLLS;
+        state.wait_life(
+            POLL,
+            |life| life.secondary_hold_gone,
+            || {
+                polls -= 1;
+                polls > 0
+            },
+        );
+    }
     let status = match status {
         Ok(raw) => exit_code(raw),
         Err(message) => {

@@ -28,6 +28,8 @@ pub struct Life {
     pub start_app: bool,
     /// Every app cage is gone: holds may leave.
     pub shutdown: bool,
+    /// The secondary hold's exit has gone down through the floor.
+    pub secondary_hold_gone: bool,
 }
 
 /// The tee's state.
@@ -48,6 +50,9 @@ pub struct TeeState {
     /// sent through the secondary hold.
     secondary_ended: AtomicBool,
     stack_watch: StackWatch,
+    /// Serialises "has the chain broken" with the hold checking in, so one
+    /// of the two always sees the other.
+    hold_watch: Mutex<()>,
     /// Primary fd to secondary fd, per app cage.
     pub pairs: Box<dyn PairTable>,
     pub floor: Floor,
@@ -81,6 +86,7 @@ impl TeeState {
             secondary_hold: OnceLock::new(),
             secondary_ended: AtomicBool::new(false),
             stack_watch: StackWatch::default(),
+            hold_watch: Mutex::new(()),
             pairs,
             floor: Floor::new(),
             recorder,
@@ -175,6 +181,9 @@ impl TeeState {
     pub fn on_floor(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
         let cage = args[0].owner();
         let own_call = !self.is_app(cage);
+        if nr == boundary::nr::EXIT_GROUP && Some(cage) == self.secondary_hold() {
+            self.update_life(|life| life.secondary_hold_gone = true);
+        }
         if own_call && nr == boundary::nr::EXIT_GROUP && !self.life().shutdown {
             self.stack_watch.exited(cage);
             self.check_secondary(rt);
@@ -190,18 +199,32 @@ impl TeeState {
     }
 
     /// Ends duplication once a grate of the secondary chain has exited.
-    /// Lind then purges its entries from the hold cage's table, and the
-    /// hold's own exit at shutdown would find no handler and panic the
-    /// runtime, so the hold gets a copy of the tee's own table, which
-    /// routes straight below the tee.
+    /// Lind then purges its entries from the hold cage's table, and a call
+    /// still on its way through the hold, or the hold's own exit at
+    /// shutdown, would find no handler and panic the runtime. So, before the
+    /// grate's exit goes through, the hold gets the floor for every call:
+    /// late duplicates are answered from the primary, never executed, and
+    /// the hold's own calls pass through below the tee.
     pub fn check_secondary(&self, rt: &dyn ThreeI) {
-        let Some(hold) = self.secondary_hold() else {
-            return;
-        };
+        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hold) = self.secondary_hold() {
+            self.repair_if_broken(rt, hold);
+        }
+    }
+
+    /// Checks in the secondary hold. Repairs its table first if its chain
+    /// already broke, so nothing is sent through it before that.
+    pub fn check_in_secondary(&self, rt: &dyn ThreeI, hold: CageId) -> bool {
+        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
+        self.repair_if_broken(rt, hold);
+        self.set_hold(true, hold)
+    }
+
+    fn repair_if_broken(&self, rt: &dyn ThreeI, hold: CageId) {
         if self.stack_watch.chain_broken(hold)
             && !self.secondary_ended.swap(true, Ordering::Relaxed)
         {
-            let _ = rt.copy_handler_table(self.me, hold);
+            let _ = replay::keys::install_floor(rt, hold, &crate::keys::PRIVATE_CALLS);
         }
     }
 

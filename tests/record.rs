@@ -192,6 +192,7 @@ fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
     assert!(made.success());
     // A reader that takes the header and a little more, then goes away:
     // every later write to the log fails (EPIPE), as on a disk that filled.
+    // The app writes far more than a pipe buffers, so the failure is sure.
     let reader = std::thread::spawn(move || {
         use std::io::Read;
         let mut log = std::fs::File::open(fifo).expect("open fifo");
@@ -207,13 +208,17 @@ fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
             "--record",
             "log.fifo",
             "--",
-            "demo-files",
+            "demo-writes",
+            "out.bin",
+            "256",
+            "4096",
         ],
         0,
     );
     reader.join().expect("reader");
-    assert_eq!(teed.stdout, plain_demo_files().0.stdout);
-    assert_demo_tree(dir.path(), "demo-out");
+    assert_eq!(teed.stdout, "wrote 1048576 bytes\n");
+    let written = std::fs::metadata(dir.path().join("out.bin")).expect("app file");
+    assert_eq!(written.len(), 1 << 20);
     let warnings: Vec<&str> = teed
         .stderr
         .lines()

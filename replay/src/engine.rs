@@ -345,6 +345,7 @@ impl ReplayState {
             result: outcome.result,
             outputs: &outcome.outputs,
         };
+        self.pairs.forget_closed(info, cage, &args);
         self.pairs.track(info, cage, &args, mine, theirs);
     }
 

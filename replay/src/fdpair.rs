@@ -91,7 +91,16 @@ pub trait PairTable: Send + Sync {
                     }
                 }
             }
-            FdEffect::Close(pos) => self.close(cage, args[usize::from(pos)].as_i32()),
+            // Dropped by `forget_closed`, at the moment the caller chooses.
+            FdEffect::Close(_) => {}
+        }
+    }
+
+    /// Drops the pair of the fd a closing call closes. Callers do it before
+    /// the call runs where other threads may reuse the number meanwhile.
+    fn forget_closed(&self, info: &SyscallInfo, cage: CageId, args: &Args) {
+        if let FdEffect::Close(pos) = info.fd_effect {
+            self.close(cage, args[usize::from(pos)].as_i32());
         }
     }
 
