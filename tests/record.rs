@@ -1,8 +1,6 @@
 //! `tee-grate --record`: the recorder as the secondary.
 
-use crate::util::{
-    assert_demo_tree, finish, plain_demo_files, run, run_ok, scratch, spawn, tee_demo_files,
-};
+use crate::util::{assert_demo_tree, finish, run, run_ok, scratch, spawn, tee_demo_files};
 use std::time::Duration;
 
 #[test]
