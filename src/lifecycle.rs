@@ -11,7 +11,7 @@ use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
 use replay::capture::{read_bytes, read_cstr, read_str_array};
 use replay::exec_args::stage_exec;
 use replay::floor::Answer;
-use replay::keys::{key, Role};
+use replay::keys::{register_role, Role};
 use std::sync::Arc;
 
 impl TeeState {
@@ -39,10 +39,7 @@ impl TeeState {
     /// Makes `child` (just forked by `parent`, not yet exec'd) an app cage:
     /// registers the tee on it and lets the secondary see the fork.
     pub fn adopt(&self, rt: &dyn ThreeI, parent: CageId, child: CageId) -> Result<(), Errno> {
-        for nr in self.app_calls() {
-            rt.register_handler(child, nr, key(Role::App, nr))
-                .map_err(|_| Errno::ESRCH)?;
-        }
+        register_role(rt, child, Role::App, self.app_calls().into_iter())?;
         self.update_life(|life| {
             life.live.insert(child);
             life.first_app.get_or_insert(child);

@@ -10,9 +10,9 @@ use crate::state::TeeState;
 use crate::NewPairTable;
 use boundary::guest::Guest;
 use boundary::wait;
-use boundary::{CageId, Errno, ThreeI};
+use boundary::{CageId, ThreeI};
 use formats::CallFilter;
-use replay::keys::{install_floor, key, Role};
+use replay::keys::{install_floor, install_private};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -130,7 +130,7 @@ fn start_block(
     // are the real ones.
     let mut setup = |top: CageId| match block {
         Block::Secondary => install_floor(rt, top, &PRIVATE_CALLS),
-        Block::Primary => install_private(rt, top),
+        Block::Primary => install_private(rt, top, &PRIVATE_CALLS),
     };
     let name = match block {
         Block::Primary => "primary",
@@ -172,14 +172,6 @@ fn exit_code(status: i32) -> i32 {
     } else {
         wait::wexitstatus(status)
     }
-}
-
-fn install_private(rt: &dyn ThreeI, top: CageId) -> Result<(), Errno> {
-    for nr in PRIVATE_CALLS {
-        rt.register_handler(top, nr, key(Role::Private, nr))
-            .map_err(|_| Errno::ESRCH)?;
-    }
-    Ok(())
 }
 
 /// Shuts the blocks down, closes the log, prints the summary.

@@ -2,6 +2,8 @@
 //! function pointer and get back in `Program::handle`: a role in the high
 //! half, a call number in the low half.
 
+use boundary::{CageId, Errno, ThreeI};
+
 /// What a handler registration is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -32,19 +34,31 @@ pub fn split(key: u64) -> Option<(Role, u32)> {
 /// Registers floor handlers for every catalog call and `private` handlers
 /// on `cage`, before it execs the top grate of a stack: everything the
 /// stack sends down, and the grates' own I/O, then reaches the floor.
-pub fn install_floor(
-    rt: &dyn boundary::ThreeI,
-    cage: boundary::CageId,
-    private: &[u32],
-) -> Result<(), boundary::Errno> {
+pub fn install_floor(rt: &dyn ThreeI, cage: CageId, private: &[u32]) -> Result<(), Errno> {
     let floor = formats::CATALOG
         .iter()
         .filter(|i| i.nr < boundary::nr::REGISTER_HANDLER)
-        .map(|i| (Role::Floor, i.nr));
-    let private = private.iter().map(|&nr| (Role::Private, nr));
-    for (role, nr) in floor.chain(private) {
+        .map(|i| i.nr);
+    register_role(rt, cage, Role::Floor, floor)?;
+    install_private(rt, cage, private)
+}
+
+/// Registers `private` handlers on `cage`: the channel to a hold or driver
+/// that ends the chain started there.
+pub fn install_private(rt: &dyn ThreeI, cage: CageId, private: &[u32]) -> Result<(), Errno> {
+    register_role(rt, cage, Role::Private, private.iter().copied())
+}
+
+/// Registers `role`'s handler for each of `calls` on `cage`.
+pub fn register_role(
+    rt: &dyn ThreeI,
+    cage: CageId,
+    role: Role,
+    calls: impl Iterator<Item = u32>,
+) -> Result<(), Errno> {
+    for nr in calls {
         rt.register_handler(cage, nr, key(role, nr))
-            .map_err(|_| boundary::Errno::ESRCH)?;
+            .map_err(|ret| Errno::from_ret(ret).unwrap_or(Errno::ESRCH))?;
     }
     Ok(())
 }
