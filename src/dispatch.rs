@@ -10,7 +10,7 @@ use formats::{Buffer, SyscallInfo};
 use replay::capture::{capture_inputs, capture_outputs, succeeded};
 use replay::compare::{compares_data, same_result};
 use replay::fdpair::Side;
-use replay::floor::Answer;
+use replay::floor::{Answer, Expected, Inputs};
 use std::sync::Arc;
 
 impl TeeState {
@@ -100,9 +100,15 @@ impl TeeState {
         };
         self.faults.duplicated();
         let primary = Arc::new(primary);
-        let expectation = self
-            .floor
-            .expect(cage, info.nr, staged.range(), primary.clone());
+        let expectation = self.floor.expect(
+            cage,
+            Expected {
+                nr: info.nr,
+                scratch: staged.range(),
+                inputs: Some(Inputs::At(staged.host_args)),
+                answer: primary.clone(),
+            },
+        );
         let ret = rt.make_call(info.nr, hold, cage, &staged.args);
         drop(expectation);
         let outputs =

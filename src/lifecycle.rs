@@ -10,7 +10,7 @@ use boundary::{nr, Arg, Args, CageId, Errno, ThreeI};
 use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
 use replay::capture::{read_bytes, read_cstr, read_str_array};
 use replay::exec_args::stage_exec;
-use replay::floor::Answer;
+use replay::floor::{Answer, Expected};
 use replay::keys::{register_role, Role};
 use std::sync::Arc;
 
@@ -101,7 +101,7 @@ impl TeeState {
         answer: Arc<Answer>,
     ) {
         let expected = answer.result;
-        let _expectation = self.floor.expect(cage, nr, None, answer);
+        let _expectation = self.floor.expect(cage, Expected::plain(nr, answer));
         let ret = rt.make_call(nr, hold, cage, args);
         if ret != expected {
             let fault = if ret == GRATE_ERR {

@@ -6,14 +6,14 @@
 //! warning; the app never sees it.
 
 use crate::cli::SyncWhen;
+use boundary::clock::GuestClock;
 use boundary::consts::open_flags;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
-use formats::{LogHeader, LogWriter, SyncPolicy};
+use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
-use std::time::Instant;
 
 /// The recording secondary.
 pub struct Recorder {
@@ -21,8 +21,19 @@ pub struct Recorder {
     /// share the read lock, so they never wait on each other here.
     writer: RwLock<Option<LogWriter<GuestFile>>>,
     path: String,
-    start: Instant,
+    clock: GuestClock,
+    /// The monotonic time recording started, in microseconds.
+    start_us: u64,
     warned: AtomicBool,
+}
+
+/// The writer's clock: the tee's own, in milliseconds.
+struct WriterClock(GuestClock);
+
+impl Clock for WriterClock {
+    fn now_ms(&self) -> u64 {
+        self.0.monotonic_us() / 1_000
+    }
 }
 
 impl Recorder {
@@ -39,24 +50,33 @@ impl Recorder {
             | open_flags::O_CLOEXEC;
         let file = GuestFile::open(rt, path, flags, 0o600)
             .map_err(|e| format!("{path}: cannot create the log: {e}"))?;
-        let header = LogHeader::new("tee-grate", env!("CARGO_PKG_VERSION"), ABI, command_line);
+        let clock = GuestClock::new(rt);
+        let header = LogHeader::created_at(
+            "tee-grate",
+            env!("CARGO_PKG_VERSION"),
+            ABI,
+            command_line,
+            clock.unix_ms(),
+        );
         let policy = match sync {
             SyncWhen::Exit => SyncPolicy::OnExit,
             SyncWhen::EveryRecord => SyncPolicy::EveryRecord,
             SyncWhen::EveryMillis(ms) => SyncPolicy::EveryMillis(ms),
         };
-        let writer = LogWriter::new(file, &header, policy)
-            .map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
+        let writer =
+            LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
+                .map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),
             path: path.to_string(),
-            start: Instant::now(),
+            start_us: clock.monotonic_us(),
+            clock,
             warned: AtomicBool::new(false),
         })
     }
 
     fn time_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        self.clock.monotonic_us().saturating_sub(self.start_us)
     }
 
     fn append(&self, record: &Record) {

@@ -141,15 +141,17 @@ fn start_block(
         .map_err(|e| format!("cannot start the {name} block ({}): {e}", chain.join(" ")))?;
     let guest = Guest::new(rt);
     let mut died = None;
+    // Polled with "any child": Lind's waitpid ignores WNOHANG for a named
+    // child and would block here until the block ended.
     let up = state.wait_life(
         POLL,
         |_| match block {
             Block::Primary => state.primary_hold().is_some(),
             Block::Secondary => state.secondary_hold().is_some(),
         },
-        || match guest.waitpid(top.0 as i64, wait::WNOHANG) {
-            Ok((pid, status)) if pid == top => {
-                died = Some(status);
+        || match guest.waitpid(-1, wait::WNOHANG) {
+            Ok((pid, status)) if pid.0 != 0 => {
+                died = Some((pid, status));
                 false
             }
             _ => true,
@@ -158,11 +160,22 @@ fn start_block(
     if up {
         return Ok(());
     }
-    let status = died.map_or_else(String::new, |s| format!(": exit status {}", exit_code(s)));
-    Err(format!(
-        "the {name} block ({}) ended before it was up{status}",
-        chain.join(" ")
-    ))
+    Err(match died {
+        Some((pid, status)) if pid == top => format!(
+            "the {name} block ({}) ended before it was up: exit status {}",
+            chain.join(" "),
+            exit_code(status)
+        ),
+        Some((pid, status)) => format!(
+            "cage {pid} (the other block's first grate) ended while the {name} block was \
+             starting: exit status {}",
+            exit_code(status)
+        ),
+        None => format!(
+            "the {name} block ({}) ended before it was up",
+            chain.join(" ")
+        ),
+    })
 }
 
 /// A shell-style exit code for a wait status: the code, or 128 + signal.

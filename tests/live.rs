@@ -199,3 +199,24 @@ fn secondary_grate_exiting_mid_run_stops_duplication_not_the_app() {
         teed.stderr
     );
 }
+
+/// Grates take long to come up on Lind; there the tee, polling its block
+/// with `waitpid(block, WNOHANG)`, blocked in waitpid forever (RawPOSIX
+/// ignores WNOHANG for a named child, and so does the host runtime now).
+#[test]
+fn blocks_slow_to_come_up_are_waited_for_in_every_form() {
+    let slow = ["faulty-grate", "slow-start"];
+    let forms: [Vec<&str>; 3] = [
+        [&["%{"][..], &slow, &["%}", "hello"]].concat(),
+        [&["%{"][..], &slow, &["%}", "%{"], &slow, &["%}", "hello"]].concat(),
+        [&["--record", "slow.log", "%{"][..], &slow, &["%}", "hello"]].concat(),
+    ];
+    for args in forms {
+        let dir = scratch();
+        let teed = run_ok(dir.path(), "tee-grate", &args, 0);
+        assert!(
+            teed.stdout.starts_with("hello from cage "),
+            "{args:?}: {teed:?}"
+        );
+    }
+}

@@ -20,6 +20,8 @@
 //! - [`nr`], [`errno`], [`consts`]: numbers shared with Lind.
 //! - [`stat`], [`dirent`], [`wait`]: Lind's struct layouts and status
 //!   encoding (104-byte StatData, linux_dirent64, Linux wait status).
+//! - [`clock`]: time read through 3i, and a wait that needs no clock
+//!   (Rust std's clocks do not link on Lind).
 //! - [`guest`]: a small libc over [`ThreeI`] that places arguments in the
 //!   caller's own memory, as Lind's glibc does.
 //!
@@ -29,6 +31,7 @@
 //!   through `copy_data_between_cages`, as a wasm grate must.
 
 mod args;
+pub mod clock;
 pub mod consts;
 pub mod dirent;
 pub mod errno;

@@ -48,6 +48,7 @@ pub const UNLINK: u32 = 87;
 pub const READLINK: u32 = 89;
 pub const CHMOD: u32 = 90;
 pub const GETDENTS64: u32 = 217;
+pub const CLOCK_GETTIME: u32 = 228;
 /// Process exit.
 pub const EXIT_GROUP: u32 = 231;
 pub const OPENAT: u32 = 257;

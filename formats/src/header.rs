@@ -2,7 +2,6 @@
 //! command line.
 
 use serde::{Deserialize, Serialize};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::frame::{self, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
 
@@ -52,11 +51,26 @@ struct Body {
 }
 
 impl LogHeader {
-    /// A header for this crate's format version, created now.
+    /// A header for this crate's format version, created now by the system
+    /// clock.
+    #[cfg(not(target_os = "wasi"))]
     pub fn new(writer: &str, version: &str, abi: &str, command_line: Vec<String>) -> LogHeader {
+        use std::time::{SystemTime, UNIX_EPOCH};
         let created_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        LogHeader::created_at(writer, version, abi, command_line, created_unix_ms)
+    }
+
+    /// A header for this crate's format version, created at
+    /// `created_unix_ms` (milliseconds since the Unix epoch).
+    pub fn created_at(
+        writer: &str,
+        version: &str,
+        abi: &str,
+        command_line: Vec<String>,
+        created_unix_ms: u64,
+    ) -> LogHeader {
         LogHeader {
             magic: MAGIC,
             major: FORMAT_MAJOR,

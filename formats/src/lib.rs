@@ -102,6 +102,7 @@ assert!(reader.end().unwrap().is_clean());
 #![warn(missing_docs)]
 
 mod catalog;
+mod clock;
 mod describe;
 mod encode;
 mod error;
@@ -112,11 +113,14 @@ mod reader;
 mod record;
 mod writer;
 
+#[cfg(not(target_os = "wasi"))]
+pub use crate::clock::SystemClock;
 pub use crate::{
     catalog::{
         by_name, lookup, ArgKind, CallClass, CallFilter, FdEffect, Filled, Len, RetKind,
         SyscallInfo, CATALOG,
     },
+    clock::Clock,
     describe::{describe_call, describe_result, errno_name, quote},
     error::{Damage, DamageReason, ReadError, WriteError},
     escape::escape_bytes,

@@ -1,18 +1,17 @@
 //! The log writer: append-only, buffered, safe to share between threads,
 //! and never a source of errors or panics on the app's path.
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
+use crate::clock::Clock;
 use crate::encode::{self, Out};
 use crate::error::WriteError;
 use crate::frame::{self, Candidate, FrameHeader, LenBytes};
 use crate::header::LogHeader;
 use crate::record::TrailerRecord;
 use crate::record::{DropReason, DroppedRecord, Record, SyscallRecord};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 /// Frames wait here until the buffer is full or the policy says flush.
 const BUF_CAP: usize = 64 << 10;
@@ -79,10 +78,13 @@ struct State<W> {
     stopped: bool,
     first_error: Option<WriteError>,
     error_text: Option<String>,
-    last_flush: Instant,
+    clock: Box<dyn Clock>,
+    /// When the sink was last flushed, in `clock`'s milliseconds.
+    last_flush_ms: u64,
     finished: bool,
 }
 
+#[cfg(not(target_os = "wasi"))]
 impl LogWriter<File> {
     /// Creates a new log file with mode 0600 and writes `header` to it.
     ///
@@ -110,8 +112,21 @@ impl LogWriter<File> {
 
 impl<W: Write + Send> LogWriter<W> {
     /// Writes `header` to `sink` at once (so a sink that cannot take it
-    /// fails here, before recording starts) and returns the writer.
-    pub fn new(mut sink: W, header: &LogHeader, policy: SyncPolicy) -> Result<Self, WriteError> {
+    /// fails here, before recording starts) and returns the writer, timed
+    /// by the system clock.
+    #[cfg(not(target_os = "wasi"))]
+    pub fn new(sink: W, header: &LogHeader, policy: SyncPolicy) -> Result<Self, WriteError> {
+        LogWriter::with_clock(sink, header, policy, Box::new(crate::clock::SystemClock))
+    }
+
+    /// [`LogWriter::new`] with the clock that times
+    /// [`SyncPolicy::EveryMillis`].
+    pub fn with_clock(
+        mut sink: W,
+        header: &LogHeader,
+        policy: SyncPolicy,
+        clock: Box<dyn Clock>,
+    ) -> Result<Self, WriteError> {
         let bytes = header.encode().ok_or(WriteError::Encode {
             record_index: 0,
             detail: "header larger than a frame".into(),
@@ -135,7 +150,8 @@ impl<W: Write + Send> LogWriter<W> {
                 stopped: false,
                 first_error: None,
                 error_text: None,
-                last_flush: Instant::now(),
+                last_flush_ms: clock.now_ms(),
+                clock,
                 finished: false,
             }),
             policy,
@@ -281,7 +297,9 @@ impl<W: Write> State<W> {
         let due = match policy {
             SyncPolicy::OnExit => false,
             SyncPolicy::EveryRecord => true,
-            SyncPolicy::EveryMillis(ms) => self.last_flush.elapsed() >= Duration::from_millis(ms),
+            SyncPolicy::EveryMillis(ms) => {
+                self.clock.now_ms().saturating_sub(self.last_flush_ms) >= ms
+            }
         };
         if due {
             self.flush_all();
@@ -307,7 +325,7 @@ impl<W: Write> State<W> {
         if let Err(source) = self.sink.flush() {
             self.fail(source);
         }
-        self.last_flush = Instant::now();
+        self.last_flush_ms = self.clock.now_ms();
     }
 
     /// Hands the buffer to the sink; false if the sink failed.

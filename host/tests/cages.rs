@@ -157,6 +157,45 @@ fn waitpid_reports_echild_wnohang_and_linux_statuses() {
     assert_eq!(run(vec![app], &["w"]).ok().status, 0);
 }
 
+/// The cause of the live tee's hang on Lind: RawPOSIX's waitpid honours
+/// WNOHANG only for "any child"; for a named child it blocks until that
+/// child exits. A tee that polled its block with `waitpid(top, WNOHANG)`
+/// never came back to see the block check in.
+#[test]
+fn waitpid_of_a_named_child_blocks_despite_wnohang_as_on_lind() {
+    let app = app!("w", |rt, _| {
+        let g = Guest::new(rt);
+        let (r, w) = {
+            let p = g.pipe().unwrap();
+            (p[0], p[1])
+        };
+        let child = g
+            .fork(move |rt| {
+                let g = Guest::new(rt);
+                let _ = g.read(r, &mut [0u8; 1]);
+                7
+            })
+            .unwrap();
+        // A thread lets the child go only after a while; the parent's
+        // WNOHANG wait for that child must not return before then.
+        let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = released.clone();
+        let join = g
+            .spawn_thread(move |rt| {
+                boundary::clock::pause(Duration::from_millis(100));
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                Guest::new(rt).write_all(w, b"x").unwrap();
+            })
+            .unwrap();
+        let (pid, status) = g.waitpid(child.0 as i64, WNOHANG).unwrap();
+        assert!(released.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!((pid, wexitstatus(status)), (child, 7));
+        join.join();
+        0
+    });
+    assert_eq!(run(vec![app], &["w"]).ok().status, 0);
+}
+
 #[test]
 fn exec_finds_programs_by_name_and_closes_cloexec_fds() {
     let first = app!("first", |rt, _| {

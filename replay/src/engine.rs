@@ -5,7 +5,7 @@
 use crate::capture::succeeded;
 use crate::compare::{compares_data, first_difference, same_result};
 use crate::fdpair::{FdPairs, PairTable, Side};
-use crate::floor::{Answer, Floor};
+use crate::floor::{Answer, Expected, Floor, Inputs};
 use crate::report::{Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Schedule};
 use crate::step::{Outcome, Step};
@@ -129,21 +129,20 @@ impl ReplayState {
         if self.options.passthrough {
             return None;
         }
-        let (nr, answer) = match (step, entry.map(|i| &self.entries[i].record)) {
-            (Step::Call(call), Some(Record::Syscall(recorded))) => (
-                call.nr,
-                Answer {
+        let expected = match (step, entry.map(|i| &self.entries[i].record)) {
+            (Step::Call(call), Some(Record::Syscall(recorded))) => Expected {
+                nr: call.nr,
+                scratch: None,
+                inputs: Some(Inputs::Recorded(recorded.inputs.clone())),
+                answer: Arc::new(Answer {
                     result: recorded.result as i32,
                     outputs: recorded.outputs.clone(),
-                },
-            ),
-            (Step::Exec { .. }, _) => (nr::EXECVE, Answer::default()),
+                }),
+            },
+            (Step::Exec { .. }, _) => Expected::plain(nr::EXECVE, Arc::default()),
             _ => return None,
         };
-        Some(
-            self.floor
-                .expect_until_withdrawn(driver, nr, None, Arc::new(answer)),
-        )
+        Some(self.floor.expect_until_withdrawn(driver, expected))
     }
 
     /// Copies `driver`'s staged step to `addr` in its memory.

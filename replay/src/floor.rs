@@ -9,6 +9,17 @@
 //! being kept): those pass through to the real system, issued through the
 //! floor owner's own table, which never routes back into the floor.
 //!
+//! Echoes: a grate may do a caller's terminal I/O from its own memory, on
+//! its own fds 0-2 and with its own cage in the argcages (Lind's imfs-grate
+//! writes fds 0-2 that way); by cage that looks like the grate's own I/O.
+//! So a call from no caller the floor stands for, on an fd below 3, whose
+//! input bytes equal those of an in-flight expected call of the same
+//! number, is taken as that call re-issued and answered as it, never
+//! executed: the caller's output is not printed twice. (A grate's own
+//! stderr line that carries exactly the bytes of a caller's write in flight
+//! at that moment is answered too; a copy kept in a file, on fd 3 and up,
+//! never is.)
+//!
 //! Matching: an expectation is keyed by the cage the floor answers for and
 //! the call number. A call sent down names its caller in its argcages (glibc
 //! sets all six to the caller, and grates keep scalar argcages), so the floor
@@ -16,7 +27,7 @@
 //! number (threads) are told apart by the scratch buffer a pointer argument
 //! points into, when there is one.
 
-use crate::capture::deliver_outputs;
+use crate::capture::{capture_inputs, deliver_outputs, CaptureLimits};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::{ArgKind, Buffer, Len, RetKind, SyscallInfo};
 use std::collections::HashMap;
@@ -30,6 +41,20 @@ pub struct Answer {
     pub outputs: Vec<Buffer>,
 }
 
+/// Where the input bytes of an expected call are, for telling its echoes
+/// (see the module doc).
+#[derive(Clone, Debug)]
+pub enum Inputs {
+    /// As recorded.
+    Recorded(Vec<Buffer>),
+    /// In the caller's memory, at these arguments (read only when a
+    /// possible echo arrives).
+    At(Args),
+}
+
+/// The most input bytes compared when looking for an echo.
+const ECHO_MAX: usize = 64 << 20;
+
 /// What the floor did, for summaries.
 #[derive(Debug, Default)]
 pub struct FloorCounts {
@@ -39,6 +64,9 @@ pub struct FloorCounts {
     pub unmatched: AtomicU64,
     /// Grates' own calls passed through to the real system.
     pub passed_through: AtomicU64,
+    /// Grates' re-issues of an expected call from their own memory,
+    /// answered as that call.
+    pub echoed: AtomicU64,
 }
 
 /// What the floor does with a call on a caller's behalf it has no answer for.
@@ -55,7 +83,31 @@ struct Pending {
     nr: u32,
     /// Host address range of the scratch memory given with this call.
     scratch: Option<(u64, u64)>,
+    inputs: Option<Inputs>,
     answer: Arc<Answer>,
+}
+
+/// What an expectation expects.
+#[derive(Debug)]
+pub struct Expected {
+    pub nr: u32,
+    /// Host address range of the scratch memory given with this call.
+    pub scratch: Option<(u64, u64)>,
+    /// The call's input bytes, to tell echoes by.
+    pub inputs: Option<Inputs>,
+    pub answer: Arc<Answer>,
+}
+
+impl Expected {
+    /// Call `nr` answered with `answer`, with no scratch and no inputs.
+    pub fn plain(nr: u32, answer: Arc<Answer>) -> Expected {
+        Expected {
+            nr,
+            scratch: None,
+            inputs: None,
+            answer,
+        }
+    }
 }
 
 /// The floor under one stack.
@@ -116,17 +168,9 @@ impl Floor {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Expects call `nr` on behalf of `cage` while the guard lives, to be
-    /// answered with `answer`. `scratch` is the host address range of the
-    /// buffers handed to the stack with this call, if any.
-    pub fn expect(
-        &self,
-        cage: CageId,
-        nr: u32,
-        scratch: Option<(u64, u64)>,
-        answer: Arc<Answer>,
-    ) -> Expectation<'_> {
-        let id = self.expect_until_withdrawn(cage, nr, scratch, answer);
+    /// Expects a call on behalf of `cage` while the guard lives.
+    pub fn expect(&self, cage: CageId, expected: Expected) -> Expectation<'_> {
+        let id = self.expect_until_withdrawn(cage, expected);
         Expectation {
             floor: self,
             cage,
@@ -137,19 +181,14 @@ impl Floor {
     /// Like [`Floor::expect`], for an expectation that outlives the caller's
     /// scope (a replay driver's call spans two private calls); returns the id
     /// to pass to [`Floor::withdraw`].
-    pub fn expect_until_withdrawn(
-        &self,
-        cage: CageId,
-        nr: u32,
-        scratch: Option<(u64, u64)>,
-        answer: Arc<Answer>,
-    ) -> u64 {
+    pub fn expect_until_withdrawn(&self, cage: CageId, expected: Expected) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().entry(cage).or_default().push(Pending {
             id,
-            nr,
-            scratch,
-            answer,
+            nr: expected.nr,
+            scratch: expected.scratch,
+            inputs: expected.inputs,
+            answer: expected.answer,
         });
         id
     }
@@ -185,6 +224,51 @@ impl Floor {
         best.map(|p| p.answer.clone())
     }
 
+    /// The expected call that `args` (a call from no caller the floor
+    /// stands for) re-issues, judged by its input bytes.
+    fn find_echo(&self, rt: &dyn ThreeI, info: &SyscallInfo, args: &Args) -> Option<Arc<Answer>> {
+        let on_terminal = info.args.first() == Some(&ArgKind::Fd) && args[0].value < 3;
+        if !on_terminal {
+            return None;
+        }
+        let candidates: Vec<(Inputs, Arc<Answer>)> = {
+            let pending = self.lock();
+            pending
+                .values()
+                .flatten()
+                .filter(|p| p.nr == info.nr)
+                .filter_map(|p| Some((p.inputs.clone()?, p.answer.clone())))
+                .collect()
+        };
+        if candidates.is_empty() {
+            return None;
+        }
+        let limits = CaptureLimits {
+            max_buffer: ECHO_MAX,
+        };
+        let theirs = flatten(&capture_inputs(rt, info, args, limits).ok()?);
+        candidates.into_iter().find_map(|(inputs, answer)| {
+            let ours = match inputs {
+                Inputs::Recorded(buffers) => buffers,
+                Inputs::At(at) => capture_inputs(rt, info, &at, limits).ok()?,
+            };
+            same_input(&ours, &theirs).then_some(answer)
+        })
+    }
+
+    /// Answers a matched call: its outputs delivered, its count clipped.
+    fn answer(&self, rt: &dyn ThreeI, nr: u32, args: &Args, answer: &Answer) -> i32 {
+        let Some(info) = formats::lookup(nr) else {
+            return answer.result;
+        };
+        // A stack that sent down a bad pointer gets what the real call
+        // would have given it.
+        if deliver_outputs(rt, info, args, &answer.outputs).is_err() {
+            return Errno::EFAULT.ret();
+        }
+        clip_count(info, args, answer.result)
+    }
+
     /// Handles call `nr` that reached the floor. `answers_for` says whether
     /// the floor stands in for a cage (an app or replay driver cage).
     pub fn handle(
@@ -197,20 +281,19 @@ impl Floor {
     ) -> i32 {
         if let Some(answer) = self.find(nr, args) {
             self.counts.answered.fetch_add(1, Ordering::Relaxed);
-            let Some(info) = formats::lookup(nr) else {
-                return answer.result;
-            };
-            // A stack that sent down a bad pointer gets what the real call
-            // would have given it.
-            if deliver_outputs(rt, info, args, &answer.outputs).is_err() {
-                return Errno::EFAULT.ret();
-            }
-            return clip_count(info, args, answer.result);
+            return self.answer(rt, nr, args, &answer);
         }
         let on_behalf = args.iter().any(|a| answers_for(a.owner()));
         // A cage the floor stands for still forks and ends for real: only
         // a simulated fork or exit comes with an expectation.
         let lifecycle = matches!(nr, nr::CLONE | nr::EXIT | nr::EXIT_GROUP);
+        if !on_behalf && !lifecycle {
+            let echo = formats::lookup(nr).and_then(|info| self.find_echo(rt, info, args));
+            if let Some(answer) = echo {
+                self.counts.echoed.fetch_add(1, Ordering::Relaxed);
+                return self.answer(rt, nr, args, &answer);
+            }
+        }
         if on_behalf && !lifecycle {
             self.counts.unmatched.fetch_add(1, Ordering::Relaxed);
             if let Unmatched::Refuse(errno) = unmatched {
@@ -222,4 +305,23 @@ impl Floor {
         let me = rt.cage_id();
         rt.make_call(nr, me, args[0].owner(), args)
     }
+}
+
+/// Input buffers as one byte string, and the length it stands for.
+fn flatten(buffers: &[Buffer]) -> (Vec<u8>, u64) {
+    let mut bytes = Vec::new();
+    let mut full = 0u64;
+    for b in buffers {
+        bytes.extend_from_slice(&b.data);
+        full += b.truncated_from.unwrap_or(b.data.len() as u64);
+    }
+    (bytes, full)
+}
+
+/// Whether `ours` (possibly cut when recorded) holds the bytes of `theirs`.
+/// A call with no input bytes is never an echo.
+fn same_input(ours: &[Buffer], theirs: &(Vec<u8>, u64)) -> bool {
+    let (bytes, full) = flatten(ours);
+    let (their_bytes, their_full) = theirs;
+    full > 0 && full == *their_full && their_bytes.starts_with(&bytes)
 }

@@ -169,7 +169,7 @@ fn replay(
         match guest.waitpid(-1, boundary::wait::WNOHANG) {
             Ok((pid, _)) if pid.0 == 0 => {
                 progress.show(state.position());
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                boundary::clock::pause(std::time::Duration::from_millis(20));
             }
             Ok(_) => continue,
             Err(_) => break,

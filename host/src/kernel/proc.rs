@@ -138,6 +138,10 @@ fn execve(c: &Call<'_>) -> Result<i32, Errno> {
 }
 
 /// wait4 (61): the target's zombies, first in first out for pid <= 0.
+///
+/// As RawPOSIX's waitpid, WNOHANG is honoured only for pid <= 0: waiting
+/// for one named child blocks until that child exits, whatever the
+/// options (LW `src/rawposix/src/sys_calls.rs` `waitpid_syscall`).
 fn wait4(c: &Call<'_>) -> Result<i32, Errno> {
     let (pid, status_ptr, options) = (c.int(0), c.val(1), c.int(2));
     let t = &c.target;
@@ -165,7 +169,7 @@ fn wait4(c: &Call<'_>) -> Result<i32, Errno> {
         if let Some(z) = found {
             break z;
         }
-        if options & WNOHANG != 0 {
+        if pid <= 0 && options & WNOHANG != 0 {
             return Ok(0);
         }
         c.inner.check_stop();

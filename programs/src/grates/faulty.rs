@@ -6,7 +6,9 @@
 //! `short-read` (forward write/pwrite or read/pread with half the length,
 //! at least 1 byte, and return that result), `garbage` (forward, then fill
 //! the output the call produced with 0xA5), `panic` (the handler panics;
-//! the runtime answers GRATE_ERR), `passthrough` (no fault). When several
+//! the runtime answers GRATE_ERR), `passthrough` (no fault), `quit` (exit
+//! right after starting the child), `slow-start` (wait a while before
+//! starting the child, as a grate takes to come up on Lind). When several
 //! modes apply to a call, the first listed wins.
 
 use crate::kit::{forward, read_iovecs, scatter, split_options, write_out, Grate};
@@ -18,7 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 pub const USAGE: &str = "faulty-grate MODE[,MODE...] [--calls NAMES] [--after N] APP [ARGS...]\n  \
-     MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough | quit";
+     MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough | quit | \
+     slow-start";
+
+/// How long `slow-start` waits before starting the child: longer than the
+/// engines' polling period, as a grate's start on Lind is.
+const SLOW_START: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The calls faulted when no --calls is given.
 const DEFAULT_CALLS: &[u32] = &[
@@ -48,6 +55,8 @@ pub enum Fault {
     Passthrough,
     /// The grate exits right after starting its child.
     Quit,
+    /// The grate waits before starting its child.
+    SlowStart,
 }
 
 impl Fault {
@@ -69,7 +78,7 @@ impl Fault {
                     | nr::GETDENTS
                     | nr::GETDENTS64
             ),
-            Fault::Passthrough | Fault::Quit => false,
+            Fault::Passthrough | Fault::Quit | Fault::SlowStart => false,
         }
     }
 }
@@ -92,6 +101,7 @@ pub fn parse_modes(list: &str) -> Result<Vec<Fault>, String> {
             "panic" => Ok(Fault::Panic),
             "passthrough" => Ok(Fault::Passthrough),
             "quit" => Ok(Fault::Quit),
+            "slow-start" => Ok(Fault::SlowStart),
             _ => match mode.strip_prefix("errno=") {
                 Some(name) => errno_by_name(name)
                     .map(Fault::Errno)
@@ -174,6 +184,9 @@ impl Grate for Faulty {
 
     fn configure(&self, _rt: &dyn ThreeI, args: &[String]) -> Result<Vec<String>, String> {
         let (plan, app) = parse_args(args)?;
+        if plan.modes.contains(&Fault::SlowStart) {
+            boundary::clock::pause(SLOW_START);
+        }
         self.plan
             .set(plan)
             .map_err(|_| "configured twice".to_string())?;
@@ -201,7 +214,9 @@ impl Grate for Faulty {
             return forward(rt, nr, args);
         }
         match plan.modes.iter().copied().find(|m| m.applies_to(nr)) {
-            None | Some(Fault::Passthrough | Fault::Quit) => forward(rt, nr, args),
+            None | Some(Fault::Passthrough | Fault::Quit | Fault::SlowStart) => {
+                forward(rt, nr, args)
+            }
             Some(Fault::Errno(errno)) => errno.ret(),
             Some(Fault::Panic) => panic!("faulty-grate: injected panic in {}", name(nr)),
             Some(Fault::ShortWrite | Fault::ShortRead) => {

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-/// How long a call from a cage nobody has seen waits for forks in flight:
-/// on the host runtime a forked child may call in before the parent's CLONE
-/// handler has copied the parent's state to it.
-const FORK_WAIT: Duration = Duration::from_secs(2);
+/// How long a call from a cage nobody has seen waits for forks in flight
+/// (about 2 s, in steps): on the host runtime a forked child may call in
+/// before the parent's CLONE handler has copied the parent's state to it.
+const FORK_WAIT_STEP: Duration = Duration::from_millis(50);
+const FORK_WAIT_STEPS: u32 = 40;
 
 /// One `T` per cage. A cage never seen gets a fresh `T` (never a panic, the
 /// fdtables failure mode of LIND-3I §10); a fork copies the parent's `T`.
@@ -47,14 +48,16 @@ impl<T: Clone> CageTables<T> {
     /// lock is held throughout.
     pub fn with<R>(&self, cage: CageId, f: impl FnOnce(&mut T) -> R) -> R {
         let mut tables = lock(&self.inner);
-        if !tables.by_cage.contains_key(&cage) && tables.forks_in_flight > 0 {
+        // Timed waits in steps, not `wait_timeout_while`: that one reads
+        // `Instant`, which does not link on Lind.
+        let mut steps = FORK_WAIT_STEPS;
+        while steps > 0 && !tables.by_cage.contains_key(&cage) && tables.forks_in_flight > 0 {
             tables = self
                 .fork_done
-                .wait_timeout_while(tables, FORK_WAIT, |t| {
-                    !t.by_cage.contains_key(&cage) && t.forks_in_flight > 0
-                })
+                .wait_timeout(tables, FORK_WAIT_STEP)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
+            steps -= 1;
         }
         let fresh = self.fresh;
         f(tables.by_cage.entry(cage).or_insert_with(fresh))
