@@ -10,9 +10,10 @@
 //! - [`LindRt`]: `ThreeI` for the cage this module runs in. Calls go out
 //!   through glibc's `make_threei_call` with `translate_errno = 0`; own
 //!   memory is the Rust heap in the grate's linear memory.
-//! - [`run()`]: the `main` of every binary here: builds the program from its
-//!   [`boundary::ProgramEntry`], runs its `main` with the process arguments,
-//!   and exits with the returned status.
+//! - [`run_by_name()`]: the `main` of the one binary, `tee-lind`: picks the
+//!   program by the name the module was started as (the build installs
+//!   copies named `tee-grate.cwasm`, `tee-replay.cwasm`, ...), runs its
+//!   `main` with the process arguments, and exits with the returned status.
 //! - [`FdtablesPairs`]: the tee's primary-to-secondary fd pairs kept in
 //!   Lind's fdtables, as Lind's Rust grates keep fd state.
 //! - Handler dispatch: Lind reaches a grate's handler only through a
@@ -48,5 +49,5 @@ mod slots;
 
 pub use pairs::FdtablesPairs;
 pub use rt::LindRt;
-pub use run::run;
+pub use run::{program_name, run, run_by_name, LIND_GRATES};
 pub use slots::SLOT_COUNT;
