@@ -30,14 +30,17 @@ pub fn bin(name: &str) -> &'static str {
 
 /// Starts `name args` in `dir` with piped output.
 pub fn spawn(dir: &Path, name: &str, args: &[&str]) -> Child {
-    Command::new(bin(name))
-        .args(args)
-        .current_dir(dir)
+    spawn_command(Command::new(bin(name)).args(args).current_dir(dir), name)
+}
+
+/// Starts `command` with no input and piped output.
+pub fn spawn_command(command: &mut Command, what: &str) -> Child {
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"))
 }
 
 /// Waits for `child`, failing the test if it runs past the timeout.

@@ -215,7 +215,7 @@ impl Floor {
                 let in_scratch = p
                     .scratch
                     .is_some_and(|(lo, hi)| args.iter().any(|a| (lo..hi).contains(&a.value)));
-                if in_scratch {
+                if in_scratch || same_input_pointers(nr, p.inputs.as_ref(), args) {
                     return Some(p.answer.clone());
                 }
                 best = best.or(Some(p));
@@ -307,6 +307,20 @@ impl Floor {
     }
 }
 
+/// Whether `args` pass on an input buffer of the expected call: how
+/// several threads' writes in flight at once (which carry no scratch) are
+/// told apart, since a stack forwards the caller's own buffer pointer.
+fn same_input_pointers(nr: u32, inputs: Option<&Inputs>, args: &Args) -> bool {
+    let (Some(Inputs::At(at)), Some(info)) = (inputs, formats::lookup(nr)) else {
+        return false;
+    };
+    info.args.iter().zip(at).any(|(kind, expected)| {
+        matches!(kind, ArgKind::In(_) | ArgKind::IovIn { .. })
+            && expected.value != 0
+            && args.iter().any(|a| a.value == expected.value)
+    })
+}
+
 /// Input buffers as one byte string, and the length it stands for.
 fn flatten(buffers: &[Buffer]) -> (Vec<u8>, u64) {
     let mut bytes = Vec::new();
@@ -324,4 +338,77 @@ fn same_input(ours: &[Buffer], theirs: &(Vec<u8>, u64)) -> bool {
     let (bytes, full) = flatten(ours);
     let (their_bytes, their_full) = theirs;
     full > 0 && full == *their_full && their_bytes.starts_with(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boundary::{args_of, Arg};
+
+    const APP: CageId = CageId(4);
+
+    fn write_args(buf: u64, len: u64) -> Args {
+        let mut args = args_of(APP, &[3, 0, len]);
+        args[1] = Arg::new(buf, APP);
+        args
+    }
+
+    fn expect_write<'f>(floor: &'f Floor, args: Args, result: i32) -> Expectation<'f> {
+        floor.expect(
+            APP,
+            Expected {
+                nr: nr::WRITE,
+                scratch: None,
+                inputs: Some(Inputs::At(args)),
+                answer: Arc::new(Answer {
+                    result,
+                    outputs: Vec::new(),
+                }),
+            },
+        )
+    }
+
+    #[test]
+    fn concurrent_writes_of_one_cage_are_told_apart_by_their_buffers() {
+        let floor = Floor::new();
+        let first = write_args(0x1000, 16);
+        let second = write_args(0x2000, 17);
+        let _a = expect_write(&floor, first, 16);
+        let _b = expect_write(&floor, second, 17);
+        // What a stack forwards: the caller's buffer, its fd translated.
+        let mut forwarded = second;
+        forwarded[0].value = 7;
+        assert_eq!(
+            floor.find(nr::WRITE, &forwarded).map(|a| a.result),
+            Some(17)
+        );
+        assert_eq!(floor.find(nr::WRITE, &first).map(|a| a.result), Some(16));
+    }
+
+    #[test]
+    fn a_withdrawn_expectation_is_not_found() {
+        let floor = Floor::new();
+        let args = write_args(0x1000, 4);
+        drop(expect_write(&floor, args, 4));
+        assert!(floor.find(nr::WRITE, &args).is_none());
+    }
+
+    fn buffer(data: &[u8], truncated_from: Option<u64>) -> Buffer {
+        Buffer {
+            arg: 1,
+            index: 0,
+            data: data.to_vec(),
+            truncated_from,
+        }
+    }
+
+    #[test]
+    fn an_echo_carries_the_same_bytes_as_recorded_even_when_the_record_was_cut() {
+        let theirs = flatten(&[buffer(b"hello\n", None)]);
+        assert!(same_input(&[buffer(b"hello\n", None)], &theirs));
+        assert!(same_input(&[buffer(b"hel", Some(6))], &theirs));
+        assert!(!same_input(&[buffer(b"help", Some(6))], &theirs));
+        assert!(!same_input(&[buffer(b"hello", None)], &theirs));
+        assert!(!same_input(&[], &flatten(&[])), "no bytes is no echo");
+    }
 }

@@ -1,0 +1,152 @@
+//! The Lind bench: what the tee costs an app on a real Lind runtime.
+//!
+//! `cargo bench --bench lind` (needs the Lind kit's environment and the
+//! programs `lind/build.sh` installs, as the Lind tier does). Runs
+//! `tier-app` bare, under Lind's strace-grate-rs, under one pass-through
+//! grate (the price of one grate hop), under `tee-grate --record` and under
+//! the live tee with a pass-through secondary, and prints, for each:
+//! a small call (close of a bad fd, 100,000 times) in ns per call as the
+//! app measures it, and 20000 writes of 4 KiB plus their read-back as
+//! whole-process time, each as a ratio to the bare run of the same round.
+//! Medians of 3 rounds; the modes of a round run back to back, so the
+//! ratios compare like with like on a shared, noisy machine.
+
+#[allow(dead_code)]
+#[path = "../tests/util.rs"]
+mod util;
+
+#[allow(dead_code)]
+#[path = "../tests/lind_tier/kit.rs"]
+mod kit;
+
+use kit::{lind, Kit};
+use std::time::Instant;
+
+const CLOSES: &str = "100000";
+const WRITES: &str = "20000";
+const ROUNDS: usize = 3;
+
+/// How an app is started, as `lind-boot` arguments before the app.
+struct Mode {
+    name: &'static str,
+    prefix: fn(&str) -> Vec<String>,
+}
+
+const MODES: &[Mode] = &[
+    Mode {
+        name: "bare",
+        prefix: |_| vec![],
+    },
+    Mode {
+        name: "strace-grate-rs",
+        prefix: |_| vec!["grates/strace-grate-rs.cwasm".into()],
+    },
+    Mode {
+        name: "one pass-through grate",
+        prefix: |_| vec!["grates/passthrough-grate.cwasm".into()],
+    },
+    Mode {
+        name: "tee-grate --record",
+        prefix: |log| {
+            ["tee-grate.cwasm", "--record", log, "--"]
+                .map(String::from)
+                .to_vec()
+        },
+    },
+    Mode {
+        name: "live tee, pass-through 2nd",
+        prefix: |_| {
+            [
+                "tee-grate.cwasm",
+                "%{",
+                "grates/passthrough-grate.cwasm",
+                "%}",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    },
+];
+
+/// The number after `key` in the app's report line.
+fn reported_ns(stdout: &str, key: &str) -> f64 {
+    stdout
+        .lines()
+        .find_map(|l| l.split(key).next().filter(|_| l.contains(key)))
+        .and_then(|before| before.split_whitespace().last())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {key:?} in {stdout:?}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let kit = Kit::get();
+    let run = kit.run_dir("bench");
+    let mut close_ns = vec![Vec::new(); MODES.len()];
+    let mut write_s = vec![Vec::new(); MODES.len()];
+    for round in 0..ROUNDS {
+        for (m, mode) in MODES.iter().enumerate() {
+            let log = run.path(&format!("r{round}-m{m}.log"));
+            let dir = run.path(&format!("r{round}-m{m}"));
+            let mut argv = (mode.prefix)(&log);
+            argv.extend([kit.app().into(), "bench-close".into(), CLOSES.into()]);
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let closes = lind(&refs);
+            assert_eq!(closes.status, 0, "{}: {closes:?}", mode.name);
+            close_ns[m].push(reported_ns(&closes.stdout, " ns per call"));
+            let _ = std::fs::remove_file(kit.host(&log));
+
+            let mut argv = (mode.prefix)(&log);
+            argv.extend([
+                kit.app().into(),
+                "bench-write".into(),
+                WRITES.into(),
+                dir.clone(),
+            ]);
+            let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let start = Instant::now();
+            let writes = lind(&refs);
+            write_s[m].push(start.elapsed().as_secs_f64());
+            assert!(
+                writes.stdout.contains("40000 of 40000 ok"),
+                "{}: {writes:?}",
+                mode.name
+            );
+            let _ = std::fs::remove_dir_all(kit.host(&dir));
+            let _ = std::fs::remove_file(kit.host(&log));
+        }
+    }
+    let close: Vec<f64> = close_ns.into_iter().map(median).collect();
+    let write: Vec<f64> = write_s.into_iter().map(median).collect();
+    println!("mode                        | close(bad fd) ns/call | x bare | 20000x4KiB write+read s | x bare");
+    for (m, mode) in MODES.iter().enumerate() {
+        println!(
+            "{:<27} | {:>21.0} | {:>6.2} | {:>23.2} | {:>6.2}",
+            mode.name,
+            close[m],
+            close[m] / close[0],
+            write[m],
+            write[m] / write[0]
+        );
+    }
+    let hop = close[2] - close[0];
+    println!(
+        "one grate hop: {hop:.0} ns; --record adds {:.0} ns to a small call ({:.2} hops)",
+        close[3] - close[0],
+        (close[3] - close[0]) / hop
+    );
+    println!(
+        "writes: --record overhead {:.2}x bare is {:.2} of strace-grate-rs's {:.2}x",
+        write[3] / write[0] - 1.0,
+        (write[3] / write[0] - 1.0) / (write[1] / write[0] - 1.0),
+        write[1] / write[0] - 1.0
+    );
+    run.remove_if(true);
+}

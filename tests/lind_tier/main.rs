@@ -1,0 +1,518 @@
+//! The Lind tier: every mode of the tee, on a real Lind runtime.
+//!
+//! Runs the repo's own C workloads (`lind/tier/tier-app.c`, compiled with
+//! `lind_compile -s`) bare and under `tee-grate` in every form the README
+//! shows, and holds each teed run to the bare one: the same app output and
+//! the same files. Recordings are verified and read on the host with
+//! `tee-log`, replayed on Lind into archive-grate and imfs-grate, and
+//! rebuilt with the native `tee-replay --into-dir`.
+//!
+//! Needs the Lind kit's environment (`LIND_ROOT`, `LIND_BOOT`,
+//! `lind_compile` on `PATH`: `source "$LIND_KIT/env.sh"` after
+//! `../shared/lind/setup.sh`) and the programs `lind/build.sh` installs.
+//! Without them every test fails, saying so: this target is not part of
+//! `cargo test --workspace`; run it with `cargo test --test lind_tier`.
+//!
+//! lindfs is a persistent directory: each test works under a fresh
+//! `/tier/<run>` and removes it when it passes.
+
+#[allow(dead_code)]
+#[path = "../util.rs"]
+mod util;
+
+mod kit;
+
+use kit::{lind, Kit, SCENARIOS};
+use std::time::Instant;
+use util::{assert_same_tree, Tree};
+
+/// One scenario's outcome under one form, printed as the tier's table.
+struct Tally {
+    form: &'static str,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn new(form: &'static str) -> Tally {
+        Tally {
+            form,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Runs `check` for `scenario`, printing one line of the tier's table.
+    fn scenario(&mut self, scenario: &str, check: impl FnOnce() -> Result<(), String>) {
+        let start = Instant::now();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+        let outcome = match caught {
+            Ok(result) => result,
+            Err(panic) => Err(panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panicked".into())),
+        };
+        let took = start.elapsed().as_secs_f64();
+        match outcome {
+            Ok(()) => println!(
+                "lind tier | {:<28} | {scenario:<9} | ok     | {took:5.1} s",
+                self.form
+            ),
+            Err(why) => {
+                println!(
+                    "lind tier | {:<28} | {scenario:<9} | FAILED | {took:5.1} s | {why}",
+                    self.form
+                );
+                self.failures.push(format!("{scenario}: {why}"));
+            }
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.failures.is_empty(),
+            "{}: {}",
+            self.form,
+            self.failures.join("\n")
+        );
+    }
+}
+
+fn same(what: &str, got: &str, want: &str) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what} differs:\n--- got\n{got}--- want\n{want}"))
+    }
+}
+
+fn same_tree(got: &Tree, want: &Tree, what: &str) -> Result<(), String> {
+    std::panic::catch_unwind(|| assert_same_tree(got, want, what)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| format!("{what} differs"))
+    })
+}
+
+fn expect(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// The names strace-grate-rs prints its records under (`NAME_syscall`), as
+/// its source (rust-grates/strace-grate/src/main.rs) defines them.
+const STRACE_NAMES: &[&str] = &[
+    "read",
+    "write",
+    "open",
+    "close",
+    "stat",
+    "fstat",
+    "poll",
+    "lseek",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "brk",
+    "sigaction",
+    "sigprocmask",
+    "ioctl",
+    "pread",
+    "readv",
+    "pwrite",
+    "writev",
+    "access",
+    "pipe",
+    "select",
+    "sched_yield",
+    "shmget",
+    "shmat",
+    "shmctl",
+    "dup",
+    "dup2",
+    "nanosleep",
+    "setitimer",
+    "getpid",
+    "socket",
+    "connect",
+    "accept",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "socketpair",
+    "setsockopt",
+    "getsockopt",
+    "clone",
+    "fork",
+    "exec",
+    "exit",
+    "waitpid",
+    "kill",
+    "shmdt",
+    "fcntl",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "truncate",
+    "ftruncate",
+    "getdents",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "rename",
+    "unlink",
+    "readlink",
+    "chmod",
+    "fchmod",
+    "getuid",
+    "getgid",
+    "geteuid",
+    "getegid",
+    "getppid",
+    "statfs",
+    "fstatfs",
+    "gethostname",
+    "futex",
+    "epoll_create",
+    "clock_gettime",
+    "epoll_wait",
+    "epoll_ctl",
+    "unlinkat",
+    "readlinkat",
+    "sync_file_range",
+    "epoll_create1",
+    "dup3",
+    "pipe2",
+    "getrandom",
+];
+
+/// `stdout` with what strace-grate-rs printed itself taken out: its banner,
+/// its closing `Result: Ok(0)`, and its records. It prints a record as
+/// `\nNAME_syscall(ARGS)` and then ` = RET` through a line-buffered stdout,
+/// so each record reaches fd 1 as one `NAME_syscall(ARGS) = RET\n` write
+/// (its arguments escaped), between two of the app's writes, possibly right
+/// after an app write that did not end a line.
+fn without_strace(stdout: &str) -> String {
+    let mut text = stdout
+        .replacen("[Grate Init]: Initializing Strace Grate\n", "", 1)
+        .replacen("Result: Ok(\n    0,\n)\n", "", 1);
+    let mut from = 0;
+    while let Some(found) = text[from..].find("_syscall(") {
+        let at = from + found;
+        // The record starts at the longest name the text before ends with.
+        let name = STRACE_NAMES
+            .iter()
+            .filter(|n| text[..at].ends_with(*n))
+            .max_by_key(|n| n.len());
+        let Some(name) = name else {
+            from = at + 1;
+            continue;
+        };
+        let start = at - name.len();
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        text.replace_range(start..end, "");
+        from = start;
+    }
+    // The record before the first app write ends the banner's blank line.
+    text.strip_prefix('\n').map(str::to_string).unwrap_or(text)
+}
+
+#[test]
+fn bare_runs_pass_their_own_checks() {
+    let kit = Kit::get();
+    let mut tally = Tally::new("bare");
+    for &s in SCENARIOS {
+        tally.scenario(s, || {
+            let base = kit.baseline(s);
+            expect(base.status == 0, || format!("exit {}", base.status))?;
+            expect(base.stdout.contains(&format!("{s}: all ok")), || {
+                format!("checks failed:\n{}", base.stdout)
+            })?;
+            expect(!base.files.is_empty(), || "no files written".into())
+        });
+    }
+    tally.finish();
+}
+
+#[test]
+fn record_verifies_dumps_and_replays_to_the_same_files() {
+    let kit = Kit::get();
+    let run = kit.run_dir("record");
+    let mut tally = Tally::new("--record, replay, into-dir");
+    for &s in SCENARIOS {
+        tally.scenario(s, || {
+            let base = kit.baseline(s);
+            let log = run.path(&format!("{s}.log"));
+            let out = run.path(s);
+            let teed = lind(&[
+                "tee-grate.cwasm",
+                "--record",
+                &log,
+                "--",
+                kit.app(),
+                s,
+                &out,
+            ]);
+            same("app output", &teed.stdout, &base.stdout)?;
+            expect(teed.status == base.status, || {
+                format!("exit {}", teed.status)
+            })?;
+            same_tree(&kit.tree(&out), &base.files, "recorded run's files")?;
+            let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+            expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
+            let dump = kit.tee_log(&["dump", &kit.host(&log)]);
+            expect(
+                dump.stdout.contains("write(") && dump.stdout.contains("open("),
+                || format!("dump shows no calls:\n{}", dump.stdout),
+            )?;
+            let archive = run.path(&format!("{s}-archive"));
+            let replay = lind(&[
+                "tee-replay.cwasm",
+                &log,
+                "%<",
+                "grates/archive-grate.cwasm",
+                &archive,
+                "%>",
+            ]);
+            expect(
+                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+                || format!("replay into archive-grate: {replay:?}"),
+            )?;
+            same_tree(
+                &kit.tree(&format!("{archive}{out}")),
+                &base.files,
+                "archive rebuilt by the replay",
+            )?;
+            let rebuilt = kit.rebuild_into_dir(&log);
+            same_tree(
+                &kit::subtree(&rebuilt, &out),
+                &base.files,
+                "tree rebuilt by tee-replay --into-dir",
+            )
+        });
+    }
+    run.remove_if(tally.failures.is_empty());
+    tally.finish();
+}
+
+/// `tee-grate %{ SECONDARY... %} app`: the app sees and leaves what it does
+/// bare; the summary names the secondary's duplicates.
+fn live_secondary(
+    form: &'static str,
+    secondary: &[&str],
+    skip: &[&str],
+    also: impl Fn(&str, &str, &util::Output) -> Result<(), String>,
+) {
+    let kit = Kit::get();
+    let run = kit.run_dir(form);
+    let mut tally = Tally::new(form);
+    for &s in SCENARIOS {
+        if skip.contains(&s) {
+            println!("lind tier | {form:<28} | {s:<9} | skipped (see the test)");
+            continue;
+        }
+        tally.scenario(s, || {
+            let base = kit.baseline(s);
+            let out = run.path(s);
+            let extra = run.path(&format!("{s}-grate"));
+            let mut argv = vec!["tee-grate.cwasm", "%{"];
+            argv.extend(
+                secondary
+                    .iter()
+                    .map(|a| if *a == "DIR" { extra.as_str() } else { a }),
+            );
+            argv.extend(["%}", kit.app(), s, &out]);
+            let teed = lind(&argv);
+            same("app output", &without_strace(&teed.stdout), &base.stdout)?;
+            expect(teed.status == base.status, || {
+                format!("exit {}: {teed:?}", teed.status)
+            })?;
+            same_tree(&kit.tree(&out), &base.files, "the app's files")?;
+            expect(teed.stderr.contains("calls duplicated"), || {
+                format!("no summary: {}", teed.stderr)
+            })?;
+            also(&extra, &out, &teed)
+        });
+    }
+    run.remove_if(tally.failures.is_empty());
+    tally.finish();
+}
+
+#[test]
+fn live_tee_into_imfs_grate() {
+    live_secondary(
+        "%{ imfs-grate %}",
+        &["grates/imfs-grate.cwasm"],
+        &[],
+        |_, _, _| Ok(()),
+    );
+}
+
+/// strace-grate-rs panics when two of its handlers print at once
+/// ("RefCell already borrowed" in std's stdout, whose lock cannot tell
+/// Lind's worker instances apart), with or without a tee; the panicked
+/// worker keeps stdout locked and every later call into the grate blocks.
+/// So it gets only the workloads whose cages never call at the same time
+/// (threads run together; in `pipes` parent and child do).
+#[test]
+fn live_tee_into_strace_grate() {
+    live_secondary(
+        "%{ strace-grate-rs %}",
+        &["grates/strace-grate-rs.cwasm"],
+        &["threads", "pipes"],
+        |_, _, teed| {
+            expect(teed.stdout.contains("write_syscall("), || {
+                format!("strace saw no write: {}", teed.stdout)
+            })
+        },
+    );
+}
+
+#[test]
+fn live_tee_into_archive_grate_keeps_the_files() {
+    let kit = Kit::get();
+    live_secondary(
+        "%{ archive-grate DIR %}",
+        &["grates/archive-grate.cwasm", "DIR"],
+        &[],
+        |archive, out, _| {
+            let base = kit.baseline(out.rsplit('/').next().unwrap_or_default());
+            same_tree(
+                &kit.tree(&format!("{archive}{out}")),
+                &base.files,
+                "the archive",
+            )
+        },
+    );
+}
+
+#[test]
+fn live_tee_into_a_faulty_grate_reports_and_changes_nothing() {
+    live_secondary(
+        "%{ faulty-grate short-write %}",
+        &["grates/faulty-grate.cwasm", "short-write"],
+        &[],
+        |_, _, teed| {
+            expect(teed.stderr.contains("result mismatches (write"), || {
+                format!("short writes not reported: {}", teed.stderr)
+            })
+        },
+    );
+}
+
+#[test]
+fn flag_form_with_a_primary_grate() {
+    let kit = Kit::get();
+    let run = kit.run_dir("flags");
+    let mut tally = Tally::new("--primary pass --secondary imfs");
+    for &s in SCENARIOS {
+        tally.scenario(s, || {
+            let base = kit.baseline(s);
+            let out = run.path(s);
+            let teed = lind(&[
+                "tee-grate.cwasm",
+                "--primary",
+                "grates/passthrough-grate.cwasm",
+                "--secondary",
+                "grates/imfs-grate.cwasm",
+                "--",
+                kit.app(),
+                s,
+                &out,
+            ]);
+            same("app output", &teed.stdout, &base.stdout)?;
+            same_tree(&kit.tree(&out), &base.files, "the app's files")
+        });
+    }
+    run.remove_if(tally.failures.is_empty());
+    tally.finish();
+}
+
+/// With imfs-grate as the primary the app sees imfs-grate's answers, so it
+/// is held to a run under imfs-grate alone (which is not a bare run: the C
+/// imfs-grate serves files but not directories).
+#[test]
+fn two_blocks_with_imfs_primary_and_its_recording_replays_into_imfs() {
+    let kit = Kit::get();
+    let run = kit.run_dir("imfs-primary");
+    let mut tally = Tally::new("%{ imfs %} %{ archive %}, --record");
+    for &s in SCENARIOS {
+        tally.scenario(s, || {
+            let under_imfs = kit.under_imfs(s);
+            let out = run.path(s);
+            let archive = run.path(&format!("{s}-archive"));
+            let teed = lind(&[
+                "tee-grate.cwasm",
+                "%{",
+                "grates/imfs-grate.cwasm",
+                "%}",
+                "%{",
+                "grates/archive-grate.cwasm",
+                &archive,
+                "%}",
+                kit.app(),
+                s,
+                &out,
+            ]);
+            same("app output", &teed.stdout, under_imfs)?;
+            expect(teed.stderr.contains("calls duplicated"), || {
+                format!("{teed:?}")
+            })?;
+            let log = run.path(&format!("{s}.log"));
+            let out = run.path(&format!("{s}-rec"));
+            let recorded = lind(&[
+                "tee-grate.cwasm",
+                "--record",
+                &log,
+                "%{",
+                "grates/imfs-grate.cwasm",
+                "%}",
+                kit.app(),
+                s,
+                &out,
+            ]);
+            same("app output under --record", &recorded.stdout, under_imfs)?;
+            let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+            expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
+            let replay = lind(&[
+                "tee-replay.cwasm",
+                &log,
+                "%<",
+                "grates/imfs-grate.cwasm",
+                "%>",
+            ]);
+            expect(
+                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+                || format!("replay into imfs-grate: {replay:?}"),
+            )
+        });
+    }
+    run.remove_if(tally.failures.is_empty());
+    tally.finish();
+}
+
+#[test]
+fn strace_records_are_told_from_the_app_output() {
+    let mixed = "[Grate Init]: Initializing Strace Grate\n\nexec_syscall(\"a\", 1, 2) = 0\n\
+                 mkdir: ok\nbrk_syscall(0) = 5\nchild: runningclose_syscall(4) = 0\n\
+                 pwrite_syscall(3, \"a\\nb\", 3) = 3\n\nResult: Ok(\n    0,\n)\n";
+    assert_eq!(without_strace(mixed), "mkdir: ok\nchild: running\n");
+}
+
+#[test]
+fn baseline_trees_are_what_the_apps_wrote() {
+    // Guards the comparisons above: a baseline with nothing in it would
+    // make every tree comparison vacuous.
+    let kit = Kit::get();
+    let files = &kit.baseline("files").files;
+    let notes = files.get("notes.txt").cloned().flatten();
+    assert_eq!(notes.as_deref(), Some(&b"Alpha\nbeta\n"[..]), "{files:?}");
+    assert_eq!(files.get("sub"), Some(&None));
+}
