@@ -69,9 +69,7 @@ fn run_app(rt: &dyn ThreeI, guest: &Guest<'_>, app: &[String]) {
         err => Err(Errno::from_ret(err).unwrap_or(Errno::EIO)),
     };
     let status = match rt.spawn_child(app, &mut adopt) {
-        Ok(child) => guest
-            .waitpid(child.0 as i64, 0)
-            .map(|(_, status)| (child, status)),
+        Ok(child) => guest.wait_child(child).map(|status| (child, status)),
         Err(errno) => Err(errno),
     };
     let (child, status) = match status {

@@ -106,8 +106,8 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
             let app = rt
                 .spawn_child(&state.plan.app, &mut adopt)
                 .map_err(|e| format!("cannot start {}: {e}", state.plan.app.join(" ")))?;
-            let (_, status) = Guest::new(rt)
-                .waitpid(app.0 as i64, 0)
+            let status = Guest::new(rt)
+                .wait_child(app)
                 .map_err(|e| format!("waiting for the app: {e}"))?;
             state.cage_gone(app);
             state.wait_life(POLL, |life| life.live.is_empty(), || true);

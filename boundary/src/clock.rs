@@ -7,7 +7,8 @@
 //! the `clock_gettime` call (228) through their own table, as Lind's glibc
 //! does, and wait with a timed futex wait, which needs no clock at all.
 
-use crate::guest::{Guest, OwnBuf};
+use crate::guest::Guest;
+use crate::{Arg, ThreeI};
 use crate::nr;
 use crate::Errno;
 use std::sync::{Arc, Condvar, Mutex};
@@ -19,22 +20,42 @@ pub const CLOCK_REALTIME: i32 = 0;
 pub const CLOCK_MONOTONIC: i32 = 1;
 
 /// Bytes of the `struct timespec` RawPOSIX fills: two 64-bit fields.
-const TIMESPEC_SIZE: usize = 16;
+pub const TIMESPEC_SIZE: usize = 16;
 
 impl Guest<'_> {
     /// `clock_gettime(clock)` in nanoseconds.
     pub fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
-        let ts = OwnBuf::zeroed(self.rt(), TIMESPEC_SIZE);
-        crate::guest::check(self.call(nr::CLOCK_GETTIME, &[self.int(clock), ts.arg()]))?;
-        let raw = ts.to_vec();
-        let field = |at: usize| {
-            let bytes: [u8; 8] = raw[at..at + 8].try_into().unwrap_or_default();
-            i64::from_le_bytes(bytes).max(0) as u64
-        };
-        Ok(field(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(field(8)))
+        self.rt().clock_ns(clock)
     }
+}
+
+/// `clock_gettime(clock)` through `rt`'s own table, the timespec in a
+/// buffer of its own memory: what [`crate::ThreeI::clock_ns`] does unless
+/// a runtime has a cheaper own buffer at hand.
+pub fn clock_ns_via_own_memory<R: ThreeI + ?Sized>(rt: &R, clock: i32) -> Result<u64, Errno> {
+    let me = rt.cage_id();
+    let ts = rt.alloc(TIMESPEC_SIZE);
+    let mut args = Arg::all_unused(me);
+    args[0] = Arg::new(i64::from(clock) as u64, me);
+    args[1] = Arg::own_ptr(ts, me);
+    let ret = rt.make_call(nr::CLOCK_GETTIME, me, me, &args);
+    let mut raw = [0u8; TIMESPEC_SIZE];
+    rt.read_own(ts, &mut raw);
+    rt.free(ts, TIMESPEC_SIZE);
+    crate::guest::check(ret)?;
+    Ok(timespec_ns(&raw))
+}
+
+/// The nanoseconds a RawPOSIX `struct timespec` (`{i64 sec, i64 nsec}`)
+/// holds; a negative time reads as 0.
+pub fn timespec_ns(raw: &[u8; TIMESPEC_SIZE]) -> u64 {
+    let field = |at: usize| {
+        let bytes: [u8; 8] = raw[at..at + 8].try_into().unwrap_or_default();
+        i64::from_le_bytes(bytes).max(0) as u64
+    };
+    field(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(field(8))
 }
 
 /// A clock an engine can keep beyond one call: reads time through its cage's
@@ -86,6 +107,16 @@ pub fn pause(period: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timespec_is_seconds_and_nanoseconds() {
+        let mut raw = [0u8; TIMESPEC_SIZE];
+        raw[..8].copy_from_slice(&3i64.to_le_bytes());
+        raw[8..].copy_from_slice(&25i64.to_le_bytes());
+        assert_eq!(timespec_ns(&raw), 3_000_000_025);
+        raw[..8].copy_from_slice(&(-1i64).to_le_bytes());
+        assert_eq!(timespec_ns(&raw), 25);
+    }
 
     #[test]
     fn pause_waits_without_a_waker() {

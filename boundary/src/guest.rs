@@ -17,6 +17,9 @@ use crate::threei::{ThreadJoin, ThreeI};
 mod files;
 mod paths;
 
+/// How often [`Guest::wait_child`] asks whether its child has exited.
+const CHILD_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// `clone_args.exit_signal` glibc's fork sets: SIGCHLD.
 const SIGCHLD: u64 = 17;
 
@@ -184,6 +187,22 @@ impl<'a> Guest<'a> {
         let mut bytes = [0u8; 4];
         self.rt.read_own(status.addr(), &mut bytes);
         Ok((CageId(u64::from(child as u32)), i32::from_le_bytes(bytes)))
+    }
+
+    /// Waits for `child` to exit and returns its status, without spinning:
+    /// RawPOSIX's blocking waitpid loops on `sched_yield`, a whole core for
+    /// as long as it waits (and, for a named child, ignores WNOHANG). So
+    /// this asks for any child with WNOHANG and pauses between asks; other
+    /// children it reaps on the way are let go.
+    pub fn wait_child(&self, child: CageId) -> Result<i32, Errno> {
+        loop {
+            match self.waitpid(-1, crate::wait::WNOHANG) {
+                Ok((pid, status)) if pid == child => return Ok(status),
+                Ok((CageId(0), _)) => crate::clock::pause(CHILD_POLL),
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(errno) => return Err(errno),
+            }
+        }
     }
 
     /// `fork()`: the child runs `child` and exits with its result. Returns

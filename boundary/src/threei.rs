@@ -220,6 +220,12 @@ pub trait ThreeI: Send + Sync {
         copied
     }
 
+    /// `clock_gettime(clock)` in nanoseconds, through this cage's own table
+    /// (Rust std's clocks do not link on Lind; see [`crate::clock`]).
+    fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
+        crate::clock::clock_ns_via_own_memory(self, clock)
+    }
+
     /// Reads a NUL-terminated string of at most `max` bytes (NUL included)
     /// at host address `addr` in `cage`; the result excludes the NUL.
     fn read_foreign_cstr(&self, addr: u64, cage: CageId, max: usize) -> Result<Vec<u8>, Errno> {

@@ -509,5 +509,12 @@ mod tests {
             pairs,
             [(1, 11), (2, 12), (3, 13), (4, 14), (5, 15), (6, 16)]
         );
+        drop(calls);
+        // Key 0 is read's bare call number, as the bundled grates register it.
+        let read_ptr = RT.handler_ptr(0);
+        // SAFETY: as above.
+        let ret = unsafe { PASS_FPTR_TO_WT(read_ptr, 9, 1, 11, 2, 12, 3, 13, 4, 14, 5, 15, 6, 16) };
+        assert_eq!(ret, 42, "a handler registered under key 0 is served");
+        assert_eq!(recorder.0.lock().unwrap()[1].0, 0);
     }
 }

@@ -13,6 +13,7 @@ use boundary::consts::GRATE_ERR;
 use boundary::{Arg, Args, CageId};
 use grate_rs::SyscallHandler;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// How many distinct handler keys one grate can register.
@@ -56,12 +57,20 @@ impl SlotMap {
     }
 
     /// The key `slot` serves, if it was assigned.
+    #[cfg(test)]
     pub(crate) fn key_of(&self, slot: usize) -> Option<u64> {
         self.keys.get(slot).copied()
     }
 }
 
 static SLOTS: Mutex<SlotMap> = Mutex::new(SlotMap::new(SLOT_COUNT));
+
+/// The key each slot serves, read by every call without a lock (the slot
+/// map's lock is taken only to assign). Slots are assigned in order, so the
+/// first [`ASSIGNED`] hold keys; any `u64` is a key (the bundled grates use
+/// bare call numbers, read's being 0).
+static KEYS: [AtomicU64; SLOT_COUNT] = [const { AtomicU64::new(0) }; SLOT_COUNT];
+static ASSIGNED: AtomicUsize = AtomicUsize::new(0);
 
 fn slots() -> std::sync::MutexGuard<'static, SlotMap> {
     SLOTS.lock().unwrap_or_else(PoisonError::into_inner)
@@ -70,7 +79,11 @@ fn slots() -> std::sync::MutexGuard<'static, SlotMap> {
 /// The function pointer to register for `key`; `None` when all
 /// [`SLOT_COUNT`] slots serve other keys.
 pub(crate) fn handler_ptr(key: u64) -> Option<u64> {
-    let slot = slots().assign(key)?;
+    let mut map = slots();
+    let slot = map.assign(key)?;
+    KEYS[slot].store(key, Ordering::Relaxed);
+    ASSIGNED.fetch_max(slot + 1, Ordering::Release);
+    drop(map);
     Some(trampoline(slot) as usize as u64)
 }
 
@@ -83,10 +96,13 @@ fn trampoline(slot: usize) -> SyscallHandler {
 /// lock is released before the handler runs, because a handler's own 3i
 /// calls may re-enter this grate on another worker.
 fn dispatch(slot: usize, cageid: u64, args: &Args) -> i32 {
-    let key = slots().key_of(slot);
-    match (key, crate::run::program()) {
-        (Some(key), Some(program)) => program.handle(&RT, key, CageId(cageid), args),
-        _ => GRATE_ERR,
+    if slot >= ASSIGNED.load(Ordering::Acquire) {
+        return GRATE_ERR;
+    }
+    let key = KEYS[slot].load(Ordering::Relaxed);
+    match crate::run::program() {
+        Some(program) => program.handle(&RT, key, CageId(cageid), args),
+        None => GRATE_ERR,
     }
 }
 

@@ -30,7 +30,7 @@ pub use live::LiveCages;
 pub use memory::{gather, iovecs_len, read_in, read_iovecs, read_path, scatter, write_out, Iovec};
 
 use boundary::consts::{CLONE_VM, ELINDESRCH};
-use boundary::wait::{wexitstatus, wifexited, wifsignaled, wtermsig};
+use boundary::wait::{wexitstatus, wifsignaled, wtermsig};
 use boundary::{args_of, nr, Args, CageId, Errno, Guest, Program, ThreeI};
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
@@ -221,15 +221,12 @@ fn cage_alive(rt: &dyn ThreeI, cage: CageId) -> bool {
 /// Waits for the direct child and turns its status into an exit code
 /// (128 + signal for a signal death, as shells report it).
 fn wait_for(guest: &Guest<'_>, child: CageId) -> Result<i32, Errno> {
-    loop {
-        match guest.waitpid(child.0 as i64, 0) {
-            Ok((_, status)) if wifexited(status) => return Ok(wexitstatus(status)),
-            Ok((_, status)) if wifsignaled(status) => return Ok(128 + wtermsig(status)),
-            Ok((_, status)) => return Ok(wexitstatus(status)),
-            Err(Errno::EINTR) => continue,
-            Err(errno) => return Err(errno),
-        }
-    }
+    let status = guest.wait_child(child)?;
+    Ok(if wifsignaled(status) {
+        128 + wtermsig(status)
+    } else {
+        wexitstatus(status)
+    })
 }
 
 fn usage_error(guest: &Guest<'_>, name: &str, msg: &str, usage: &str) -> i32 {
