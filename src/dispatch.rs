@@ -31,8 +31,8 @@ impl TeeState {
 
     /// A call that goes to the primary only; recorded, never duplicated.
     fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
-        let seq = self.next_seq();
         let ret = self.primary(rt, nr, cage, args);
+        let seq = self.next_seq();
         if let (Some(recorder), Some(info)) = (&self.recorder, formats::lookup(nr)) {
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
             recorder.syscall(seq, cage, nr, args, Vec::new(), outputs, ret);
@@ -48,7 +48,6 @@ impl TeeState {
     }
 
     fn on_duplicated(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args) -> i32 {
-        let seq = self.next_seq();
         let inputs = match &self.recorder {
             Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
             None => Vec::new(),
@@ -63,6 +62,12 @@ impl TeeState {
             translated
         });
         let ret = self.primary(rt, info.nr, cage, args);
+        // Numbered once the primary has answered: concurrent calls are
+        // logged in the order they completed, which for an open and the
+        // writes on the fd it returned is the order the kernel applied
+        // them. (Calls on one object racing each other can still complete
+        // in the tee in another order than in the kernel.)
+        let seq = self.next_seq();
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
         match (&self.recorder, translated) {
             (Some(recorder), _) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),

@@ -94,7 +94,7 @@ impl TeeState {
         }
     }
 
-    /// The next sequence number, taken when a call enters the tee.
+    /// The next sequence number, taken when a call's primary has answered.
     pub fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }

@@ -8,9 +8,9 @@
 //! does, and wait with a timed futex wait, which needs no clock at all.
 
 use crate::guest::Guest;
-use crate::{Arg, ThreeI};
 use crate::nr;
 use crate::Errno;
+use crate::{Arg, ThreeI};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 

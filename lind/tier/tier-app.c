@@ -126,18 +126,20 @@ static int exec_child(const char *dir) {
 struct job {
 	const char *dir;
 	int index;
+	int fd;
 };
 
+/* Each thread writes its own file; the fds stay open until every thread is
+ * done, so no fd number is reused while the threads race. */
 static void *thread_body(void *arg) {
 	struct job *job = arg;
 	char name[32], line[64];
 	snprintf(name, sizeof name, "thread%d.txt", job->index);
-	int fd = open(path_in(job->dir, name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	job->fd = open(path_in(job->dir, name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	for (int i = 0; i < 20; i++) {
 		int n = snprintf(line, sizeof line, "thread %d line %d\n", job->index, i);
-		write(fd, line, n);
+		write(job->fd, line, n);
 	}
-	close(fd);
 	return NULL;
 }
 
@@ -145,11 +147,13 @@ static int threads(const char *dir) {
 	pthread_t t[4];
 	struct job jobs[4];
 	for (int i = 0; i < 4; i++) {
-		jobs[i] = (struct job){dir, i};
+		jobs[i] = (struct job){dir, i, -1};
 		check(pthread_create(&t[i], NULL, thread_body, &jobs[i]) == 0, "threads create");
 	}
 	for (int i = 0; i < 4; i++)
 		check(pthread_join(t[i], NULL) == 0, "threads join");
+	for (int i = 0; i < 4; i++)
+		check(close(jobs[i].fd) == 0, "threads close");
 	struct stat st;
 	check(stat(path_in(dir, "thread3.txt"), &st) == 0 && st.st_size > 0, "threads files");
 	return 0;
