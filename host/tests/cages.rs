@@ -131,22 +131,25 @@ fn a_trap_kills_the_cage_silently_for_grates() {
     assert_eq!(*lock(&TRAPS), vec![2]);
 }
 
+/// Forks a child that exits with `status` once a byte arrives on the pipe
+/// whose write end is returned.
+fn child_waiting_on_a_pipe(g: &Guest<'_>, status: i32) -> (CageId, i32) {
+    let [r, w] = g.pipe().unwrap();
+    let child = g
+        .fork(move |rt| {
+            let _ = Guest::new(rt).read(r, &mut [0u8; 1]);
+            status
+        })
+        .unwrap();
+    (child, w)
+}
+
 #[test]
 fn waitpid_reports_echild_wnohang_and_linux_statuses() {
     let app = app!("w", |rt, _| {
         let g = Guest::new(rt);
         assert_eq!(g.waitpid(-1, 0), Err(Errno::ECHILD));
-        let (r, w) = {
-            let p = g.pipe().unwrap();
-            (p[0], p[1])
-        };
-        let child = g
-            .fork(move |rt| {
-                let g = Guest::new(rt);
-                let _ = g.read(r, &mut [0u8; 1]);
-                42
-            })
-            .unwrap();
+        let (child, w) = child_waiting_on_a_pipe(&g, 42);
         assert_eq!(g.waitpid(-1, WNOHANG), Ok((CageId(0), 0)));
         g.write_all(w, b"x").unwrap();
         let (pid, status) = g.waitpid(0, 0).unwrap();
@@ -165,17 +168,7 @@ fn waitpid_reports_echild_wnohang_and_linux_statuses() {
 fn waitpid_of_a_named_child_blocks_despite_wnohang_as_on_lind() {
     let app = app!("w", |rt, _| {
         let g = Guest::new(rt);
-        let (r, w) = {
-            let p = g.pipe().unwrap();
-            (p[0], p[1])
-        };
-        let child = g
-            .fork(move |rt| {
-                let g = Guest::new(rt);
-                let _ = g.read(r, &mut [0u8; 1]);
-                7
-            })
-            .unwrap();
+        let (child, w) = child_waiting_on_a_pipe(&g, 7);
         // A thread lets the child go only after a while; the parent's
         // WNOHANG wait for that child must not return before then.
         let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -224,82 +224,91 @@ fn without_strace(stdout: &str) -> String {
     text.strip_prefix('\n').map(str::to_string).unwrap_or(text)
 }
 
-#[test]
-fn bare_runs_pass_their_own_checks() {
+/// Runs `check` for every workload in a fresh run directory (kept when a
+/// check failed), printing the tier's table, and fails with every failure.
+fn each_scenario(
+    form: &'static str,
+    skip: &[&str],
+    check: impl Fn(&'static Kit, &kit::RunDir, &str) -> Result<(), String>,
+) {
     let kit = Kit::get();
-    let mut tally = Tally::new("bare");
+    let run = kit.run_dir(form);
+    let mut tally = Tally::new(form);
     for &s in SCENARIOS {
-        tally.scenario(s, || {
-            let base = kit.baseline(s);
-            expect(base.status == 0, || format!("exit {}", base.status))?;
-            expect(base.stdout.contains(&format!("{s}: all ok")), || {
-                format!("checks failed:\n{}", base.stdout)
-            })?;
-            expect(!base.files.is_empty(), || "no files written".into())
-        });
+        if skip.contains(&s) {
+            println!("lind tier | {form:<28} | {s:<9} | skipped (see the test)");
+            continue;
+        }
+        tally.scenario(s, || check(kit, &run, s));
     }
+    run.remove_if(tally.failures.is_empty());
     tally.finish();
 }
 
 #[test]
+fn bare_runs_pass_their_own_checks() {
+    each_scenario("bare", &[], |kit, _, s| {
+        let base = kit.baseline(s);
+        expect(base.status == 0, || format!("exit {}", base.status))?;
+        expect(base.stdout.contains(&format!("{s}: all ok")), || {
+            format!("checks failed:\n{}", base.stdout)
+        })?;
+        expect(!base.files.is_empty(), || "no files written".into())
+    });
+}
+
+#[test]
 fn record_verifies_dumps_and_replays_to_the_same_files() {
-    let kit = Kit::get();
-    let run = kit.run_dir("record");
-    let mut tally = Tally::new("--record, replay, into-dir");
-    for &s in SCENARIOS {
-        tally.scenario(s, || {
-            let base = kit.baseline(s);
-            let log = run.path(&format!("{s}.log"));
-            let out = run.path(s);
-            let teed = lind(&[
-                "tee-grate.cwasm",
-                "--record",
-                &log,
-                "--",
-                kit.app(),
-                s,
-                &out,
-            ]);
-            same("app output", &teed.stdout, &base.stdout)?;
-            expect(teed.status == base.status, || {
-                format!("exit {}", teed.status)
-            })?;
-            same_tree(&kit.tree(&out), &base.files, "recorded run's files")?;
-            let verify = kit.tee_log(&["verify", &kit.host(&log)]);
-            expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
-            let dump = kit.tee_log(&["dump", &kit.host(&log)]);
-            expect(
-                dump.stdout.contains("write(") && dump.stdout.contains("open("),
-                || format!("dump shows no calls:\n{}", dump.stdout),
-            )?;
-            let archive = run.path(&format!("{s}-archive"));
-            let replay = lind(&[
-                "tee-replay.cwasm",
-                &log,
-                "%<",
-                "grates/archive-grate.cwasm",
-                &archive,
-                "%>",
-            ]);
-            expect(
-                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
-                || format!("replay into archive-grate: {replay:?}"),
-            )?;
-            same_tree(
-                &kit.tree(&format!("{archive}{out}")),
-                &base.files,
-                "archive rebuilt by the replay",
-            )?;
-            let rebuilt = kit.rebuild_into_dir(&log);
-            same_tree(
-                &kit::subtree(&rebuilt, &out),
-                &base.files,
-                "tree rebuilt by tee-replay --into-dir",
-            )
-        });
-    }
-    run.remove_if(tally.failures.is_empty());
-    tally.finish();
+    each_scenario("--record, replay, into-dir", &[], |kit, run, s| {
+        let base = kit.baseline(s);
+        let log = run.path(&format!("{s}.log"));
+        let out = run.path(s);
+        let teed = lind(&[
+            "tee-grate.cwasm",
+            "--record",
+            &log,
+            "--",
+            kit.app(),
+            s,
+            &out,
+        ]);
+        same("app output", &teed.stdout, &base.stdout)?;
+        expect(teed.status == base.status, || {
+            format!("exit {}", teed.status)
+        })?;
+        same_tree(&kit.tree(&out), &base.files, "recorded run's files")?;
+        let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+        expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
+        let dump = kit.tee_log(&["dump", &kit.host(&log)]);
+        expect(
+            dump.stdout.contains("write(") && dump.stdout.contains("open("),
+            || format!("dump shows no calls:\n{}", dump.stdout),
+        )?;
+        let archive = run.path(&format!("{s}-archive"));
+        let replay = lind(&[
+            "tee-replay.cwasm",
+            &log,
+            "%<",
+            "grates/archive-grate.cwasm",
+            &archive,
+            "%>",
+        ]);
+        expect(
+            replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+            || format!("replay into archive-grate: {replay:?}"),
+        )?;
+        same_tree(
+            &kit.tree(&format!("{archive}{out}")),
+            &base.files,
+            "archive rebuilt by the replay",
+        )?;
+        let rebuilt = kit.rebuild_into_dir(&log);
+        same_tree(
+            &kit::subtree(&rebuilt, &out),
+            &base.files,
+            "tree rebuilt by tee-replay --into-dir",
+        )
+    });
 }
 
 /// `tee-grate %{ SECONDARY... %} app`: the app sees and leaves what it does
@@ -310,39 +319,28 @@ fn live_secondary(
     skip: &[&str],
     also: impl Fn(&str, &str, &util::Output) -> Result<(), String>,
 ) {
-    let kit = Kit::get();
-    let run = kit.run_dir(form);
-    let mut tally = Tally::new(form);
-    for &s in SCENARIOS {
-        if skip.contains(&s) {
-            println!("lind tier | {form:<28} | {s:<9} | skipped (see the test)");
-            continue;
-        }
-        tally.scenario(s, || {
-            let base = kit.baseline(s);
-            let out = run.path(s);
-            let extra = run.path(&format!("{s}-grate"));
-            let mut argv = vec!["tee-grate.cwasm", "%{"];
-            argv.extend(
-                secondary
-                    .iter()
-                    .map(|a| if *a == "DIR" { extra.as_str() } else { a }),
-            );
-            argv.extend(["%}", kit.app(), s, &out]);
-            let teed = lind(&argv);
-            same("app output", &without_strace(&teed.stdout), &base.stdout)?;
-            expect(teed.status == base.status, || {
-                format!("exit {}: {teed:?}", teed.status)
-            })?;
-            same_tree(&kit.tree(&out), &base.files, "the app's files")?;
-            expect(teed.stderr.contains("calls duplicated"), || {
-                format!("no summary: {}", teed.stderr)
-            })?;
-            also(&extra, &out, &teed)
-        });
-    }
-    run.remove_if(tally.failures.is_empty());
-    tally.finish();
+    each_scenario(form, skip, |kit, run, s| {
+        let base = kit.baseline(s);
+        let out = run.path(s);
+        let extra = run.path(&format!("{s}-grate"));
+        let mut argv = vec!["tee-grate.cwasm", "%{"];
+        argv.extend(
+            secondary
+                .iter()
+                .map(|a| if *a == "DIR" { extra.as_str() } else { a }),
+        );
+        argv.extend(["%}", kit.app(), s, &out]);
+        let teed = lind(&argv);
+        same("app output", &without_strace(&teed.stdout), &base.stdout)?;
+        expect(teed.status == base.status, || {
+            format!("exit {}: {teed:?}", teed.status)
+        })?;
+        same_tree(&kit.tree(&out), &base.files, "the app's files")?;
+        expect(teed.stderr.contains("calls duplicated"), || {
+            format!("no summary: {}", teed.stderr)
+        })?;
+        also(&extra, &out, &teed)
+    });
 }
 
 #[test]
@@ -409,30 +407,23 @@ fn live_tee_into_a_faulty_grate_reports_and_changes_nothing() {
 
 #[test]
 fn flag_form_with_a_primary_grate() {
-    let kit = Kit::get();
-    let run = kit.run_dir("flags");
-    let mut tally = Tally::new("--primary pass --secondary imfs");
-    for &s in SCENARIOS {
-        tally.scenario(s, || {
-            let base = kit.baseline(s);
-            let out = run.path(s);
-            let teed = lind(&[
-                "tee-grate.cwasm",
-                "--primary",
-                "grates/passthrough-grate.cwasm",
-                "--secondary",
-                "grates/imfs-grate.cwasm",
-                "--",
-                kit.app(),
-                s,
-                &out,
-            ]);
-            same("app output", &teed.stdout, &base.stdout)?;
-            same_tree(&kit.tree(&out), &base.files, "the app's files")
-        });
-    }
-    run.remove_if(tally.failures.is_empty());
-    tally.finish();
+    each_scenario("--primary pass --secondary imfs", &[], |kit, run, s| {
+        let base = kit.baseline(s);
+        let out = run.path(s);
+        let teed = lind(&[
+            "tee-grate.cwasm",
+            "--primary",
+            "grates/passthrough-grate.cwasm",
+            "--secondary",
+            "grates/imfs-grate.cwasm",
+            "--",
+            kit.app(),
+            s,
+            &out,
+        ]);
+        same("app output", &teed.stdout, &base.stdout)?;
+        same_tree(&kit.tree(&out), &base.files, "the app's files")
+    });
 }
 
 /// With imfs-grate as the primary the app sees imfs-grate's answers, so it
@@ -440,62 +431,55 @@ fn flag_form_with_a_primary_grate() {
 /// imfs-grate serves files but not directories).
 #[test]
 fn two_blocks_with_imfs_primary_and_its_recording_replays_into_imfs() {
-    let kit = Kit::get();
-    let run = kit.run_dir("imfs-primary");
-    let mut tally = Tally::new("%{ imfs %} %{ archive %}, --record");
-    for &s in SCENARIOS {
-        tally.scenario(s, || {
-            let under_imfs = kit.under_imfs(s);
-            let out = run.path(s);
-            let archive = run.path(&format!("{s}-archive"));
-            let teed = lind(&[
-                "tee-grate.cwasm",
-                "%{",
-                "grates/imfs-grate.cwasm",
-                "%}",
-                "%{",
-                "grates/archive-grate.cwasm",
-                &archive,
-                "%}",
-                kit.app(),
-                s,
-                &out,
-            ]);
-            same("app output", &teed.stdout, under_imfs)?;
-            expect(teed.stderr.contains("calls duplicated"), || {
-                format!("{teed:?}")
-            })?;
-            let log = run.path(&format!("{s}.log"));
-            let out = run.path(&format!("{s}-rec"));
-            let recorded = lind(&[
-                "tee-grate.cwasm",
-                "--record",
-                &log,
-                "%{",
-                "grates/imfs-grate.cwasm",
-                "%}",
-                kit.app(),
-                s,
-                &out,
-            ]);
-            same("app output under --record", &recorded.stdout, under_imfs)?;
-            let verify = kit.tee_log(&["verify", &kit.host(&log)]);
-            expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
-            let replay = lind(&[
-                "tee-replay.cwasm",
-                &log,
-                "%<",
-                "grates/imfs-grate.cwasm",
-                "%>",
-            ]);
-            expect(
-                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
-                || format!("replay into imfs-grate: {replay:?}"),
-            )
-        });
-    }
-    run.remove_if(tally.failures.is_empty());
-    tally.finish();
+    each_scenario("%{ imfs %} %{ archive %}, --record", &[], |kit, run, s| {
+        let under_imfs = kit.under_imfs(s);
+        let out = run.path(s);
+        let archive = run.path(&format!("{s}-archive"));
+        let teed = lind(&[
+            "tee-grate.cwasm",
+            "%{",
+            "grates/imfs-grate.cwasm",
+            "%}",
+            "%{",
+            "grates/archive-grate.cwasm",
+            &archive,
+            "%}",
+            kit.app(),
+            s,
+            &out,
+        ]);
+        same("app output", &teed.stdout, under_imfs)?;
+        expect(teed.stderr.contains("calls duplicated"), || {
+            format!("{teed:?}")
+        })?;
+        let log = run.path(&format!("{s}.log"));
+        let out = run.path(&format!("{s}-rec"));
+        let recorded = lind(&[
+            "tee-grate.cwasm",
+            "--record",
+            &log,
+            "%{",
+            "grates/imfs-grate.cwasm",
+            "%}",
+            kit.app(),
+            s,
+            &out,
+        ]);
+        same("app output under --record", &recorded.stdout, under_imfs)?;
+        let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+        expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
+        let replay = lind(&[
+            "tee-replay.cwasm",
+            &log,
+            "%<",
+            "grates/imfs-grate.cwasm",
+            "%>",
+        ]);
+        expect(
+            replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+            || format!("replay into imfs-grate: {replay:?}"),
+        )
+    });
 }
 
 #[test]
