@@ -55,6 +55,10 @@ struct Options {
     /// Print the summary only when the secondary misbehaved.
     #[arg(long)]
     quiet: bool,
+    /// Replace an existing --record FILE (a symlink there is replaced, not
+    /// followed).
+    #[arg(long)]
+    force: bool,
     /// The blocks and the app: [%{ GRATES… %} [%{ GRATES… %}]] [--] APP [ARGS…]
     #[arg(
         value_name = "COMMAND",
@@ -92,6 +96,8 @@ pub struct TeePlan {
     pub max_buffer: usize,
     pub sync: SyncWhen,
     pub quiet: bool,
+    /// An existing log may be replaced.
+    pub force: bool,
 }
 
 /// What the command line asks for.
@@ -174,6 +180,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         max_buffer: options.max_buffer,
         sync,
         quiet: options.quiet,
+        force: options.force,
     }))
 }
 

@@ -68,6 +68,7 @@ fn start(
             &path.to_string_lossy(),
             argv.to_vec(),
             plan.sync,
+            plan.force,
         )?),
         Secondary::Stack(_) => None,
     };

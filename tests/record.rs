@@ -253,3 +253,59 @@ fn quiet_keeps_a_clean_run_silent_and_still_reports_faults() {
     );
     assert!(faulty.stderr.contains("errors (write"), "{}", faulty.stderr);
 }
+
+#[test]
+fn record_refuses_an_existing_file_and_a_symlink_without_force() {
+    use std::os::unix::fs::symlink;
+    let dir = scratch();
+    std::fs::write(dir.path().join("keep.txt"), "keep me\n").unwrap();
+    std::fs::write(dir.path().join("victim"), "victim\n").unwrap();
+    symlink("victim", dir.path().join("link.log")).unwrap();
+    for log in ["keep.txt", "link.log"] {
+        let refused = run_ok(
+            dir.path(),
+            "tee-grate",
+            &["--record", log, "--", "hello"],
+            2,
+        );
+        assert_eq!(refused.stdout, "", "the app must not start");
+        assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+        assert!(refused.stderr.contains(log), "{}", refused.stderr);
+        assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(),
+        "keep me\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("victim")).unwrap(),
+        "victim\n"
+    );
+}
+
+#[test]
+fn record_with_force_replaces_the_path_never_what_a_symlink_points_to() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = scratch();
+    std::fs::write(dir.path().join("victim"), "victim\n").unwrap();
+    symlink("victim", dir.path().join("link.log")).unwrap();
+    let old = dir.path().join("old.log");
+    std::fs::write(&old, "old\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for log in ["link.log", "old.log"] {
+        run_ok(
+            dir.path(),
+            "tee-grate",
+            &["--force", "--record", log, "--", "hello"],
+            0,
+        );
+        let meta = std::fs::symlink_metadata(dir.path().join(log)).unwrap();
+        assert!(meta.file_type().is_file(), "{log} is not a plain file now");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{log}");
+        run_ok(dir.path(), "tee-log", &["verify", log], 0);
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("victim")).unwrap(),
+        "victim\n"
+    );
+}
