@@ -7,9 +7,8 @@
 
 use crate::cli::SyncWhen;
 use boundary::clock::GuestClock;
-use boundary::consts::open_flags;
 use boundary::guest_file::GuestFile;
-use boundary::{Args, CageId, Errno, Guest, ThreeI};
+use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
 use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,15 +26,6 @@ pub struct Recorder {
     warned: AtomicBool,
 }
 
-/// Whether `path` is a FIFO or a character device (not followed if a
-/// symlink).
-fn is_stream(guest: &Guest<'_>, path: &str) -> bool {
-    use boundary::stat::{S_IFCHR, S_IFIFO, S_IFMT};
-    guest
-        .lstat(path)
-        .is_ok_and(|st| matches!(st.mode & S_IFMT, S_IFIFO | S_IFCHR))
-}
-
 /// The writer's clock: the tee's own, in milliseconds.
 struct WriterClock(GuestClock);
 
@@ -46,9 +36,8 @@ impl Clock for WriterClock {
 }
 
 impl Recorder {
-    /// Creates `path` with mode 0600 and writes the header. An existing
-    /// `path` is refused unless `force`, which removes it first (a symlink
-    /// itself, never what it points to) so the log is always a new file.
+    /// Creates `path` (see [`GuestFile::create_output`]) and writes the
+    /// header.
     pub fn create(
         rt: &dyn ThreeI,
         path: &str,
@@ -56,28 +45,7 @@ impl Recorder {
         sync: SyncWhen,
         force: bool,
     ) -> Result<Recorder, String> {
-        let guest = Guest::new(rt);
-        if force {
-            match guest.unlink(path) {
-                Ok(()) | Err(Errno::ENOENT) => {}
-                Err(e) => return Err(format!("{path}: cannot replace it: {e}")),
-            }
-        }
-        // O_EXCL also refuses a symlink, dangling or not.
-        let flags =
-            open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_EXCL | open_flags::O_CLOEXEC;
-        let file = match GuestFile::open(rt, path, flags, 0o600) {
-            // A pipe or a device (`--record /dev/stdout`) holds no data to
-            // lose: it is written, not refused.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && is_stream(&guest, path) => {
-                GuestFile::open(rt, path, open_flags::O_WRONLY | open_flags::O_CLOEXEC, 0)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(format!("{path}: exists; give --force to replace it"));
-            }
-            opened => opened,
-        }
-        .map_err(|e| format!("{path}: cannot create the log: {e}"))?;
+        let file = GuestFile::create_output(rt, path, force)?;
         let clock = GuestClock::new(rt);
         let header = LogHeader::created_at(
             "tee-grate",

@@ -89,3 +89,26 @@ fn unknown_grate_in_a_block_is_an_error_not_a_hang() {
     assert_eq!(out.status, 2, "{}", out.stderr);
     assert!(out.stderr.contains("secondary block"), "{}", out.stderr);
 }
+
+#[test]
+fn a_missing_app_is_named_in_one_line_in_every_form() {
+    let forms: [&[&str]; 2] = [
+        &["--record", "x.log", "--", "no-such-app"],
+        &["%{", "passthrough-grate", "%}", "no-such-app"],
+    ];
+    for args in forms {
+        let dir = scratch();
+        let out = run(dir.path(), "tee-grate", args);
+        assert_eq!(out.status, 127, "{args:?}: {out:?}");
+        let named: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("no-such-app"))
+            .collect();
+        assert_eq!(
+            named,
+            ["cannot start no-such-app: ENOENT"],
+            "{args:?}: {out:?}"
+        );
+    }
+}

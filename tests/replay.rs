@@ -316,3 +316,76 @@ fn until_and_cages_limit_what_is_replayed() {
     assert!(traced.contains("mkdir(\"demo-out\""), "{traced}");
     assert!(!traced.contains("child.txt"), "{traced}");
 }
+
+#[test]
+fn command_line_mistakes_are_named_before_anything_is_replayed() {
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["t.log", "--bogus", "--into-dir", "d"],
+            "unknown option `--bogus`",
+        ),
+        (
+            &[
+                "--report",
+                "no/such/dir/r.json",
+                "t.log",
+                "%<",
+                "archive-grate",
+                "arch",
+                "%>",
+            ],
+            "no/such/dir/r.json",
+        ),
+        (
+            &["t.log", "%<", "no-such-grate", "%>"],
+            "cannot start no-such-grate",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run(dir.path(), "tee-replay", args);
+        assert_eq!(out.status, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+    }
+    assert!(
+        !dir.path().join("arch").exists(),
+        "a bad --report must stop the replay before it starts"
+    );
+    assert!(!dir.path().join("d").exists());
+}
+
+#[test]
+fn report_is_a_new_file_unless_forced_and_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    std::fs::write(dir.path().join("r.json"), "keep\n").unwrap();
+    let stack = ["t.log", "%<", "archive-grate", "arch", "%>"];
+    let refused = run(
+        dir.path(),
+        "tee-replay",
+        &[&["--report", "r.json"][..], &stack].concat(),
+    );
+    assert_eq!(refused.status, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("r.json")).unwrap(),
+        "keep\n"
+    );
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &[&["--force", "--report", "r.json"][..], &stack].concat(),
+        0,
+    );
+    let report = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    assert!(report.contains("\"divergences\""), "{report}");
+    let mode = std::fs::metadata(dir.path().join("r.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -248,6 +248,12 @@ impl<'a> Guest<'a> {
         let _ = self.write_all(2, text.as_bytes());
     }
 
+    /// What a started child says when its exec failed, before it exits
+    /// with 127: one line naming the program (the parent only sees 127).
+    pub fn report_exec_failure(&self, program: &str, err: Errno) {
+        self.eprint(&format!("cannot start {program}: {err}\n"));
+    }
+
     // ---- raw process primitives, for runtimes implementing ThreeI ----
 
     /// Issues CLONE (56) as glibc's `__clone3` does: a 88-byte `clone_args`

@@ -22,11 +22,49 @@ impl std::fmt::Debug for GuestFile {
     }
 }
 
+/// Whether `path` is a FIFO or a character device (not followed if a
+/// symlink).
+fn is_stream(guest: &Guest<'_>, path: &str) -> bool {
+    use crate::stat::{S_IFCHR, S_IFIFO, S_IFMT};
+    guest
+        .lstat(path)
+        .is_ok_and(|st| matches!(st.mode & S_IFMT, S_IFIFO | S_IFCHR))
+}
+
 fn io_error(errno: Errno) -> io::Error {
     io::Error::from_raw_os_error(errno.0)
 }
 
 impl GuestFile {
+    /// Creates an output file of a tool (a trace log, a report) with mode
+    /// 0600. An existing `path` is refused, with a line that says so,
+    /// unless `force`, which removes it first: a symlink there is removed
+    /// itself, never followed, so the output is always a new file. A FIFO
+    /// or a character device (`/dev/stdout`) holds no data to lose and is
+    /// written as it is.
+    pub fn create_output(rt: &dyn ThreeI, path: &str, force: bool) -> Result<GuestFile, String> {
+        use crate::consts::open_flags::{O_CLOEXEC, O_CREAT, O_EXCL, O_WRONLY};
+        let guest = Guest::new(rt);
+        if force {
+            match guest.unlink(path) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(format!("{path}: cannot replace it: {e}")),
+            }
+        }
+        // O_EXCL also refuses a symlink, dangling or not.
+        let created = GuestFile::open(rt, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
+        match created {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && is_stream(&guest, path) => {
+                GuestFile::open(rt, path, O_WRONLY | O_CLOEXEC, 0)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(format!("{path}: exists; give --force to replace it"));
+            }
+            opened => opened,
+        }
+        .map_err(|e| format!("{path}: cannot create it: {e}"))
+    }
+
     /// Opens `path` with Linux `flags` and `mode` in the cage `rt` stands for.
     pub fn open(rt: &dyn ThreeI, path: &str, flags: i32, mode: u32) -> io::Result<GuestFile> {
         let fd = Guest::new(rt).open(path, flags, mode).map_err(io_error)?;

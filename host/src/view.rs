@@ -201,7 +201,8 @@ impl ThreeI for CageView {
             if !child_latch.wait(&inner) {
                 return 127;
             }
-            let _failed = rt.exec(&argv);
+            let err = rt.exec(&argv);
+            Guest::new(rt).report_exec_failure(&argv[0], err);
             127
         }))?;
         let result = setup(child);

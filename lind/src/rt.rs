@@ -190,7 +190,7 @@ impl ThreeI for LindRt {
             0 => match launch.wait_in_child() {
                 Ok(true) => {
                     let err = ffi::execv(&cargv);
-                    eprintln!("exec {}: {err}", argv[0]);
+                    boundary::Guest::new(self).report_exec_failure(&argv[0], err);
                     ffi::exit(EXEC_FAILED)
                 }
                 _ => ffi::exit(LAUNCH_ABORTED),

@@ -34,9 +34,13 @@ struct Options {
     /// Report every divergence instead of stopping at the first.
     #[arg(long)]
     keep_going: bool,
-    /// Also write the report as JSON to FILE.
+    /// Also write the report as JSON to FILE (a new file, mode 0600).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Replace an existing --report FILE (a symlink there is replaced, not
+    /// followed).
+    #[arg(long)]
+    force: bool,
     /// Let calls the stack sends down reach the real system.
     #[arg(long)]
     passthrough: bool,
@@ -77,6 +81,8 @@ pub struct ReplayPlan {
     pub until: Option<u64>,
     pub keep_going: bool,
     pub report: Option<PathBuf>,
+    /// An existing report file may be replaced.
+    pub force: bool,
     pub passthrough: bool,
     pub salvage: bool,
 }
@@ -142,6 +148,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         until: options.until,
         keep_going: options.keep_going,
         report: options.report,
+        force: options.force,
         passthrough: options.passthrough,
         salvage: options.salvage,
     }))
@@ -151,6 +158,11 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
 fn stack_chain(words: &[String]) -> Result<Vec<String>, String> {
     if let Some(at) = words.iter().position(|w| w == "%") {
         return Err(format!("a bare `%` (stack word {}): the shell took a marker's < or > as a redirection; {QUOTE_HINT}", at + 1));
+    }
+    if let Some(option) = words.first().filter(|w| w.starts_with("--")) {
+        return Err(format!(
+            "unknown option `{option}` (options go before the log)"
+        ));
     }
     if words.first().map(String::as_str) != Some("%<") {
         return Err(format!(

@@ -142,6 +142,12 @@ fn replay(
 ) -> Result<i32, String> {
     let guest = Guest::new(rt);
     let calls = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
+    // Created before the replay, so a path that cannot take it fails now.
+    let mut report_file = plan
+        .report
+        .as_ref()
+        .map(|path| GuestFile::create_output(rt, &path.to_string_lossy(), plan.force))
+        .transpose()?;
     let (records, log_end) = read_log(rt, plan, &guest)?;
     let options = ReplayOptions {
         cages: plan.cages.as_ref().map(|c| c.iter().copied().collect()),
@@ -203,8 +209,10 @@ fn replay(
         guest.print(&divergence.render());
     }
     guest.eprint(&report.summary());
-    if let Some(path) = &plan.report {
-        write_report(rt, path, &report)?;
+    if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
+        let name = path.to_string_lossy();
+        let json = serde_json::to_vec_pretty(&report).map_err(|e| format!("{name}: {e}"))?;
+        file.write_all(&json).map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(i32::from(!report.divergences.is_empty()))
 }
@@ -224,13 +232,4 @@ fn replay_into_dir(
         "--into-dir needs the native tee-replay: a Lind grate cannot write host files with std::fs"
             .into(),
     )
-}
-
-fn write_report(rt: &dyn ThreeI, path: &std::path::Path, report: &Report) -> Result<(), String> {
-    let name = path.to_string_lossy();
-    let flags =
-        open_flags::O_WRONLY | open_flags::O_CREAT | open_flags::O_TRUNC | open_flags::O_CLOEXEC;
-    let mut file = GuestFile::open(rt, &name, flags, 0o644).map_err(|e| format!("{name}: {e}"))?;
-    let json = serde_json::to_vec_pretty(report).map_err(|e| format!("{name}: {e}"))?;
-    file.write_all(&json).map_err(|e| format!("{name}: {e}"))
 }
