@@ -389,3 +389,32 @@ fn report_is_a_new_file_unless_forced_and_mode_0600() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// A log is untrusted input: archive-grate seeds the copy of a file opened
+/// for writing without O_TRUNC from "the real file", and in a replay that
+/// must not be a host file (demo-files reopens notes.txt with O_APPEND).
+#[test]
+fn a_replayed_grate_never_reads_a_host_file_the_replay_did_not_create() {
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    std::fs::create_dir(dir.path().join("demo-out")).unwrap();
+    std::fs::write(dir.path().join("demo-out/notes.txt"), "SECRET\n").unwrap();
+    let out = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "archive-grate", "arch", "%>"],
+        0,
+    );
+    assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
+    let archived = std::fs::read_to_string(dir.path().join("arch/demo-out/notes.txt")).unwrap();
+    assert!(
+        !archived.contains("SECRET"),
+        "a host file leaked into the archive: {archived:?}"
+    );
+    assert_demo_tree(dir.path(), "arch/demo-out");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("demo-out/notes.txt")).unwrap(),
+        "SECRET\n"
+    );
+}

@@ -57,6 +57,13 @@ pub struct ReplayState {
 impl ReplayState {
     /// A replay of `entries` (in replay order).
     pub fn new(entries: Vec<Entry>, options: ReplayOptions) -> ReplayState {
+        // --passthrough lets the stack reach the real system; otherwise
+        // nothing of the host leaks into the replay either.
+        let floor = if options.passthrough {
+            Floor::new()
+        } else {
+            Floor::sealed()
+        };
         ReplayState {
             entries,
             options,
@@ -64,7 +71,7 @@ impl ReplayState {
             turn: Condvar::new(),
             pending: Mutex::default(),
             pairs: FdPairs::default(),
-            floor: Floor::new(),
+            floor,
             history: FdHistory::default(),
             divergences: Mutex::default(),
             replayed: AtomicU64::new(0),

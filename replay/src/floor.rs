@@ -27,10 +27,11 @@
 //! number (threads) are told apart by the scratch buffer a pointer argument
 //! points into, when there is one.
 
-use crate::capture::{capture_inputs, deliver_outputs, CaptureLimits};
+use crate::capture::{capture_inputs, deliver_outputs, read_cstr, CaptureLimits};
+use boundary::consts::open_flags::{O_ACCMODE, O_CREAT, O_TRUNC, O_WRONLY};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::{ArgKind, Buffer, Len, RetKind, SyscallInfo};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -67,6 +68,8 @@ pub struct FloorCounts {
     /// Grates' re-issues of an expected call from their own memory,
     /// answered as that call.
     pub echoed: AtomicU64,
+    /// Grates' own opens of host files a sealed floor kept from them.
+    pub sealed: AtomicU64,
 }
 
 /// What the floor does with a call on a caller's behalf it has no answer for.
@@ -115,7 +118,50 @@ impl Expected {
 pub struct Floor {
     pending: Mutex<HashMap<CageId, Vec<Pending>>>,
     next_id: AtomicU64,
+    /// Set under a replayed stack: the host files its grates may open.
+    seal: Option<Seal>,
     pub counts: FloorCounts,
+}
+
+/// What a replayed stack's grates may open of the real system for
+/// themselves. A log is untrusted input: a grate that reads "the real
+/// file" a recorded call names (archive-grate does, to seed its copy) would
+/// bring a host file into the replay's output. So a grate's own open of a
+/// path is answered ENOENT, as the recording's world has no such file,
+/// unless the open creates or truncates it for writing, or the replay's
+/// grates created it themselves earlier (an archive's own copies). Paths
+/// are compared as given.
+#[derive(Default)]
+struct Seal {
+    created: Mutex<HashSet<Vec<u8>>>,
+}
+
+impl Seal {
+    /// The path and flags of an open a grate issued for itself.
+    fn open_of(rt: &dyn ThreeI, nr: u32, args: &Args) -> Option<(Vec<u8>, i32)> {
+        let (path, flags) = match nr {
+            nr::OPEN => (args[0], args[1].as_i32()),
+            nr::OPENAT => (args[1], args[2].as_i32()),
+            nr::CREAT => (args[0], O_CREAT | O_WRONLY | O_TRUNC),
+            _ => return None,
+        };
+        Some((read_cstr(rt, path.value, path.owner()).ok()?, flags))
+    }
+
+    fn allows(&self, path: &[u8], flags: i32) -> bool {
+        let fresh = flags & O_CREAT != 0 && (flags & O_ACCMODE == O_WRONLY || flags & O_TRUNC != 0);
+        fresh || lock(&self.created).contains(path)
+    }
+
+    fn created(&self, path: Vec<u8>) {
+        lock(&self.created).insert(path);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here is left half-updated by a panic: a poisoned lock still
+    // holds consistent data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl std::fmt::Debug for Floor {
@@ -157,9 +203,19 @@ impl Drop for Expectation<'_> {
 }
 
 impl Floor {
-    /// A floor with nothing expected.
+    /// A floor with nothing expected, under which grates' own I/O reaches
+    /// the real system (the live tee's: the system there is real anyway).
     pub fn new() -> Floor {
         Floor::default()
+    }
+
+    /// A floor for a replayed stack: grates' own I/O passes through, but
+    /// they open only host files they create (see [`Seal`]).
+    pub fn sealed() -> Floor {
+        Floor {
+            seal: Some(Seal::default()),
+            ..Floor::default()
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<CageId, Vec<Pending>>> {
@@ -302,8 +358,24 @@ impl Floor {
         } else {
             self.counts.passed_through.fetch_add(1, Ordering::Relaxed);
         }
+        let open = match &self.seal {
+            Some(_) if !on_behalf => Seal::open_of(rt, nr, args),
+            _ => None,
+        };
+        if let (Some(seal), Some((path, flags))) = (&self.seal, &open) {
+            if !seal.allows(path, *flags) {
+                self.counts.sealed.fetch_add(1, Ordering::Relaxed);
+                return Errno::ENOENT.ret();
+            }
+        }
         let me = rt.cage_id();
-        rt.make_call(nr, me, args[0].owner(), args)
+        let ret = rt.make_call(nr, me, args[0].owner(), args);
+        if let (Some(seal), Some((path, _))) = (&self.seal, open) {
+            if ret >= 0 {
+                seal.created(path);
+            }
+        }
+        ret
     }
 }
 
