@@ -418,3 +418,46 @@ fn a_replayed_grate_never_reads_a_host_file_the_replay_did_not_create() {
         "SECRET\n"
     );
 }
+
+/// A buffer cut by --max-buffer is known from the record: the rebuilt
+/// files say they are incomplete and the exit status is 1, never 0.
+#[test]
+fn cut_writes_are_reported_never_presented_as_whole() {
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &[
+            "--max-buffer",
+            "4",
+            "--record",
+            "mb.log",
+            "--",
+            "demo-files",
+        ],
+        0,
+    );
+    let out = run(
+        dir.path(),
+        "tee-replay",
+        &["--report", "r.json", "mb.log", "--into-dir", "rd"],
+    );
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("incomplete: demo-out/notes.txt"),
+        "{}",
+        out.stderr
+    );
+    let report = std::fs::read_to_string(dir.path().join("r.json")).unwrap();
+    assert!(report.contains("\"demo-out/notes.txt\""), "{report}");
+    let stacked = run(
+        dir.path(),
+        "tee-replay",
+        &["mb.log", "%<", "passthrough-grate", "%>"],
+    );
+    assert!(
+        stacked.stderr.contains("had their input cut when recorded"),
+        "{}",
+        stacked.stderr
+    );
+}

@@ -229,6 +229,12 @@ impl SyscallRecord {
         args
     }
 
+    /// Whether an input buffer was cut when recorded (`--max-buffer`): the
+    /// call's bytes are not all in the log.
+    pub fn input_was_cut(&self) -> bool {
+        self.inputs.iter().any(|b| b.truncated_from.is_some())
+    }
+
     /// Drops trailing `(UNUSED_ARG, Caller)` pairs, as the writer does on
     /// disk; [`SyscallRecord::full_args`] gives the same answer before and
     /// after.

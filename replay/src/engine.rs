@@ -51,6 +51,9 @@ pub struct ReplayState {
     history: FdHistory,
     pub divergences: Mutex<Vec<Divergence>>,
     pub replayed: AtomicU64,
+    /// Replayed calls whose recorded input was cut (`--max-buffer`): the
+    /// stack got fewer bytes than the app wrote.
+    pub cut_inputs: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -75,6 +78,7 @@ impl ReplayState {
             history: FdHistory::default(),
             divergences: Mutex::default(),
             replayed: AtomicU64::new(0),
+            cut_inputs: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         }
     }
@@ -303,6 +307,9 @@ impl ReplayState {
         let Record::Syscall(call) = &entry.record else {
             return;
         };
+        if call.input_was_cut() {
+            self.cut_inputs.fetch_add(1, Ordering::Relaxed);
+        }
         let Some(info) = formats::lookup(call.nr) else {
             return;
         };

@@ -13,7 +13,8 @@ use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR};
 use boundary::guest::Guest;
 use boundary::nr;
 use formats::{lookup, Record, SyscallRecord};
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
@@ -46,6 +47,19 @@ struct DirReplay<'a> {
     cages: HashMap<u64, CageFiles>,
     applied: u64,
     refused: Vec<String>,
+    /// Files some write of which was cut when recorded, with how many.
+    incomplete: BTreeMap<PathBuf, u64>,
+}
+
+/// What `--into-dir` did, for the summary and the JSON report.
+#[derive(Debug, Serialize)]
+pub struct DirSummary {
+    pub directory: String,
+    pub applied: u64,
+    pub refused: Vec<String>,
+    /// Files (relative to the directory) whose recorded writes were cut by
+    /// `--max-buffer`: their bytes are not all in the log.
+    pub incomplete: Vec<String>,
 }
 
 /// `..` past the top, or a symlink inside the directory.
@@ -198,6 +212,9 @@ impl DirReplay<'_> {
                     .collect();
                 data.truncate(call.result as usize);
                 let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                if call.input_was_cut() {
+                    *self.incomplete.entry(open.path.clone()).or_default() += 1;
+                }
                 let full = self.full(&open.path);
                 if !full.is_file() {
                     return Ok(());
@@ -325,13 +342,15 @@ fn remove(path: &Path, dir: bool) -> std::io::Result<()> {
     }
 }
 
-/// Replays `records`' file effects into `dir`; returns the exit status.
+/// Replays `records`' file effects into `dir`: prints the summary and
+/// returns it with the exit status (2 if a path was refused, 1 if a file is
+/// incomplete, else 0).
 pub fn replay_into_dir(
     guest: &Guest<'_>,
     records: &[Record],
     dir: &Path,
     options: &ReplayOptions,
-) -> Result<i32, String> {
+) -> Result<(i32, DirSummary), String> {
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let root = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut replay = DirReplay {
@@ -339,6 +358,7 @@ pub fn replay_into_dir(
         cages: HashMap::new(),
         applied: 0,
         refused: Vec::new(),
+        incomplete: BTreeMap::new(),
     };
     for entry in in_replay_order(records.to_vec()) {
         if options.until.is_some_and(|u| entry.index > u) {
@@ -360,11 +380,36 @@ pub fn replay_into_dir(
     for message in &replay.refused {
         guest.eprint(&format!("tee-replay: refused: {message}\n"));
     }
+    for (path, cut) in &replay.incomplete {
+        guest.eprint(&format!(
+            "tee-replay: incomplete: {} ({cut} writes cut by --max-buffer when recorded: \
+             their missing bytes are not in the log)\n",
+            path.display()
+        ));
+    }
     guest.eprint(&format!(
         "tee-replay: {} file operations applied under {}\n",
         replay.applied,
         dir.display()
     ));
-    // A refused path means the directory lacks something the app wrote.
-    Ok(if replay.refused.is_empty() { 0 } else { 2 })
+    // A refused path means the directory lacks something the app wrote; an
+    // incomplete file holds less than the app wrote.
+    let status = if !replay.refused.is_empty() {
+        2
+    } else if !replay.incomplete.is_empty() {
+        1
+    } else {
+        0
+    };
+    let summary = DirSummary {
+        directory: dir.display().to_string(),
+        applied: replay.applied,
+        refused: replay.refused,
+        incomplete: replay
+            .incomplete
+            .into_keys()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    Ok((status, summary))
 }

@@ -157,7 +157,13 @@ fn replay(
         passthrough: plan.passthrough,
     };
     let chain = match &plan.target {
-        Target::Dir(dir) => return replay_into_dir(&guest, &records, dir, &options),
+        Target::Dir(dir) => {
+            let (status, summary) = replay_into_dir(&guest, &records, dir, &options)?;
+            if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
+                write_json(file, &path.to_string_lossy(), &summary)?;
+            }
+            return Ok(status);
+        }
         Target::Stack(chain) => chain,
     };
     let state = slot
@@ -198,6 +204,7 @@ fn replay(
             .map(|(r, n)| (r.to_string(), n))
             .collect(),
         answered_by_replayer: state.floor.counts.answered.load(Ordering::Relaxed),
+        cut_inputs: state.cut_inputs.load(Ordering::Relaxed),
         divergences: state
             .divergences
             .lock()
@@ -210,15 +217,28 @@ fn replay(
     }
     guest.eprint(&report.summary());
     if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
-        let name = path.to_string_lossy();
-        let json = serde_json::to_vec_pretty(&report).map_err(|e| format!("{name}: {e}"))?;
-        file.write_all(&json).map_err(|e| format!("{name}: {e}"))?;
+        write_json(file, &path.to_string_lossy(), &report)?;
     }
     Ok(i32::from(!report.divergences.is_empty()))
 }
 
+/// Writes `value` as pretty JSON to the report file `name`.
+fn write_json(
+    file: &mut GuestFile,
+    name: &str,
+    value: &impl serde::Serialize,
+) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| format!("{name}: {e}"))?;
+    file.write_all(&json).map_err(|e| format!("{name}: {e}"))
+}
+
 #[cfg(unix)]
 use crate::into_dir::replay_into_dir;
+
+/// What `--into-dir` did; only the native build has it.
+#[cfg(not(unix))]
+#[derive(serde::Serialize)]
+struct DirSummary;
 
 /// `--into-dir` writes host files with std::fs, which a Lind grate cannot.
 #[cfg(not(unix))]
@@ -227,7 +247,7 @@ fn replay_into_dir(
     _: &[Record],
     _: &std::path::Path,
     _: &ReplayOptions,
-) -> Result<i32, String> {
+) -> Result<(i32, DirSummary), String> {
     Err(
         "--into-dir needs the native tee-replay: a Lind grate cannot write host files with std::fs"
             .into(),

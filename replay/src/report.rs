@@ -154,6 +154,8 @@ pub struct Report {
     pub replayed: u64,
     pub skipped: Vec<(String, u64)>,
     pub answered_by_replayer: u64,
+    /// Replayed calls whose recorded input was cut by `--max-buffer`.
+    pub cut_inputs: u64,
     pub divergences: Vec<Divergence>,
     /// How the log ended: clean, incomplete, torn, salvaged.
     pub log_end: String,
@@ -171,6 +173,14 @@ impl Report {
         );
         for (reason, n) in &self.skipped {
             let _ = write!(out, "\ntee-replay: skipped {n}: {reason}");
+        }
+        if self.cut_inputs > 0 {
+            let _ = write!(
+                out,
+                "\ntee-replay: {} replayed calls had their input cut when recorded (--max-buffer): \
+                 the stack got only the recorded bytes",
+                self.cut_inputs
+            );
         }
         let _ = write!(
             out,
