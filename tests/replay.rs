@@ -461,3 +461,33 @@ fn cut_writes_are_reported_never_presented_as_whole() {
         stacked.stderr
     );
 }
+
+/// Cage ids are never reused and Lind has 2047: a log of more processes
+/// than that cannot be replayed, and says so instead of crashing.
+#[test]
+fn a_log_with_more_processes_than_lind_has_cages_is_refused_in_one_line() {
+    use formats::{ForkRecord, LogHeader, LogWriter, Record, SyncPolicy};
+    let dir = scratch();
+    let file = std::fs::File::create(dir.path().join("many.log")).unwrap();
+    let header = LogHeader::new("test", "0", "host-wasm32-sim", vec![]);
+    let writer = LogWriter::new(file, &header, SyncPolicy::OnExit).unwrap();
+    // The tee (cage 1) starts the app as cage 2, which forks the rest.
+    for child in 2..2100u64 {
+        writer.append(&Record::Fork(ForkRecord {
+            seq: child,
+            parent: if child == 2 { 1 } else { 2 },
+            child,
+            thread: false,
+            time_us: child,
+        }));
+    }
+    writer.finish();
+    let out = run(
+        dir.path(),
+        "tee-replay",
+        &["many.log", "%<", "passthrough-grate", "%>"],
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cage ids"), "{}", out.stderr);
+}

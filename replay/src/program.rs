@@ -166,6 +166,7 @@ fn replay(
         }
         Target::Stack(chain) => chain,
     };
+    check_cage_budget(plan, chain, &records)?;
     let state = slot
         .get_or_init(|| Arc::new(ReplayState::new(in_replay_order(records), options)))
         .clone();
@@ -220,6 +221,31 @@ fn replay(
         write_json(file, &path.to_string_lossy(), &report)?;
     }
     Ok(i32::from(!report.divergences.is_empty()))
+}
+
+/// Refuses a log that needs more cages than Lind has: the replayer, each
+/// grate of the stack and one driver per recorded process each take a cage
+/// id, ids are never reused, and past the last one Lind's fork panics.
+fn check_cage_budget(
+    plan: &ReplayPlan,
+    chain: &[String],
+    records: &[Record],
+) -> Result<(), String> {
+    let forks = records
+        .iter()
+        .filter(|r| matches!(r, Record::Fork(f) if !f.thread))
+        .count() as u64;
+    let needed = 1 + chain.len() as u64 + 1 + forks;
+    let available = boundary::consts::MAX_CAGEID - 1;
+    if needed > available {
+        return Err(format!(
+            "{}: replaying its {} processes into this stack needs {needed} cage ids; \
+             Lind has {available} (cage ids are never reused)",
+            plan.log.display(),
+            forks + 1
+        ));
+    }
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON to the report file `name`.
