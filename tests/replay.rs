@@ -491,3 +491,82 @@ fn a_log_with_more_processes_than_lind_has_cages_is_refused_in_one_line() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("cage ids"), "{}", out.stderr);
 }
+
+/// A log is untrusted: counts and sizes its bytes do not support are
+/// refused with a line, never turned into terabyte sparse files.
+#[test]
+fn into_dir_refuses_sizes_the_log_does_not_support() {
+    use formats::{Buffer, ForkRecord, LogHeader, LogWriter, Record, SyncPolicy, SyscallRecord};
+    let dir = scratch();
+    let file = std::fs::File::create(dir.path().join("big.log")).unwrap();
+    let header = LogHeader::new("test", "0", "host-wasm32-sim", vec![]);
+    let writer = LogWriter::new(file, &header, SyncPolicy::OnExit).unwrap();
+    writer.append(&Record::Fork(ForkRecord {
+        seq: 0,
+        parent: 1,
+        child: 2,
+        thread: false,
+        time_us: 0,
+    }));
+    let call = |seq: u64, nr: u32, values: [u64; 3], inputs: Vec<Buffer>, result: i64| {
+        let full = [
+            values[0],
+            values[1],
+            values[2],
+            formats::UNUSED_ARG,
+            formats::UNUSED_ARG,
+            formats::UNUSED_ARG,
+        ]
+        .map(|v| (v, 2));
+        Record::Syscall(SyscallRecord {
+            seq,
+            cage: 2,
+            nr,
+            args: SyscallRecord::args_from_full(2, &full),
+            inputs,
+            outputs: Vec::new(),
+            result,
+            secondary: None,
+            time_us: seq,
+        })
+    };
+    let bytes = |arg: u8, data: &[u8]| Buffer {
+        arg,
+        index: 0,
+        data: data.to_vec(),
+        truncated_from: None,
+    };
+    writer.append(&call(
+        1,
+        2,
+        [0x1000, 0o101, 0o644],
+        vec![bytes(0, b"big.bin")],
+        3,
+    ));
+    writer.append(&call(
+        2,
+        1,
+        [3, 0x2000, 1 << 40],
+        vec![bytes(1, b"x")],
+        1 << 40,
+    ));
+    writer.append(&call(3, 77, [3, 1 << 42, 0], vec![], 0));
+    writer.finish();
+    let out = run(dir.path(), "tee-replay", &["big.log", "--into-dir", "out"]);
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("claims 1099511627776 bytes written but holds 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("past the largest a Lind cage can name"),
+        "{}",
+        out.stderr
+    );
+    let size = std::fs::metadata(dir.path().join("out/big.bin"))
+        .unwrap()
+        .len();
+    assert!(size < 1 << 20, "big.bin is {size} bytes");
+}

@@ -33,6 +33,11 @@ pub const INIT_CAGEID: u64 = 1;
 /// Cage ids are never reused; allocating past this is fatal on Lind.
 pub const MAX_CAGEID: u64 = 2048;
 
+/// The largest file offset or size a Lind cage can name: its glibc has the
+/// i386 32-bit `off_t` for lseek, pread, pwrite and ftruncate, and every 3i
+/// result is an i32.
+pub const MAX_FILE_OFFSET: u64 = i32::MAX as u64;
+
 /// glibc treats results in (-MAX_ERRNO, 0) as errno values.
 pub const MAX_ERRNO: i32 = 256;
 

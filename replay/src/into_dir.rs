@@ -9,7 +9,7 @@
 
 use crate::engine::ReplayOptions;
 use crate::schedule::in_replay_order;
-use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR};
+use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
 use formats::{lookup, Record, SyscallRecord};
@@ -210,6 +210,17 @@ impl DirReplay<'_> {
                     .filter(|b| b.arg == 1)
                     .flat_map(|b| b.data.iter().copied())
                     .collect();
+                // A log is untrusted: a count the recorded bytes do not
+                // hold (and no capture cap explains) is refused, not
+                // turned into a huge sparse file.
+                if !call.input_was_cut() && call.result as u64 > data.len() as u64 {
+                    return Err(format!(
+                        "record seq {}: claims {} bytes written but holds {}",
+                        call.seq,
+                        call.result,
+                        data.len()
+                    ));
+                }
                 data.truncate(call.result as usize);
                 let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
                 if call.input_was_cut() {
@@ -226,7 +237,7 @@ impl DirReplay<'_> {
                     .map_err(io)?;
                 let positional = matches!(call.nr, nr::PWRITE | nr::PWRITEV);
                 let at = if positional {
-                    args[3]
+                    within_offsets(call, args[3])?
                 } else if open.append {
                     file.metadata().map_err(io)?.len()
                 } else {
@@ -249,13 +260,15 @@ impl DirReplay<'_> {
             }
             nr::FTRUNCATE => {
                 if let Some(open) = self.fd(cage, args[0]) {
+                    let len = within_offsets(call, args[1])?;
                     let full = self.full(&open.lock().unwrap_or_else(|e| e.into_inner()).path);
-                    set_len(&full, args[1]).map_err(io)?;
+                    set_len(&full, len).map_err(io)?;
                 }
             }
             nr::TRUNCATE => {
+                let len = within_offsets(call, args[1])?;
                 let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
-                set_len(&self.full(&rel), args[1]).map_err(io)?;
+                set_len(&self.full(&rel), len).map_err(io)?;
             }
             nr::RENAME => {
                 let from = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
@@ -311,6 +324,19 @@ impl DirReplay<'_> {
         }
         self.applied += 1;
         Ok(())
+    }
+}
+
+/// `value` as a file offset or size, refused past what a Lind cage can name.
+fn within_offsets(call: &SyscallRecord, value: u64) -> Result<u64, String> {
+    if value <= MAX_FILE_OFFSET {
+        Ok(value)
+    } else {
+        Err(format!(
+            "record seq {}: offset or size {value} is past the largest a Lind cage can name \
+             ({MAX_FILE_OFFSET})",
+            call.seq
+        ))
     }
 }
 
