@@ -486,3 +486,37 @@ fn garbage_never_makes_tee_log_panic() {
         }
     }
 }
+
+#[test]
+fn salvage_of_two_concatenated_logs_says_so_and_keeps_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_log(dir.path(), "a.log", &session(0), true);
+    let second = write_log(dir.path(), "b.log", &session(100), true);
+    let mut joined = std::fs::read(&first).unwrap();
+    let second_at = joined.len();
+    joined.extend(std::fs::read(&second).unwrap());
+    let both = dir.path().join("ab.log");
+    std::fs::write(&both, &joined).unwrap();
+
+    let (code, out, _) = tee_log(&["verify", path_str(&both)]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("offset {second_at}")), "{out}");
+    assert!(out.contains("two logs were concatenated"), "{out}");
+
+    let kept = dir.path().join("kept.log");
+    let (code, out, err) = tee_log(&["salvage", path_str(&both), path_str(&kept)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("a second log begins at offset {second_at}")),
+        "{out}"
+    );
+    let first_only = read_all(&kept, RecoveryMode::Strict).unwrap();
+    let original = read_all(&first, RecoveryMode::Strict).unwrap();
+    assert_eq!(first_only.records.len(), original.records.len());
+
+    let merged = dir.path().join("merged.log");
+    let (code, _, err) = tee_log(&["salvage", "--merge", path_str(&both), path_str(&merged)]);
+    assert_eq!(code, 0, "{err}");
+    let all = read_all(&merged, RecoveryMode::Strict).unwrap();
+    assert!(all.records.len() > first_only.records.len());
+}

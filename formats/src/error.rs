@@ -27,6 +27,8 @@ pub enum DamageReason {
     /// The frame runs past the end of the file, yet good frames follow it,
     /// so it is not a torn tail.
     PastEnd,
+    /// Another log begins here: two logs were concatenated.
+    SecondLog,
     /// The frame is intact but its payload is not a record.
     BadPayload {
         /// What the decoder said.
@@ -67,6 +69,9 @@ impl fmt::Display for DamageReason {
                 )
             }
             DamageReason::PastEnd => write!(f, "frame runs past the end of the file"),
+            DamageReason::SecondLog => {
+                write!(f, "a second log's header: two logs were concatenated here")
+            }
             DamageReason::BadPayload { detail } => write!(f, "undecodable record: {detail}"),
             DamageReason::TrailingBytes { extra } => {
                 write!(f, "{extra} unexpected bytes after the record")

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::ops::Range;
 
 use crate::error::DamageReason;
-use crate::frame::{check_candidate, Candidate, SYNC};
+use crate::frame::{check_candidate, Candidate, MAGIC, PREAMBLE_BYTES, SYNC};
 
 /// How much a read asks for when the buffer needs bytes.
 const CHUNK: usize = 64 << 10;
@@ -37,6 +37,9 @@ pub(crate) enum Next {
         len: u64,
         reason: DamageReason,
     },
+    /// Another log's preamble and header frame, where a frame should start:
+    /// two logs were concatenated. The reader has skipped both.
+    SecondLog { offset: u64, len: u64 },
 }
 
 pub(crate) struct FrameReader<R> {
@@ -92,6 +95,20 @@ impl<R: Read> FrameReader<R> {
         let offset = self.position();
         if !self.fill(1)? {
             return Ok(Next::End { offset });
+        }
+        if self.buf[self.head] == MAGIC[0] && self.fill(PREAMBLE_BYTES)? {
+            let at = self.head;
+            if self.buf[at..at + MAGIC.len()] == MAGIC {
+                self.head = at + PREAMBLE_BYTES;
+                // Its header frame goes with it, when it is whole.
+                if let Some(Candidate::Valid { header, payload }) = self.candidate_at(self.head)? {
+                    self.head += header + payload;
+                }
+                return Ok(Next::SecondLog {
+                    offset,
+                    len: self.position() - offset,
+                });
+            }
         }
         match self.candidate_at(self.head)? {
             Some(Candidate::Valid { header, payload }) => {

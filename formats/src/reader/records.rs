@@ -89,6 +89,10 @@ pub struct LogReader<R> {
     trailer: Option<TrailerRecord>,
     newer_minor: bool,
     unknown: u64,
+    /// Where a second, concatenated log begins, once found.
+    second_log: Option<u64>,
+    /// Read on into a concatenated log instead of ending at it.
+    merge: bool,
 }
 
 /// Everything [`read_all`] found in a log.
@@ -181,6 +185,12 @@ impl<R: Read> LogReader<R> {
             Ok(Next::Damage { offset, reason, .. }) => {
                 return Err(ReadError::BadHeader { offset, reason })
             }
+            Ok(Next::SecondLog { offset, .. }) => {
+                return Err(ReadError::BadHeader {
+                    offset,
+                    reason: DamageReason::SecondLog,
+                })
+            }
         };
         Ok(LogReader {
             valid_offset: frames.position(),
@@ -195,7 +205,20 @@ impl<R: Read> LogReader<R> {
             trailer: None,
             newer_minor: minor > FORMAT_MINOR,
             unknown: 0,
+            second_log: None,
+            merge: false,
         })
+    }
+
+    /// In salvage mode, reads on into a second log concatenated to this one
+    /// (its records follow this one's) instead of ending where it begins.
+    pub fn merge_concatenated(&mut self, merge: bool) {
+        self.merge = merge;
+    }
+
+    /// The offset where a second, concatenated log begins, once read to.
+    pub fn second_log_at(&self) -> Option<u64> {
+        self.second_log
     }
 
     /// The log's header.
@@ -246,6 +269,21 @@ impl<R: Read> LogReader<R> {
                     len,
                     reason,
                 } => self.report(offset, len, reason)?,
+                Next::SecondLog { offset, len } => {
+                    self.second_log = Some(offset);
+                    let first_end = match self.trailer.take() {
+                        Some(trailer) => LogEnd::Clean { trailer },
+                        None => LogEnd::Incomplete { offset },
+                    };
+                    // Damage either way (a strict reader stops here); a
+                    // salvaging one ends with the first log unless asked
+                    // to read on into the second.
+                    self.report(offset, len, DamageReason::SecondLog)?;
+                    if !self.merge {
+                        self.end = Some(first_end);
+                        return Ok(None);
+                    }
+                }
             }
         }
     }

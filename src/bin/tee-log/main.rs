@@ -5,7 +5,7 @@
 tee-log dump FILE [-s N] [--json] [--cage C]... [--calls FILTER]
 tee-log stats FILE
 tee-log verify FILE
-tee-log salvage IN OUT
+tee-log salvage IN OUT [--merge]
 tee-log diff A B
 ```
 
@@ -94,6 +94,10 @@ enum Command {
         input: PathBuf,
         /// The log to create (must not exist).
         output: PathBuf,
+        /// When a second log was concatenated to IN, keep its records too
+        /// (by default only the first log is kept).
+        #[arg(long)]
+        merge: bool,
     },
     /// Show where two logs first disagree: 0 same, 1 different, 2 error.
     Diff {
@@ -230,7 +234,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Stats { file } => stats::run(&file, &mut out)?,
         Command::Verify { file } => verify::run(&file, &mut out)?,
-        Command::Salvage { input, output } => salvage::run(&input, &output, &mut out)?,
+        Command::Salvage {
+            input,
+            output,
+            merge,
+        } => salvage::run(&input, &output, merge, &mut out)?,
         Command::Diff { a, b, strsize } => diff::run(&a, &b, strsize, &mut out)?,
     };
     out.flush()?;

@@ -9,8 +9,14 @@ use formats::{LogEnd, LogWriter, Record, RecoveryMode, SyncPolicy};
 
 use crate::{describe_end, open, Failure};
 
-pub fn run(input: &Path, output: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
+pub fn run(
+    input: &Path,
+    output: &Path,
+    merge: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode, Failure> {
     let mut reader = open(input, RecoveryMode::Salvage)?;
+    reader.merge_concatenated(merge);
     let writer = LogWriter::create(output, reader.header(), SyncPolicy::OnExit)
         .map_err(|e| Failure::other(output, e.to_string()))?;
     let mut copied = 0u64;
@@ -37,6 +43,13 @@ pub fn run(input: &Path, output: &Path, out: &mut impl Write) -> Result<ExitCode
         }
         writer.append(&record);
         copied += 1;
+    }
+    if let (Some(at), false) = (reader.second_log_at(), merge) {
+        writeln!(
+            out,
+            "input: a second log begins at offset {at} (two logs concatenated); \
+             only the first was kept (--merge keeps both)"
+        )?;
     }
     let records = reader.records_read();
     if let Some(end) = reader.end() {
