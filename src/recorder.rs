@@ -130,8 +130,14 @@ impl Recorder {
             .take()?;
         let status = writer.finish();
         (status.dropped > 0).then(|| {
+            // A failure mid-run was already reported with its cause; one at
+            // the final flush is reported here.
+            let cause = match status.error {
+                Some(error) if !self.warned.load(Ordering::Relaxed) => format!(": {error}"),
+                _ => String::new(),
+            };
             format!(
-                "tee-grate: {}: {} records were not written",
+                "tee-grate: {}: {} records were not written{cause}",
                 self.path, status.dropped
             )
         })

@@ -309,3 +309,39 @@ fn record_with_force_replaces_the_path_never_what_a_symlink_points_to() {
         "victim\n"
     );
 }
+
+/// A log that fails only at the final flush says why, once.
+#[test]
+fn a_log_failing_at_the_final_flush_names_the_cause() {
+    let dir = scratch();
+    let fifo = dir.path().join("end.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // The reader takes the header and leaves at once; with --sync exit the
+    // records wait in the buffer until the app (which lingers 300 ms for
+    // its orphan) is done, so only the final flush meets the closed pipe.
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut log = std::fs::File::open(fifo).expect("open fifo");
+        let mut first = [0u8; 16];
+        log.read_exact(&mut first).expect("read the log's start");
+    });
+    let teed = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "end.fifo", "--", "demo-orphan", "out"],
+        0,
+    );
+    reader.join().expect("reader");
+    let lines: Vec<&str> = teed
+        .stderr
+        .lines()
+        .filter(|l| l.contains("end.fifo"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", teed.stderr);
+    assert!(lines[0].contains("were not written: "), "{}", lines[0]);
+    assert!(lines[0].contains("Broken pipe"), "{}", lines[0]);
+}
