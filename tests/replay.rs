@@ -492,13 +492,11 @@ fn a_log_with_more_processes_than_lind_has_cages_is_refused_in_one_line() {
     assert!(out.stderr.contains("cage ids"), "{}", out.stderr);
 }
 
-/// A log is untrusted: counts and sizes its bytes do not support are
-/// refused with a line, never turned into terabyte sparse files.
-#[test]
-fn into_dir_refuses_sizes_the_log_does_not_support() {
-    use formats::{Buffer, ForkRecord, LogHeader, LogWriter, Record, SyncPolicy, SyscallRecord};
-    let dir = scratch();
-    let file = std::fs::File::create(dir.path().join("big.log")).unwrap();
+/// Writes a log by hand (as a hostile one would be): cage 2 forked by the
+/// tee, then `records`.
+fn crafted_log(dir: &Path, name: &str, records: &[formats::Record]) {
+    use formats::{ForkRecord, LogHeader, LogWriter, Record, SyncPolicy};
+    let file = std::fs::File::create(dir.join(name)).unwrap();
     let header = LogHeader::new("test", "0", "host-wasm32-sim", vec![]);
     let writer = LogWriter::new(file, &header, SyncPolicy::OnExit).unwrap();
     writer.append(&Record::Fork(ForkRecord {
@@ -508,50 +506,61 @@ fn into_dir_refuses_sizes_the_log_does_not_support() {
         thread: false,
         time_us: 0,
     }));
-    let call = |seq: u64, nr: u32, values: [u64; 3], inputs: Vec<Buffer>, result: i64| {
-        let full = [
-            values[0],
-            values[1],
-            values[2],
-            formats::UNUSED_ARG,
-            formats::UNUSED_ARG,
-            formats::UNUSED_ARG,
-        ]
-        .map(|v| (v, 2));
-        Record::Syscall(SyscallRecord {
-            seq,
-            cage: 2,
-            nr,
-            args: SyscallRecord::args_from_full(2, &full),
-            inputs,
-            outputs: Vec::new(),
-            result,
-            secondary: None,
-            time_us: seq,
-        })
-    };
-    let bytes = |arg: u8, data: &[u8]| Buffer {
-        arg,
-        index: 0,
-        data: data.to_vec(),
-        truncated_from: None,
-    };
-    writer.append(&call(
-        1,
-        2,
-        [0x1000, 0o101, 0o644],
-        vec![bytes(0, b"big.bin")],
-        3,
-    ));
-    writer.append(&call(
-        2,
-        1,
-        [3, 0x2000, 1 << 40],
-        vec![bytes(1, b"x")],
-        1 << 40,
-    ));
-    writer.append(&call(3, 77, [3, 1 << 42, 0], vec![], 0));
+    for record in records {
+        writer.append(record);
+    }
     writer.finish();
+}
+
+/// A call of cage 2 with three argument values and input `buffers`.
+fn crafted_call(
+    seq: u64,
+    nr: u32,
+    values: [u64; 3],
+    inputs: &[(u8, &[u8])],
+    result: i64,
+) -> formats::Record {
+    use formats::{Buffer, SyscallRecord, UNUSED_ARG};
+    let full = [
+        values[0], values[1], values[2], UNUSED_ARG, UNUSED_ARG, UNUSED_ARG,
+    ]
+    .map(|v| (v, 2));
+    let inputs = inputs
+        .iter()
+        .map(|&(arg, data)| Buffer {
+            arg,
+            index: 0,
+            data: data.to_vec(),
+            truncated_from: None,
+        })
+        .collect();
+    formats::Record::Syscall(SyscallRecord {
+        seq,
+        cage: 2,
+        nr,
+        args: SyscallRecord::args_from_full(2, &full),
+        inputs,
+        outputs: Vec::new(),
+        result,
+        secondary: None,
+        time_us: seq,
+    })
+}
+
+/// A log is untrusted: counts and sizes its bytes do not support are
+/// refused with a line, never turned into terabyte sparse files.
+#[test]
+fn into_dir_refuses_sizes_the_log_does_not_support() {
+    let dir = scratch();
+    crafted_log(
+        dir.path(),
+        "big.log",
+        &[
+            crafted_call(1, 2, [0x1000, 0o101, 0o644], &[(0, b"big.bin")], 3),
+            crafted_call(2, 1, [3, 0x2000, 1 << 40], &[(1, b"x")], 1 << 40),
+            crafted_call(3, 77, [3, 1 << 42, 0], &[], 0),
+        ],
+    );
     let out = run(dir.path(), "tee-replay", &["big.log", "--into-dir", "out"]);
     assert_eq!(out.status, 2, "{out:?}");
     assert!(
@@ -569,4 +578,34 @@ fn into_dir_refuses_sizes_the_log_does_not_support() {
         .unwrap()
         .len();
     assert!(size < 1 << 20, "big.bin is {size} bytes");
+}
+
+/// A path with a NUL inside cannot come from an app: replayed, a grate
+/// would read it as a shorter, other path.
+#[test]
+fn a_recorded_path_with_a_nul_inside_is_not_replayed() {
+    let dir = scratch();
+    crafted_log(
+        dir.path(),
+        "nul.log",
+        &[
+            crafted_call(1, 2, [0x1000, 0o101, 0o644], &[(0, b"keep\0.ssh/x")], 3),
+            crafted_call(2, 1, [3, 0x2000, 2], &[(1, b"hi")], 2),
+        ],
+    );
+    let out = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["nul.log", "%<", "archive-grate", "arch", "%>"],
+        0,
+    );
+    assert!(
+        out.stderr.contains("a path with a NUL byte inside"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !dir.path().join("arch/keep").exists(),
+        "the path was cut at its NUL"
+    );
 }

@@ -255,6 +255,18 @@ impl ReplayState {
         if matches!(call.nr, nr::WAIT4 | nr::KILL) {
             return Err("process call (primary only)");
         }
+        // No app can pass a C string with a NUL inside: such a record was
+        // made by hand, and replayed it would name another path.
+        let c_string_with_nul = info.args.iter().enumerate().any(|(pos, kind)| {
+            *kind == formats::ArgKind::In(formats::Len::CStr)
+                && call
+                    .inputs
+                    .iter()
+                    .any(|b| usize::from(b.arg) == pos && b.data.contains(&0))
+        });
+        if c_string_with_nul {
+            return Err("a path with a NUL byte inside (not a C string)");
+        }
         if !self.options.calls.matches(call.nr) {
             return Err("filtered by --calls");
         }
