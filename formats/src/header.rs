@@ -39,6 +39,9 @@ struct BodyRef<'a> {
     abi: &'a str,
     created_unix_ms: u64,
     command_line: &'a [String],
+    /// Since 1.1: the CRC of the preamble, so that the version bytes, the
+    /// only header bytes outside a frame, are checked too.
+    preamble_crc: u32,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +95,7 @@ impl LogHeader {
             abi: &self.abi,
             created_unix_ms: self.created_unix_ms,
             command_line: &self.command_line,
+            preamble_crc: preamble_crc(self.major, self.minor),
         };
         let payload = postcard::to_stdvec(&body).ok()?;
         let mut out = frame::encode_preamble(self.major, self.minor).to_vec();
@@ -100,10 +104,30 @@ impl LogHeader {
     }
 
     /// The header from a checked preamble version and a header frame's
-    /// payload. Trailing bytes are a newer minor's fields and are ignored.
+    /// payload. From minor 1 on the payload ends its 1.0 fields with the
+    /// preamble's CRC, which must match the version read (a 1.0 header has
+    /// none, and nothing after its fields); bytes after it are a newer
+    /// minor's fields and are ignored.
     pub(crate) fn decode(major: u16, minor: u16, payload: &[u8]) -> Result<LogHeader, String> {
-        let (body, _newer_fields): (Body, _) =
+        let (body, rest): (Body, _) =
             postcard::take_from_bytes(payload).map_err(|e| e.to_string())?;
+        let stored = postcard::take_from_bytes::<u32>(rest)
+            .ok()
+            .map(|(crc, _)| crc);
+        let expected = preamble_crc(major, minor);
+        match stored {
+            Some(crc) if crc != expected => {
+                return Err(format!(
+                    "the version bytes ({major}.{minor}) do not match the header's checksum"
+                ))
+            }
+            None if minor >= 1 || !rest.is_empty() => {
+                return Err(format!(
+                    "the header claims version {major}.{minor} but has no preamble checksum"
+                ))
+            }
+            _ => {}
+        }
         Ok(LogHeader {
             magic: MAGIC,
             major,
@@ -115,6 +139,11 @@ impl LogHeader {
             command_line: body.command_line,
         })
     }
+}
+
+/// The CRC of the preamble for `major.minor`.
+fn preamble_crc(major: u16, minor: u16) -> u32 {
+    crc32fast::hash(&frame::encode_preamble(major, minor))
 }
 
 #[cfg(test)]
@@ -133,6 +162,8 @@ mod tests {
         };
         assert_eq!(PREAMBLE_BYTES + header + payload, bytes.len());
         let body = &bytes[PREAMBLE_BYTES + header..];
-        assert_eq!(LogHeader::decode(1, 0, body).unwrap(), h);
+        assert_eq!(LogHeader::decode(1, FORMAT_MINOR, body).unwrap(), h);
+        let other_minor = LogHeader::decode(1, FORMAT_MINOR + 1, body).unwrap_err();
+        assert!(other_minor.contains("do not match"), "{other_minor}");
     }
 }

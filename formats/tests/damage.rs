@@ -469,23 +469,52 @@ fn future_major_version_is_refused() {
                 ReadError::UnsupportedVersion {
                     offset: 8,
                     major: 2,
-                    minor: 0
+                    minor: FORMAT_MINOR
                 }
             ),
             "{err}"
         );
         assert!(err.to_string().contains("offset 8"), "{err}");
-        assert!(err.to_string().contains("2.0"), "{err}");
+        assert!(
+            err.to_string().contains(&format!("2.{FORMAT_MINOR}")),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn newer_minor_version_is_accepted() {
-    let mut f = Fixture::new();
-    f.set_byte(10, 9);
-    let (records, end, _) = f.strict().unwrap();
-    assert_eq!(records, f.records);
+    let mut h = common::header();
+    h.minor = FORMAT_MINOR + 8;
+    let records = sample_records(5);
+    let mut log = Vec::new();
+    let w = LogWriter::new(&mut log, &h, SyncPolicy::OnExit).unwrap();
+    for r in &records {
+        w.append(r);
+    }
+    w.finish();
+    let (read_back, end, _) = read(&log, RecoveryMode::Strict).unwrap();
+    assert_eq!(read_back[..records.len()], records[..]);
     assert!(end.is_clean());
+}
+
+/// The version bytes sit outside every frame; since 1.1 the header frame
+/// carries their CRC, so a changed minor is damage, not leniency.
+#[test]
+fn a_changed_minor_version_byte_is_a_bad_header() {
+    for change in [|b: u8| b ^ 1, |_| 9, |_| 0] {
+        let mut f = Fixture::new();
+        let minor = f.log[10];
+        f.set_byte(10, change(minor));
+        for mode in [RecoveryMode::Strict, RecoveryMode::Salvage] {
+            let err = LogReader::new(&f.log[..], mode).err().unwrap();
+            assert!(
+                matches!(err, ReadError::BadHeader { offset: 12, .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains("checksum"), "{err}");
+        }
+    }
 }
 
 #[test]

@@ -9,8 +9,14 @@ use std::path::{Path, PathBuf};
 use common::{args, buffer, close, header};
 use formats::*;
 
+/// The fixture this writer writes (the current version, 1.1).
 fn fixture_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-small.tlog")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.1-small.tlog")
+}
+
+/// A log written by the 1.0 writer, before the header had its checksum.
+fn v1_0_fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.0-small.tlog")
 }
 
 /// The hex block that follows `marker` in SPEC.md, as bytes.
@@ -150,7 +156,22 @@ fn fixture_bytes() -> Vec<u8> {
 }
 
 #[test]
-fn v1_fixture_decodes() {
+fn v1_0_fixture_still_decodes() {
+    let contents = read_all(v1_0_fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(
+        contents.header,
+        LogHeader {
+            minor: 0,
+            ..header()
+        }
+    );
+    let n = fixture_records().len();
+    assert_eq!(contents.records[..n], fixture_records()[..]);
+    assert!(contents.end.is_clean());
+}
+
+#[test]
+fn v1_1_fixture_decodes() {
     let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
     assert_eq!(contents.header, header());
     let n = fixture_records().len();
@@ -160,7 +181,7 @@ fn v1_fixture_decodes() {
 }
 
 #[test]
-fn v1_fixture_is_what_this_writer_writes() {
+fn v1_1_fixture_is_what_this_writer_writes() {
     let on_disk = std::fs::read(fixture_path()).unwrap();
     assert_eq!(on_disk, fixture_bytes());
 }
