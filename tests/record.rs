@@ -179,24 +179,34 @@ fn unwritable_log_is_refused_before_the_app_starts() {
     assert!(!dir.path().join("demo-out").exists(), "the app ran");
 }
 
-#[test]
-fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
-    let dir = scratch();
-    let fifo = dir.path().join("log.fifo");
+/// Makes FIFO `dir/name` and a thread that reads its first `bytes` bytes
+/// and closes it: writes after that fail with EPIPE.
+fn fifo_read_then_closed(
+    dir: &std::path::Path,
+    name: &str,
+    bytes: usize,
+) -> std::thread::JoinHandle<()> {
+    let fifo = dir.join(name);
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .expect("mkfifo");
     assert!(made.success());
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut log = std::fs::File::open(fifo).expect("open fifo");
+        let mut first = vec![0u8; bytes];
+        log.read_exact(&mut first).expect("read the log's start");
+    })
+}
+
+#[test]
+fn log_failing_mid_run_stops_recording_with_one_warning_and_the_app_runs_on() {
+    let dir = scratch();
     // A reader that takes the header and a little more, then goes away:
     // every later write to the log fails (EPIPE), as on a disk that filled.
     // The app writes far more than a pipe buffers, so the failure is sure.
-    let reader = std::thread::spawn(move || {
-        use std::io::Read;
-        let mut log = std::fs::File::open(fifo).expect("open fifo");
-        let mut first = [0u8; 256];
-        log.read_exact(&mut first).expect("read the log's start");
-    });
+    let reader = fifo_read_then_closed(dir.path(), "log.fifo", 256);
     let teed = run_ok(
         dir.path(),
         "tee-grate",
@@ -314,21 +324,10 @@ fn record_with_force_replaces_the_path_never_what_a_symlink_points_to() {
 #[test]
 fn a_log_failing_at_the_final_flush_names_the_cause() {
     let dir = scratch();
-    let fifo = dir.path().join("end.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
     // The reader takes the header and leaves at once; with --sync exit the
     // records wait in the buffer until the app (which lingers 300 ms for
     // its orphan) is done, so only the final flush meets the closed pipe.
-    let reader = std::thread::spawn(move || {
-        use std::io::Read;
-        let mut log = std::fs::File::open(fifo).expect("open fifo");
-        let mut first = [0u8; 16];
-        log.read_exact(&mut first).expect("read the log's start");
-    });
+    let reader = fifo_read_then_closed(dir.path(), "end.fifo", 16);
     let teed = run_ok(
         dir.path(),
         "tee-grate",
