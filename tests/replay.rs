@@ -609,3 +609,31 @@ fn a_recorded_path_with_a_nul_inside_is_not_replayed() {
         "the path was cut at its NUL"
     );
 }
+
+/// An archive's copy is never more open than the file: the mode the
+/// creating open asked for, else private.
+#[test]
+fn archived_copies_keep_the_recorded_mode_or_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    crafted_log(
+        dir.path(),
+        "modes.log",
+        &[
+            crafted_call(1, 2, [0x1000, 0o101, 0o600], &[(0, b"priv.txt")], 3),
+            crafted_call(2, 1, [3, 0x2000, 1], &[(1, b"s")], 1),
+            crafted_call(3, 2, [0x1000, 0o1, 0], &[(0, b"other.txt")], 4),
+            crafted_call(4, 1, [4, 0x2000, 1], &[(1, b"t")], 1),
+        ],
+    );
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["modes.log", "%<", "archive-grate", "arch", "%>"],
+        0,
+    );
+    for name in ["priv.txt", "other.txt"] {
+        let meta = std::fs::metadata(dir.path().join("arch").join(name)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+}

@@ -58,13 +58,22 @@ impl Archive {
     /// open, openat, creat: track the new fd; a file opened for writing
     /// gets a copy that starts as the real file is now.
     fn open(&self, rt: &dyn ThreeI, nr: u32, caller: CageId, args: &Args) -> i32 {
-        let (path, flags) = match nr {
+        let (path, flags, mode) = match nr {
             nr::OPENAT => (
                 self.path_at(rt, caller, args[0].as_i32(), args[1]),
                 args[2].as_i32(),
+                args[3].value,
             ),
-            nr::CREAT => (self.path(rt, caller, args[0]), O_CREAT | O_WRONLY | O_TRUNC),
-            _ => (self.path(rt, caller, args[0]), args[1].as_i32()),
+            nr::CREAT => (
+                self.path(rt, caller, args[0]),
+                O_CREAT | O_WRONLY | O_TRUNC,
+                args[1].value,
+            ),
+            _ => (
+                self.path(rt, caller, args[0]),
+                args[1].as_i32(),
+                args[2].value,
+            ),
         };
         let fd = forward(rt, nr, args);
         let Some(path) = path.filter(|_| fd >= 0) else {
@@ -83,7 +92,7 @@ impl Archive {
                 mirror.read_real(&path)
             };
             if let Ok(content) = content {
-                let _ = mirror.reset(&path, &content);
+                let _ = mirror.reset(&path, &content, copy_mode(flags, mode));
             }
         }
         let tracked = Tracked::new(path, writable, flags & O_APPEND != 0);
@@ -216,5 +225,17 @@ impl Archive {
     /// Applies `f` to every tracked description of every cage.
     fn follow(&self, mut f: impl FnMut(&mut Tracked)) {
         self.cages.for_each(|_, c| c.each_file(&mut f));
+    }
+}
+
+/// The mode of a file's copy: what the creating open asked for, less the
+/// usual umask's group and other write bits; 0600 when the open did not
+/// create the file, since its mode is then unknown and a copy must never
+/// be more open than the file.
+fn copy_mode(flags: i32, mode: u64) -> u32 {
+    if flags & O_CREAT != 0 {
+        (mode as u32) & 0o777 & !0o022
+    } else {
+        0o600
     }
 }

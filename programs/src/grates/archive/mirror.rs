@@ -48,23 +48,25 @@ impl<'a> Mirror<'a> {
     }
 
     /// Makes the copy of `path` hold exactly `content`.
-    pub fn reset(&self, path: &[String], content: &[u8]) -> Result<(), Errno> {
+    pub fn reset(&self, path: &[String], content: &[u8], mode: u32) -> Result<(), Errno> {
         self.make_parent(path)?;
-        let fd = self
-            .guest
-            .open(&self.at(path), O_WRONLY | O_CREAT | O_TRUNC, 0o644)?;
+        let copy = self.at(path);
+        let fd = self.guest.open(&copy, O_WRONLY | O_CREAT | O_TRUNC, mode)?;
         let written = self.guest.write_all(fd, content);
         let closed = self.guest.close(fd);
-        written.and(closed)
+        // An existing copy keeps its old mode through O_CREAT: set it.
+        written.and(closed).and(self.guest.chmod(&copy, mode))
     }
 
     /// Writes `data` into the copy at `at`, or at its end for `None`
     /// (O_APPEND). Returns the offset after the write.
     pub fn write(&self, path: &[String], at: Option<u64>, data: &[u8]) -> Result<u64, Errno> {
         let append = if at.is_none() { O_APPEND } else { 0 };
+        // A copy first made here (its file was opened without being
+        // created, so its mode is unknown) is private.
         let open = || {
             self.guest
-                .open(&self.at(path), O_WRONLY | O_CREAT | append, 0o644)
+                .open(&self.at(path), O_WRONLY | O_CREAT | append, 0o600)
         };
         // The directories exist since the open that started tracking; they
         // are only recreated if something removed them since.
