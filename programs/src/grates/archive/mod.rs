@@ -7,7 +7,9 @@
 //! primary accepted (its result) are written to the copy at the tracked
 //! offset. A file opened for writing without O_TRUNC is first copied whole
 //! from the real file, so the copy ends byte-identical to it; files only
-//! read are not copied. mkdir, rmdir, unlink(at), rename and (f)truncate
+//! read are not copied. A copy gets the mode the creating open asked for,
+//! less group and other write, or 0600 when the open did not create the
+//! file: a copy is never more open than its file. mkdir, rmdir, unlink(at), rename and (f)truncate
 //! are mirrored. Paths are resolved against each cage's cwd (followed
 //! through chdir; a cage starts in the grate's own cwd), the leading `/` is
 //! stripped, and `..` never leaves ARCHIVE_DIR.
