@@ -261,6 +261,7 @@ impl Floor {
     }
 
     fn find(&self, nr: u32, args: &Args) -> Option<Arc<Answer>> {
+        let info = formats::lookup(nr);
         let pending = self.lock();
         let mut best: Option<&Pending> = None;
         for arg in args {
@@ -271,7 +272,7 @@ impl Floor {
                 let in_scratch = p
                     .scratch
                     .is_some_and(|(lo, hi)| args.iter().any(|a| (lo..hi).contains(&a.value)));
-                if in_scratch || same_input_pointers(nr, p.inputs.as_ref(), args) {
+                if in_scratch || same_input_pointers(info, p.inputs.as_ref(), args) {
                     return Some(p.answer.clone());
                 }
                 best = best.or(Some(p));
@@ -382,8 +383,8 @@ impl Floor {
 /// Whether `args` pass on an input buffer of the expected call: how
 /// several threads' writes in flight at once (which carry no scratch) are
 /// told apart, since a stack forwards the caller's own buffer pointer.
-fn same_input_pointers(nr: u32, inputs: Option<&Inputs>, args: &Args) -> bool {
-    let (Some(Inputs::At(at)), Some(info)) = (inputs, formats::lookup(nr)) else {
+fn same_input_pointers(info: Option<&SyscallInfo>, inputs: Option<&Inputs>, args: &Args) -> bool {
+    let (Some(Inputs::At(at)), Some(info)) = (inputs, info) else {
         return false;
     };
     info.args.iter().zip(at).any(|(kind, expected)| {
