@@ -520,3 +520,56 @@ fn salvage_of_two_concatenated_logs_says_so_and_keeps_the_first() {
     let all = read_all(&merged, RecoveryMode::Strict).unwrap();
     assert!(all.records.len() > first_only.records.len());
 }
+
+#[test]
+fn a_log_with_a_million_damaged_ranges_is_judged_with_every_range_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = session(0);
+    let (head, tail) = records.split_at(3);
+    let log = write_log(dir.path(), "a.tlog", head, false);
+    let ranges = 500_000;
+    edit(&log, |b| b.extend(crate::util::many_damaged_ranges(ranges)));
+    let mut rest = Vec::new();
+    let w = LogWriter::new(&mut rest, &header(), SyncPolicy::OnExit).unwrap();
+    for r in tail {
+        w.append(r);
+    }
+    w.finish();
+    // The second writer's records, without its preamble and header.
+    let spans_from = {
+        let tmp = dir.path().join("rest.tlog");
+        std::fs::write(&tmp, &rest).unwrap();
+        frame_spans(&tmp)[0].0
+    };
+    edit(&log, |b| b.extend(&rest[spans_from..]));
+
+    let (code, out, _) = tee_log(&["verify", path_str(&log)]);
+    assert_eq!(code, 3, "{out}");
+    // Each pair of frames is one range: the non-record, then the false start
+    // up to the next frame.
+    assert!(
+        out.contains(&format!("{} damaged ranges", 2 * ranges)),
+        "{out}"
+    );
+
+    let (code, out, err) = tee_log(&["dump", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), records.len() + 1, "{out}");
+    assert!(err.contains("more damaged ranges not listed"), "{err}");
+    assert!(err.lines().count() < 2 * formats::DAMAGE_KEPT + 10);
+
+    let saved = dir.path().join("saved.tlog");
+    let (code, out, _) = tee_log(&["salvage", path_str(&log), path_str(&saved)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("({} skipped ranges", 2 * ranges)),
+        "{}",
+        out.lines().last().unwrap_or_default()
+    );
+    let (code, out, _) = tee_log(&["verify", path_str(&saved)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("{} records", records.len() + 1)),
+        "{out}"
+    );
+}

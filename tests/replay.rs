@@ -262,6 +262,38 @@ fn corrupt_log_is_refused_unless_salvaged() {
 }
 
 #[test]
+fn a_salvaged_replay_names_the_first_damaged_ranges_and_counts_the_rest() {
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    let log = dir.path().join("t.log");
+    let bytes = std::fs::read(&log).expect("log");
+    // Damage goes where the first record starts.
+    let reader = formats::LogReader::new(&bytes[..], formats::RecoveryMode::Strict).unwrap();
+    let at = reader.valid_offset() as usize;
+    let ranges = 3000;
+    let mut damaged = bytes[..at].to_vec();
+    damaged.extend(crate::util::many_damaged_ranges(ranges));
+    damaged.extend(&bytes[at..]);
+    std::fs::write(&log, damaged).expect("write");
+    let out = run(
+        dir.path(),
+        "tee-replay",
+        &["--salvage", "t.log", "--into-dir", "d"],
+    );
+    assert!(out.status <= 1, "{}", out.stderr);
+    let named = out.stderr.matches("skipped damaged bytes").count();
+    assert_eq!(named, 10, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("skipped {} damaged ranges", 2 * ranges)),
+        "{}",
+        out.stderr
+    );
+    assert_demo_tree(&dir.path().join("d"), "demo-out");
+}
+
+#[test]
 fn until_and_cages_limit_what_is_replayed() {
     let rec = scratch();
     record(rec.path(), &[]);

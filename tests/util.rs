@@ -187,3 +187,17 @@ pub fn tee_demo_files(args: &[&str]) -> (tempfile::TempDir, Output) {
 pub fn assert_demo_tree(dir: &Path, rel: &str) {
     assert_same_tree(&tree(&dir.join(rel)), &plain_demo_files().1, rel);
 }
+
+/// `count` damaged ranges: each a frame that is not a record, then a frame
+/// start claiming 1 MiB that is not there.
+pub fn many_damaged_ranges(count: usize) -> Vec<u8> {
+    // A one-byte payload 0xFF is no record; its frame CRC is valid.
+    let not_a_record = [0xF9, 0x1C, 0x01, 0x33, 0xCC, 0xC0, 0x75, 0xFF];
+    let false_start = [0xF9, 0x1C, 0x80, 0x80, 0x40];
+    let mut bytes = Vec::new();
+    for _ in 0..count {
+        bytes.extend(not_a_record);
+        bytes.extend(false_start);
+    }
+    bytes
+}

@@ -113,6 +113,30 @@ impl fmt::Display for Damage {
     }
 }
 
+/// All the damage a salvaging reader skipped, in constant memory: the first
+/// range kept whole, the rest counted, so a file of millions of damaged
+/// ranges costs a caller nothing that grows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DamageTally {
+    /// The first damaged range.
+    pub first: Option<Damage>,
+    /// How many ranges there were.
+    pub ranges: u64,
+    /// How many bytes they dropped.
+    pub bytes: u64,
+}
+
+impl DamageTally {
+    /// Counts one more range.
+    pub fn add(&mut self, damage: &Damage) {
+        if self.first.is_none() {
+            self.first = Some(damage.clone());
+        }
+        self.ranges += 1;
+        self.bytes += damage.len;
+    }
+}
+
 /// Why a log could not be read.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -2,6 +2,8 @@
 //! preamble and of a frame (SPEC.md, "File" and "Frame"). The writer and the
 //! reader take every constant from here and define none of their own.
 
+use std::ops::Range;
+
 use crate::error::DamageReason;
 
 /// The first eight bytes of every log.
@@ -157,6 +159,18 @@ pub(crate) enum Candidate {
 /// length (canonical varint, 1..=MAX_FRAME_LEN), then CRC. A frame is
 /// accepted only when all three hold.
 pub(crate) fn check_candidate(window: &[u8]) -> Candidate {
+    check_candidate_with(window, |len_field, payload| {
+        frame_crc(len_field, &window[payload])
+    })
+}
+
+/// [`check_candidate`], with the frame's CRC computed by `crc` from the
+/// length field and the payload's range in `window`, once both are known
+/// to be there.
+pub(crate) fn check_candidate_with(
+    window: &[u8],
+    crc: impl FnOnce(&[u8], Range<usize>) -> u32,
+) -> Candidate {
     for (i, want) in SYNC.iter().enumerate() {
         match window.get(i) {
             None => return Candidate::NeedMore { total: i + 1 },
@@ -201,7 +215,7 @@ pub(crate) fn check_candidate(window: &[u8]) -> Candidate {
         frame[header - 2],
         frame[header - 1],
     ]);
-    let computed = frame_crc(len_field, &frame[header..]);
+    let computed = crc(len_field, header..total);
     if stored != computed {
         return Candidate::Bad(DamageReason::CrcMismatch { stored, computed });
     }

@@ -103,6 +103,7 @@ assert!(reader.end().unwrap().is_clean());
 
 mod catalog;
 mod clock;
+mod crc_shift;
 mod describe;
 mod encode;
 mod error;
@@ -122,11 +123,11 @@ pub use crate::{
     },
     clock::Clock,
     describe::{describe_call, describe_result, errno_name, quote},
-    error::{Damage, DamageReason, ReadError, WriteError},
+    error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
     frame::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},
     header::LogHeader,
-    reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode},
+    reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT},
     record::{
         ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, ExecRecord, ExitRecord, ForkRecord,
         Record, SyscallRecord, TrailerRecord, UNUSED_ARG,

@@ -87,6 +87,9 @@ impl Program for TeeReplay {
     }
 }
 
+/// How many damaged ranges a salvaging replay names one by one.
+const DAMAGE_LINES: u64 = 10;
+
 /// The records of the log, read through this cage's own table.
 fn read_log(
     rt: &dyn ThreeI,
@@ -104,8 +107,19 @@ fn read_log(
     let mut reader =
         LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
     let mut records = Vec::new();
+    let mut said = 0;
     loop {
-        match reader.next_record() {
+        let next = reader.next_record();
+        // Only the first few ranges are named; the tally counts them all.
+        for damage in reader.take_damage() {
+            if said < DAMAGE_LINES {
+                said += 1;
+                guest.eprint(&format!(
+                    "tee-replay: {path}: skipped damaged bytes: {damage}\n"
+                ));
+            }
+        }
+        match next {
             Ok(Some(record)) => records.push(record),
             Ok(None) => break,
             Err(e) => {
@@ -113,13 +127,15 @@ fn read_log(
             }
         }
     }
-    for damage in reader.damage() {
+    let tally = reader.damage_tally();
+    if tally.ranges > said {
         guest.eprint(&format!(
-            "tee-replay: {path}: skipped damaged bytes: {damage}\n"
+            "tee-replay: {path}: skipped {} damaged ranges ({} bytes) in all\n",
+            tally.ranges, tally.bytes
         ));
     }
     let end = match reader.end() {
-        Some(LogEnd::Clean { .. }) if reader.damage().is_empty() => "clean".to_string(),
+        Some(LogEnd::Clean { .. }) if tally.ranges == 0 => "clean".to_string(),
         Some(LogEnd::Clean { .. }) => "salvaged".to_string(),
         Some(LogEnd::Incomplete { offset }) => {
             guest.eprint(&format!("tee-replay: {path}: warning: incomplete log (no trailer at offset {offset}); replaying what is there\n"));

@@ -4,15 +4,26 @@
 //! Memory is bounded: the buffer grows past one read chunk only to hold a
 //! frame whose length field has been checked against `MAX_FRAME_LEN`, and
 //! only as that frame's bytes arrive.
+//!
+//! Time is linear in the file on any input: the buffer moves a byte only
+//! after at least as many have been consumed, and a candidate claiming a
+//! long payload is checked from prefix CRCs ([`RangeCrc`]) rather than by
+//! hashing its payload again, so a file of false frame starts each
+//! claiming 16 MiB costs one pass, not 16 MiB per start.
 
 use std::io::{self, Read};
 use std::ops::Range;
 
+use super::range_crc::{RangeCrc, Window, STEP};
 use crate::error::DamageReason;
-use crate::frame::{check_candidate, Candidate, MAGIC, PREAMBLE_BYTES, SYNC};
+use crate::frame::{check_candidate_with, frame_crc, Candidate, MAGIC, PREAMBLE_BYTES, SYNC};
 
 /// How much a read asks for when the buffer needs bytes.
 const CHUNK: usize = 64 << 10;
+
+/// Payloads up to this long are hashed directly; longer ones from prefix
+/// CRCs, whose cost does not grow with the length.
+const DIRECT_CRC_MAX: usize = 2 * STEP as usize;
 
 /// What comes next in the stream.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +63,20 @@ pub(crate) struct FrameReader<R> {
     /// The file offset of `buf[0]`.
     base: u64,
     eof: bool,
+    crc: RangeCrc,
+    /// Payloads up to this long are hashed directly ([`DIRECT_CRC_MAX`];
+    /// tests raise it to check the prefix path against plain hashing).
+    direct_max: usize,
+    /// Bytes hashed directly, for the tests that pin the cost.
+    hashed: u64,
+    /// Bytes of frames accepted and not yet spent on hashing a long
+    /// payload directly: the frame at a frame boundary is hashed directly
+    /// (the fastest way) when this covers it, so the direct hashing of long
+    /// payloads never exceeds the bytes of good frames read.
+    credit: u64,
+    /// Whether the candidate being checked starts where the last frame
+    /// ended, rather than somewhere in a scan.
+    at_boundary: bool,
 }
 
 impl<R: Read> FrameReader<R> {
@@ -63,6 +88,11 @@ impl<R: Read> FrameReader<R> {
             tail: 0,
             base: 0,
             eof: false,
+            crc: RangeCrc::default(),
+            direct_max: DIRECT_CRC_MAX,
+            hashed: 0,
+            credit: 0,
+            at_boundary: false,
         }
     }
 
@@ -110,11 +140,15 @@ impl<R: Read> FrameReader<R> {
                 });
             }
         }
-        match self.candidate_at(self.head)? {
+        self.at_boundary = true;
+        let candidate = self.candidate_at(self.head);
+        self.at_boundary = false;
+        match candidate? {
             Some(Candidate::Valid { header, payload }) => {
                 // Reading may have moved the bytes: the frame starts at `head`.
                 let start = self.head;
                 let total = header + payload;
+                self.credit += total as u64;
                 self.head = start + total;
                 Ok(Next::Frame {
                     offset,
@@ -134,7 +168,7 @@ impl<R: Read> FrameReader<R> {
     fn candidate_at(&mut self, at: usize) -> io::Result<Option<Candidate>> {
         self.head = at;
         loop {
-            match check_candidate(self.buf.get(self.head..self.tail).unwrap_or(&[])) {
+            match self.check_at(self.head) {
                 Candidate::NeedMore { total } => {
                     if !self.fill(total)? {
                         return Ok(None);
@@ -145,6 +179,33 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
+    /// Checks the candidate at buffer index `at` against the bytes buffered.
+    fn check_at(&mut self, at: usize) -> Candidate {
+        let buffered = self.buf.get(..self.tail).unwrap_or(&[]);
+        let window = buffered.get(at..).unwrap_or(&[]);
+        let (base, crc, hashed) = (self.base, &mut self.crc, &mut self.hashed);
+        let (direct_max, at_boundary, credit) =
+            (self.direct_max, self.at_boundary, &mut self.credit);
+        check_candidate_with(window, |len_field, payload| {
+            let len = payload.len() as u64;
+            let paid = at_boundary && len <= *credit;
+            if payload.len() <= direct_max || paid {
+                if paid {
+                    *credit -= len;
+                }
+                *hashed += len;
+                return frame_crc(len_field, &window[payload]);
+            }
+            let from = base + (at + payload.start) as u64;
+            let to = from + payload.len() as u64;
+            let bytes = Window {
+                bytes: buffered,
+                base,
+            };
+            crc.crc(bytes, crc32fast::hash(len_field), from, to)
+        })
+    }
+
     /// The frame at `offset` is consistent but the file ends before it
     /// does. All remaining bytes are buffered. It is a torn tail unless a
     /// valid frame follows inside those bytes, in which case its length
@@ -152,11 +213,7 @@ impl<R: Read> FrameReader<R> {
     fn cut_by_eof(&mut self, offset: u64) -> Next {
         let from = self.head + 1;
         let found = (from..self.tail).find(|&i| {
-            self.buf.get(i) == Some(&SYNC[0])
-                && matches!(
-                    check_candidate(self.buf.get(i..self.tail).unwrap_or(&[])),
-                    Candidate::Valid { .. }
-                )
+            self.buf.get(i) == Some(&SYNC[0]) && matches!(self.check_at(i), Candidate::Valid { .. })
         });
         match found {
             Some(i) => {
@@ -230,16 +287,24 @@ impl<R: Read> FrameReader<R> {
                 return Ok(false);
             }
             if self.tail == self.buf.len() {
-                if self.head > 0 {
+                // Moving the live bytes only once at least as many are dead
+                // keeps the copying linear in what is consumed.
+                if self.head > 0 && self.head >= self.tail - self.head {
+                    let bytes = Window {
+                        bytes: &self.buf[..self.tail],
+                        base: self.base,
+                    };
+                    self.crc.rebase(bytes, self.base + self.head as u64);
                     self.buf.copy_within(self.head..self.tail, 0);
                     self.base += self.head as u64;
                     self.tail -= self.head;
                     self.head = 0;
                 }
                 // Grow by doubling, so a length field claiming 16 MiB costs
-                // memory only as the bytes actually arrive.
+                // memory only as the bytes actually arrive; a chunk of slack
+                // past what is needed keeps reads large.
                 if self.tail == self.buf.len() {
-                    let grown = (self.buf.len() * 2).clamp(CHUNK, n.max(CHUNK));
+                    let grown = (self.buf.len() * 2).clamp(CHUNK, self.head + n + CHUNK);
                     self.buf.resize(grown, 0);
                 }
             }
@@ -360,6 +425,123 @@ mod tests {
         let mut r = FrameReader::new(&bytes[..]);
         assert_eq!(r.next().unwrap(), Next::Torn { offset: 0, len: 10 });
         assert!(r.buf.len() <= CHUNK, "buffer grew to {}", r.buf.len());
+    }
+
+    /// Every event and payload, reading `bytes` in reads of at most `step`
+    /// bytes; also how many bytes were hashed.
+    fn events_with(bytes: &[u8], step: usize, direct_max: usize) -> (Vec<(Next, Vec<u8>)>, u64) {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = out.len().min(self.1).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = FrameReader::new(Trickle(bytes, step));
+        r.direct_max = direct_max;
+        let mut out = Vec::new();
+        loop {
+            let ev = r.next().unwrap();
+            let payload = match &ev {
+                Next::Frame { payload, .. } => r.payload(payload.clone()).to_vec(),
+                _ => Vec::new(),
+            };
+            let done = matches!(ev, Next::End { .. } | Next::Torn { .. });
+            out.push((ev, payload));
+            if done {
+                return (out, r.hashed + r.crc.hashed());
+            }
+        }
+    }
+
+    fn repeated(pattern: &[u8], len: usize) -> Vec<u8> {
+        pattern.iter().cycle().take(len).copied().collect()
+    }
+
+    #[test]
+    fn false_frame_starts_claiming_long_payloads_cost_about_one_pass() {
+        let mut tiny_then_false = frames(&[b"x"]);
+        tiny_then_false.extend([0xF9, 0x1C, 0x80, 0x80, 0x40]);
+        let mut varied = Vec::new();
+        for i in 0u32..2000 {
+            // Lengths from 600 B to 1 MiB, each different from the last.
+            let len = 600 + (i * 7919) % (1 << 20);
+            varied.extend([0xF9, 0x1C]);
+            let mut v = len;
+            while v >= 0x80 {
+                varied.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            varied.push(v as u8);
+        }
+        let cases: [(&str, Vec<u8>); 4] = [
+            // Each start claims 1 MiB, five bytes apart.
+            (
+                "1 MiB claims",
+                repeated(&[0xF9, 0x1C, 0x80, 0x80, 0x40], 3 << 20),
+            ),
+            // Each start claims 3705 bytes, two bytes apart.
+            ("sync bytes only", repeated(&SYNC, 2 << 20)),
+            (
+                "a good frame before each",
+                repeated(&tiny_then_false, 3 << 20),
+            ),
+            ("lengths that change", repeated(&varied, 3 << 20)),
+        ];
+        for (name, mut bytes) in cases {
+            let mut log = frames(&[b"first"]);
+            log.append(&mut bytes);
+            for step in [usize::MAX, 4093] {
+                let (_, hashed) = events_with(&log, step, DIRECT_CRC_MAX);
+                // One pass over the bytes, plus a bounded amount per start.
+                let starts = log.len() as u64 / 2;
+                let bound = 2 * log.len() as u64 + starts * 2 * DIRECT_CRC_MAX as u64;
+                assert!(
+                    hashed <= bound,
+                    "{name}, reads of {step}: hashed {hashed} > {bound}"
+                );
+                assert!(
+                    hashed < 64 * log.len() as u64,
+                    "{name}, reads of {step}: hashed {hashed} for {} bytes",
+                    log.len()
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn prefix_crcs_find_exactly_the_frames_plain_hashing_finds(
+            pieces in proptest::collection::vec(
+                (0u8..4, 1usize..3000, proptest::prelude::any::<u16>()), 1..40),
+            step in 1usize..5000,
+        ) {
+            let mut bytes = Vec::new();
+            for (kind, len, seed) in pieces {
+                let body: Vec<u8> = (0..len).map(|i| (i as u16 ^ seed) as u8).collect();
+                match kind {
+                    0 => append_frame(&mut bytes, &body).unwrap(),
+                    // A false start claiming `len` bytes, then some of them.
+                    1 => {
+                        bytes.extend([0xF9, 0x1C, 0x80 | (len as u8 & 0x7f), (len >> 7) as u8 | 1]);
+                        bytes.extend(&body[..len / 3]);
+                    }
+                    // A frame with one byte of its payload flipped.
+                    2 => {
+                        let at = bytes.len() + 8 + (seed as usize % len);
+                        append_frame(&mut bytes, &body).unwrap();
+                        if let Some(b) = bytes.get_mut(at) { *b ^= 0x10; }
+                    }
+                    _ => bytes.extend(&body[..len.min(64)]),
+                }
+            }
+            let fast = events_with(&bytes, step, DIRECT_CRC_MAX).0;
+            let plain = events_with(&bytes, step, usize::MAX).0;
+            proptest::prop_assert_eq!(fast, plain);
+        }
     }
 
     #[test]

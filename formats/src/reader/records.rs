@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Damage, DamageReason, ReadError};
+use crate::error::{Damage, DamageReason, DamageTally, ReadError};
 use crate::frame::{decode_version, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES};
 use crate::header::LogHeader;
 use crate::reader::frames::{FrameReader, Next};
@@ -16,6 +16,10 @@ use crate::record::{Record, TrailerRecord};
 const KNOWN_KINDS: u64 = 6;
 
 /// What a reader does with damage (SPEC.md, "Reader behaviour on damage").
+/// The most damaged ranges a reader keeps for [`LogReader::take_damage`]
+/// or [`LogReader::damage`] to return; past it they are only counted.
+pub const DAMAGE_KEPT: usize = 1024;
+
 /// A torn tail is not damage: both modes end there, keeping everything
 /// before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +85,7 @@ pub struct LogReader<R> {
     index: u64,
     valid_offset: u64,
     damage: Vec<Damage>,
+    tally: DamageTally,
     damaged: bool,
     end: Option<LogEnd>,
     /// Set when strict mode returned an error; reading is over.
@@ -104,8 +109,11 @@ pub struct LogContents {
     pub records: Vec<Record>,
     /// How the log ends.
     pub end: LogEnd,
-    /// Byte ranges skipped (salvage mode only; strict mode errs instead).
+    /// Byte ranges skipped (salvage mode only; strict mode errs instead),
+    /// the first [`DAMAGE_KEPT`].
     pub damage: Vec<Damage>,
+    /// All of them, counted.
+    pub damage_tally: DamageTally,
     /// The end of the last good frame.
     pub valid_offset: u64,
 }
@@ -126,6 +134,7 @@ pub fn read_all(path: impl AsRef<Path>, mode: RecoveryMode) -> Result<LogContent
         records,
         end,
         damage: reader.damage,
+        damage_tally: reader.tally,
         valid_offset: reader.valid_offset,
     })
 }
@@ -199,6 +208,7 @@ impl<R: Read> LogReader<R> {
             mode,
             index: 0,
             damage: Vec::new(),
+            tally: DamageTally::default(),
             damaged: false,
             end: None,
             stopped: false,
@@ -324,20 +334,32 @@ impl<R: Read> LogReader<R> {
                 Err(ReadError::Corrupt(damage))
             }
             RecoveryMode::Salvage => {
-                self.damage.push(damage);
+                self.tally.add(&damage);
+                if self.damage.len() < DAMAGE_KEPT {
+                    self.damage.push(damage);
+                }
                 Ok(())
             }
         }
     }
 
-    /// Damage skipped so far (salvage mode).
+    /// Damage skipped so far (salvage mode), the first [`DAMAGE_KEPT`]
+    /// ranges.
     pub fn damage(&self) -> &[Damage] {
         &self.damage
     }
 
-    /// Damage skipped since the last call, for callers streaming huge logs.
+    /// Damage skipped since the last call, for callers streaming huge logs:
+    /// at most [`DAMAGE_KEPT`] ranges between calls (one record can be
+    /// preceded by millions on a crafted file); the
+    /// [tally](LogReader::damage_tally) counts them all.
     pub fn take_damage(&mut self) -> Vec<Damage> {
         std::mem::take(&mut self.damage)
+    }
+
+    /// All damage skipped so far, taken or not, in constant memory.
+    pub fn damage_tally(&self) -> &DamageTally {
+        &self.tally
     }
 
     /// How the log ended, once [`next_record`](LogReader::next_record) has

@@ -42,11 +42,13 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         });
         writeln!(out, "{header}")?;
     }
+    let mut listed = 0u64;
     loop {
         let index = reader.records_read();
         let next = reader.next_record().map_err(|e| Failure::log(file, e))?;
         // Damage comes before the record that follows it.
         for d in reader.take_damage() {
+            listed += 1;
             if options.json {
                 let v = json!({
                     "kind": "damage",
@@ -70,6 +72,17 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         } else {
             writeln!(out, "{}", line(&record, options.strsize))?;
         }
+    }
+    let unlisted = reader.damage_tally().ranges - listed;
+    if unlisted > 0 {
+        out.flush()?;
+        warn(
+            file,
+            format_args!(
+                "{unlisted} more damaged ranges not listed (at most {} between two good records are)",
+                formats::DAMAGE_KEPT
+            ),
+        );
     }
     let records = reader.records_read();
     if let Some(end) = reader.end() {

@@ -20,12 +20,11 @@ pub fn run(
     let writer = LogWriter::create(output, reader.header(), SyncPolicy::OnExit)
         .map_err(|e| Failure::other(output, e.to_string()))?;
     let mut copied = 0u64;
-    let mut skipped = (0u64, 0u64);
+    let mut listed = 0u64;
     loop {
         let next = reader.next_record().map_err(|e| Failure::log(input, e))?;
         for d in reader.take_damage() {
-            skipped.0 += 1;
-            skipped.1 += d.len;
+            listed += 1;
             writeln!(
                 out,
                 "skipped offset {}..{} ({} bytes, before record {}): {}",
@@ -51,6 +50,15 @@ pub fn run(
              only the first was kept (--merge keeps both)"
         )?;
     }
+    let tally = reader.damage_tally().clone();
+    if tally.ranges > listed {
+        writeln!(
+            out,
+            "{} more damaged ranges not listed (at most {} between two good records are)",
+            tally.ranges - listed,
+            formats::DAMAGE_KEPT
+        )?;
+    }
     let records = reader.records_read();
     if let Some(end) = reader.end() {
         match end {
@@ -68,8 +76,8 @@ pub fn run(
         out,
         "wrote {copied} records to {} ({} skipped ranges, {} bytes)",
         output.display(),
-        skipped.0,
-        skipped.1
+        tally.ranges,
+        tally.bytes
     )?;
     Ok(ExitCode::SUCCESS)
 }

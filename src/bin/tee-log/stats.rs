@@ -49,12 +49,9 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
     let (mut syscalls, mut forks, mut execs, mut exits, mut dropped) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
-    let mut damage = (0u64, 0u64);
     while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
-        for d in reader.take_damage() {
-            damage.0 += 1;
-            damage.1 += d.len;
-        }
+        // The tally counts the damage; the ranges themselves are not shown.
+        reader.take_damage();
         if let Some(t) = record.time_us() {
             first = Some(first.map_or(t, |f| f.min(t)));
             last = Some(last.map_or(t, |l| l.max(t)));
@@ -88,10 +85,8 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
             Record::Trailer(_) => {}
         }
     }
-    for d in reader.take_damage() {
-        damage.0 += 1;
-        damage.1 += d.len;
-    }
+    let damage = reader.damage_tally();
+    let damage = (damage.ranges, damage.bytes);
 
     let h = reader.header();
     writeln!(

@@ -31,15 +31,17 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         }
         Err(e) => return Err(Failure::log(file, e)),
     };
+    // Damage is dropped as it comes: the tally keeps what the verdict says.
     while reader
         .next_record()
         .map_err(|e| Failure::log(file, e))?
         .is_some()
-    {}
+    {
+        reader.take_damage();
+    }
     let records = reader.records_read();
-    let damage = reader.damage();
-    if let Some(first) = damage.first() {
-        let bytes: u64 = damage.iter().map(|d| d.len).sum();
+    let tally = reader.damage_tally();
+    if let Some(first) = &tally.first {
         writeln!(
             out,
             "{}: corrupt: offset {} (record {}): {}; {} damaged ranges, {} bytes skipped, \
@@ -48,8 +50,8 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
             first.offset,
             first.record_index,
             first.reason,
-            damage.len(),
-            bytes,
+            tally.ranges,
+            tally.bytes,
             records
         )?;
         return Ok(ExitCode::from(CORRUPT));
