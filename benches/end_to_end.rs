@@ -3,6 +3,10 @@
 //!
 //! - the app's time with no tee, under the live tee (pass-through
 //!   secondary), and under `--record`, for a workload of 4 KiB writes;
+//! - the same with the writes spread over 4 and 16 app threads, either all
+//!   on one shared fd (which the tee keeps in order with a per-fd lock) or
+//!   each thread on its own file (which it need not), each against no tee
+//!   with the same threads;
 //! - replay throughput into a pass-through stack and into `--into-dir`,
 //!   beside decode-only throughput (`tee-log verify` reads and checks every
 //!   record) of the same log.
@@ -81,12 +85,11 @@ fn measure(dir: &Path, configs: &[(&str, &str, Vec<&str>)], fresh: &[&str]) -> V
     samples.into_iter().map(median).collect()
 }
 
-fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let dir = dir.path();
-    let app = ["demo-writes", "out.bin", WRITES, WRITE_SIZE];
+/// The app's time with no tee, the live tee and `--record`, printed as
+/// ratios to no tee; returns the medians.
+fn tee_costs(dir: &Path, app: &[&'static str], what: &str) -> Vec<Duration> {
     let with =
-        |prefix: &[&'static str]| -> Vec<&str> { prefix.iter().copied().chain(app).collect() };
+        |prefix: &[&'static str]| -> Vec<&str> { prefix.iter().chain(app).copied().collect() };
     let tee = [
         ("no tee", "lind-host", app.to_vec()),
         (
@@ -101,7 +104,7 @@ fn main() {
         ),
     ];
     let medians = measure(dir, &tee, &["out.bin", "bench.log"]);
-    println!("app: {WRITES} writes of {WRITE_SIZE} bytes to a file, median of {ROUNDS}");
+    println!("app: {WRITES} writes of {WRITE_SIZE} bytes{what}, median of {ROUNDS}");
     for ((label, _, _), t) in tee.iter().zip(&medians) {
         let ratio = t.as_secs_f64() / medians[0].as_secs_f64();
         println!(
@@ -109,6 +112,14 @@ fn main() {
             t.as_secs_f64() * 1e3
         );
     }
+    medians
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let app = ["demo-writes", "out.bin", WRITES, WRITE_SIZE];
+    let medians = tee_costs(dir, &app, "");
     // The log of that run holds every byte the app wrote: writing those
     // bytes once more is a cost --record cannot avoid.
     let bytes = WRITES.parse::<usize>().unwrap_or(0) * WRITE_SIZE.parse::<usize>().unwrap_or(0);
@@ -146,5 +157,24 @@ fn main() {
         let rate = count / t.as_secs_f64();
         let ratio = medians[0].as_secs_f64() / t.as_secs_f64();
         println!("  {label:<36} {rate:>12.0} records/s  {ratio:>5.2}x of decode-only");
+    }
+
+    // After the replay figures, which use the single-threaded run's log.
+    for threads in ["4", "16"] {
+        for sharing in ["shared", "own"] {
+            let app = [
+                "demo-writes",
+                "out.bin",
+                WRITES,
+                WRITE_SIZE,
+                threads,
+                sharing,
+            ];
+            let what = match sharing {
+                "shared" => "all on one fd",
+                _ => "each on its own file",
+            };
+            tee_costs(dir, &app, &format!(" by {threads} threads, {what}"));
+        }
     }
 }

@@ -48,6 +48,9 @@ impl TeeState {
     }
 
     fn on_duplicated(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args) -> i32 {
+        // Held until the secondary has seen the call: two writes on one fd
+        // reach the primary, the log and the secondary in one order.
+        let _order = self.order.hold(info, cage, args);
         let inputs = match &self.recorder {
             Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
             None => Vec::new(),
@@ -65,8 +68,7 @@ impl TeeState {
         // Numbered once the primary has answered: concurrent calls are
         // logged in the order they completed, which for an open and the
         // writes on the fd it returned is the order the kernel applied
-        // them. (Calls on one object racing each other can still complete
-        // in the tee in another order than in the kernel.)
+        // them; for ordered calls on one fd the lock above makes it so.
         let seq = self.next_seq();
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
         match (&self.recorder, translated) {

@@ -43,6 +43,7 @@ mod keys;
 mod lifecycle;
 #[cfg(feature = "host")]
 pub mod native;
+mod order;
 mod recorder;
 mod run;
 mod stack_watch;

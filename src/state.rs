@@ -3,6 +3,7 @@
 
 use crate::cli::{Secondary, TeePlan};
 use crate::faults::{Fault, Faults};
+use crate::order::OrderLocks;
 use crate::recorder::Recorder;
 use crate::stack_watch::StackWatch;
 use boundary::{Args, CageId, ThreeI};
@@ -56,6 +57,8 @@ pub struct TeeState {
     /// Primary fd to secondary fd, per app cage.
     pub pairs: Box<dyn PairTable>,
     pub floor: Floor,
+    /// Keeps calls that change one open file in the order they took effect.
+    pub order: OrderLocks,
     pub recorder: Option<Recorder>,
     pub faults: Faults,
 }
@@ -89,6 +92,7 @@ impl TeeState {
             hold_watch: Mutex::new(()),
             pairs,
             floor: Floor::new(),
+            order: OrderLocks::default(),
             recorder,
             faults: Faults::default(),
         }

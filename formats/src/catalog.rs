@@ -175,6 +175,12 @@ pub struct SyscallInfo {
     pub class: CallClass,
     /// The effect on the caller's fd table.
     pub fd_effect: FdEffect,
+    /// The call changes an open file's bytes or offset, so two such calls
+    /// on one fd give a different file in a different order: the tee
+    /// records and duplicates them in the order they took effect (SPEC.md,
+    /// "Order"). Calls that can wait on another call on the same fd (a
+    /// read waiting for data) are never marked, so this cannot stall one.
+    pub ordered: bool,
 }
 
 impl SyscallInfo {
@@ -188,6 +194,13 @@ impl SyscallInfo {
 
     const fn fx(self, fd_effect: FdEffect) -> SyscallInfo {
         SyscallInfo { fd_effect, ..self }
+    }
+
+    const fn ordered(self) -> SyscallInfo {
+        SyscallInfo {
+            ordered: true,
+            ..self
+        }
     }
 }
 

@@ -78,6 +78,7 @@ const fn sys(
         ret,
         class,
         fd_effect: FdEffect::None,
+        ordered: false,
     }
 }
 
@@ -88,7 +89,7 @@ const NEW_FD: FdEffect = FdEffect::ResultFd;
 #[rustfmt::skip]
 pub const CATALOG: &[SyscallInfo] = &[
     sys(0, "read", [FD, buf_out(2), Size, U, U, U], Count, Fs),
-    sys(1, "write", [FD, buf_in(2), Size, U, U, U], Count, Fs),
+    sys(1, "write", [FD, buf_in(2), Size, U, U, U], Count, Fs).ordered(),
     sys(2, "open", [PATH, Flags, Mode, U, U, U], RFD, Fs).fx(NEW_FD),
     sys(3, "close", [FD, U, U, U, U, U], Status, Fs).fx(FdEffect::Close(0)),
     sys(4, "stat", [PATH, STAT_OUT, U, U, U, U], Status, Fs),
@@ -96,7 +97,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(6, "lstat", [PATH, STAT_OUT, U, U, U, U], Status, Fs),
     // pollfd array of nfds * 8 bytes: a count times a size, which Len cannot say.
     sys(7, "poll", [PTR, Size, Int, U, U, U], Count, Net),
-    sys(8, "lseek", [FD, Offset, Int, U, U, U], Value, Fs),
+    sys(8, "lseek", [FD, Offset, Int, U, U, U], Value, Fs).ordered(),
     // addr is an untranslated guest address and so is the result (LIND-3I §9.2).
     sys(9, "mmap", [GADDR, Size, Int, Flags, FD, Offset], RetKind::GuestAddr, Mem),
     sys(10, "mprotect", [PTR, Size, Int, U, U, U], Status, Mem),
@@ -108,10 +109,10 @@ pub const CATALOG: &[SyscallInfo] = &[
     // The third argument is an int* for the requests Lind supports; not followed.
     sys(16, "ioctl", [FD, Int, PTR, U, U, U], Status, Fs),
     sys(17, "pread64", [FD, buf_out(2), Size, Offset, U, U], Count, Fs),
-    sys(18, "pwrite64", [FD, buf_in(2), Size, Offset, U, U], Count, Fs),
+    sys(18, "pwrite64", [FD, buf_in(2), Size, Offset, U, U], Count, Fs).ordered(),
     // iovecs are {u64 host base, u64 len}, 16 bytes each (LIND-3I §9.3).
     sys(19, "readv", [FD, IOV_OUT, Int, U, U, U], Count, Fs),
-    sys(20, "writev", [FD, IOV_IN, Int, U, U, U], Count, Fs),
+    sys(20, "writev", [FD, IOV_IN, Int, U, U, U], Count, Fs).ordered(),
     sys(21, "access", [PATH, Mode, U, U, U, U], Status, Fs),
     sys(22, "pipe", [PAIR_OUT, U, U, U, U, U], Status, Fs).fx(FdEffect::PairOut(0)),
     sys(23, "select", [Int, FDSET, FDSET, FDSET, TIME_IN, U], Count, Net),
@@ -165,7 +166,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(74, "fsync", [FD, U, U, U, U, U], Status, Fs),
     sys(75, "fdatasync", [FD, U, U, U, U, U], Status, Fs),
     sys(76, "truncate", [PATH, Offset, U, U, U, U], Status, Fs),
-    sys(77, "ftruncate", [FD, Offset, U, U, U, U], Status, Fs),
+    sys(77, "ftruncate", [FD, Offset, U, U, U, U], Status, Fs).ordered(),
     // RawPOSIX returns -1, not -errno, and fills host linux_dirent64 records.
     sys(78, "getdents", [FD, buf_out(2), Size, U, U, U], MinusOne, Fs),
     sys(79, "getcwd", [str_out(1), Size, U, U, U, U], Status, Fs),
@@ -220,7 +221,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(292, "dup3", [FD, FD, Flags, U, U, U], RFD, Fs).fx(FdEffect::DupTo { from: 0, to: 1 }),
     sys(293, "pipe2", [PAIR_OUT, Flags, U, U, U, U], Status, Fs).fx(FdEffect::PairOut(0)),
     sys(295, "preadv", [FD, IOV_OUT, Int, Offset, U, U], Count, Fs),
-    sys(296, "pwritev", [FD, IOV_IN, Int, Offset, U, U], Count, Fs),
+    sys(296, "pwritev", [FD, IOV_IN, Int, Offset, U, U], Count, Fs).ordered(),
     // Lind's Rlimit is two u32, Linux's rlimit64 two u64: not followed.
     sys(302, "prlimit64", [Pid, Int, PTR, PTR, U, U], Status, Proc),
     sys(316, "renameat2", [DirFd, PATH, DirFd, PATH, Flags, U], Status, Fs),

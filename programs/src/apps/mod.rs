@@ -104,7 +104,7 @@ pub fn entries() -> Vec<ProgramEntry> {
         ),
         app_entry!(
             "demo-writes",
-            "demo-writes FILE COUNT SIZE: write COUNT buffers of SIZE bytes",
+            "demo-writes FILE COUNT SIZE [THREADS [shared|own]]: write COUNT buffers of SIZE bytes",
             demo_writes::run
         ),
         app_entry!(
