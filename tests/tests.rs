@@ -4,6 +4,8 @@
 /// Spawning binaries and comparing directory trees.
 mod util;
 
+/// Every list of calls agrees with the catalog.
+mod abi;
 /// Command-line errors of tee-grate and tee-replay.
 mod cli;
 /// The live tee with grate stacks.

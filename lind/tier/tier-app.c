@@ -1,7 +1,7 @@
 /*
  * tier-app: the Lind tier's workloads, one C program (one lind_compile).
  *
- *   tier-app SCENARIO DIR     files | forkexec | threads | pipes | dup |
+ *   tier-app SCENARIO DIR     files | forkexec | threads | shared | pipes | dup |
  *                             cloexec | errors
  *   tier-app bench-close N    N closes of a bad fd; prints ns per call
  *   tier-app bench-write N DIR  N writes of 4 KiB to DIR/bench.bin, read back
@@ -156,6 +156,37 @@ static int threads(const char *dir) {
 		check(close(jobs[i].fd) == 0, "threads close");
 	struct stat st;
 	check(stat(path_in(dir, "thread3.txt"), &st) == 0 && st.st_size > 0, "threads files");
+	return 0;
+}
+
+/* Four threads append to one O_APPEND fd at once: the file's line order is
+ * the kernel's, and the tee must log and duplicate the writes in it. */
+static int shared_fd;
+
+static void *shared_body(void *arg) {
+	int index = *(int *)arg;
+	char line[64];
+	for (int i = 0; i < 50; i++) {
+		int n = snprintf(line, sizeof line, "thread %d record %03d\n", index, i);
+		write(shared_fd, line, n);
+	}
+	return NULL;
+}
+
+static int shared(const char *dir) {
+	pthread_t t[4];
+	int index[4];
+	shared_fd = open(path_in(dir, "shared.txt"), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	check(shared_fd >= 0, "shared open");
+	for (int i = 0; i < 4; i++) {
+		index[i] = i;
+		check(pthread_create(&t[i], NULL, shared_body, &index[i]) == 0, "shared create");
+	}
+	for (int i = 0; i < 4; i++)
+		check(pthread_join(t[i], NULL) == 0, "shared join");
+	check(close(shared_fd) == 0, "shared close");
+	struct stat st;
+	check(stat(path_in(dir, "shared.txt"), &st) == 0 && st.st_size == 4 * 50 * 20, "shared size");
 	return 0;
 }
 
@@ -326,6 +357,8 @@ int main(int argc, char **argv) {
 		run = threads;
 	else if (strcmp(what, "pipes") == 0)
 		run = pipes;
+	else if (strcmp(what, "shared") == 0)
+		run = shared;
 	else if (strcmp(what, "dup") == 0)
 		run = dups;
 	else if (strcmp(what, "cloexec") == 0)

@@ -500,3 +500,95 @@ fn baseline_trees_are_what_the_apps_wrote() {
     assert_eq!(notes.as_deref(), Some(&b"Alpha\nbeta\n"[..]), "{files:?}");
     assert_eq!(files.get("sub"), Some(&None));
 }
+
+/// Rounds of the racing-appends check: each is a live run, a recorded run,
+/// a replay and an --into-dir, about 5 s on Lind.
+const RACE_ROUNDS: usize = 10;
+
+/// Four threads race appends on one O_APPEND fd (tier-app `shared`): in
+/// every round the live archive, the archive a replay rebuilds and the
+/// tree --into-dir rebuilds hold that run's own file byte for byte, in the
+/// order the kernel applied the writes (SPEC.md, "Order").
+#[test]
+fn racing_appends_on_one_fd_keep_the_kernels_order_in_every_form() {
+    let kit = Kit::get();
+    let ok = |what: &str, r: Result<(), String>| r.unwrap_or_else(|e| panic!("{what}: {e}"));
+    for round in 0..RACE_ROUNDS {
+        let run = kit.run_dir("shared");
+        let (out, arch) = (run.path("live"), run.path("live-archive"));
+        let teed = lind(&[
+            "tee-grate.cwasm",
+            "%{",
+            "grates/archive-grate.cwasm",
+            &arch,
+            "%}",
+            kit.app(),
+            "shared",
+            &out,
+        ]);
+        ok(
+            "live run",
+            expect(teed.stdout.contains("shared: all ok"), || {
+                format!("{teed:?}")
+            }),
+        );
+        let real = kit.tree(&out);
+        ok(
+            &format!("round {round}, live"),
+            same_tree(
+                &kit.tree(&format!("{arch}{out}")),
+                &real,
+                "the live archive",
+            ),
+        );
+
+        let (log, out, arch) = (run.path("t.log"), run.path("rec"), run.path("rec-archive"));
+        let teed = lind(&[
+            "tee-grate.cwasm",
+            "--record",
+            &log,
+            "--",
+            kit.app(),
+            "shared",
+            &out,
+        ]);
+        ok(
+            "recorded run",
+            expect(teed.stdout.contains("shared: all ok"), || {
+                format!("{teed:?}")
+            }),
+        );
+        let real = kit.tree(&out);
+        let replay = lind(&[
+            "tee-replay.cwasm",
+            &log,
+            "%<",
+            "grates/archive-grate.cwasm",
+            &arch,
+            "%>",
+        ]);
+        ok(
+            "replay",
+            expect(replay.stderr.contains(" 0 divergences"), || {
+                format!("{replay:?}")
+            }),
+        );
+        ok(
+            &format!("round {round}, replay"),
+            same_tree(
+                &kit.tree(&format!("{arch}{out}")),
+                &real,
+                "the replayed archive",
+            ),
+        );
+        ok(
+            &format!("round {round}, --into-dir"),
+            same_tree(
+                &kit::subtree(&kit.rebuild_into_dir(&log), &out),
+                &real,
+                "--into-dir",
+            ),
+        );
+        run.remove_if(true);
+    }
+}

@@ -36,6 +36,11 @@ const FDSET: ArgKind = ArgKind::InOut {
     cap: Len::Fixed(128),
     filled: Filled::Whole,
 };
+/// A `loff_t *` offset the call reads and advances (NULL: the fd's own).
+const OFFSET_INOUT: ArgKind = ArgKind::InOut {
+    cap: Len::Fixed(8),
+    filled: Filled::Whole,
+};
 const IOV_IN: ArgKind = ArgKind::IovIn { count: 2 };
 const IOV_OUT: ArgKind = ArgKind::IovOut { count: 2 };
 
@@ -175,6 +180,8 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(82, "rename", [PATH, PATH, U, U, U, U], Status, Fs),
     sys(83, "mkdir", [PATH, Mode, U, U, U, U], Status, Fs),
     sys(84, "rmdir", [PATH, U, U, U, U, U], Status, Fs),
+    // Not in RawPOSIX; the bundled imfs and archive grates answer it.
+    sys(85, "creat", [PATH, Mode, U, U, U, U], RFD, Fs).fx(NEW_FD),
     sys(86, "link", [PATH, PATH, U, U, U, U], Status, Fs),
     sys(87, "unlink", [PATH, U, U, U, U, U], Status, Fs),
     sys(88, "symlink", [PATH, PATH, U, U, U, U], Status, Fs),
@@ -189,6 +196,9 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(108, "getegid", [U, U, U, U, U, U], Value, Proc),
     sys(110, "getppid", [U, U, U, U, U, U], Value, Proc),
     sys(121, "getpgid", [Pid, U, U, U, U, U], Value, Proc),
+    // Lind's sigsuspend takes the old mask's address where Linux takes
+    // the sigset size: RawPOSIX swaps the masks in the one call.
+    sys(130, "rt_sigsuspend", [SIGSET_IN, SIGSET_OUT, U, U, U, U], Status, CallClass::Signal),
     sys(133, "mknod", [PATH, Mode, Int, U, U, U], Status, Fs),
     sys(137, "statfs", [PATH, STATFS_OUT, U, U, U, U], Status, Fs),
     sys(138, "fstatfs", [FD, STATFS_OUT, U, U, U, U], Status, Fs),
@@ -196,6 +206,8 @@ pub const CATALOG: &[SyscallInfo] = &[
     // uaddr is shared memory and arg 3 is a timeout or a count by op: not followed.
     sys(202, "futex", [PTR, Int, Int, PTR, PTR, Int], Value, Proc),
     sys(213, "epoll_create", [Int, U, U, U, U, U], RFD, Net).fx(NEW_FD),
+    // Not in RawPOSIX; the bundled imfs grate answers it.
+    sys(217, "getdents64", [FD, buf_out(2), Size, U, U, U], MinusOne, Fs),
     sys(228, "clock_gettime", [Int, TIME_OUT, U, U, U, U], Status, Time),
     // A process's exit.
     sys(231, "exit_group", [Int, Int, U, U, U, U], NoReturn, Proc),
@@ -226,6 +238,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(302, "prlimit64", [Pid, Int, PTR, PTR, U, U], Status, Proc),
     sys(316, "renameat2", [DirFd, PATH, DirFd, PATH, Flags, U], Status, Fs),
     sys(318, "getrandom", [buf_out(1), Size, Flags, U, U, U], Count, Misc),
+    sys(326, "copy_file_range", [FD, OFFSET_INOUT, FD, OFFSET_INOUT, Size, Flags], Count, Fs),
     // Defined by glibc but not in RawPOSIX's table.
     sys(332, "statx", [DirFd, PATH, Flags, Int, PTR, U], Status, Fs),
     // The 3i calls pack their arguments specially (LIND-3I §3.4, §5, §6):
