@@ -159,6 +159,35 @@ fn main() {
         println!("  {label:<36} {rate:>12.0} records/s  {ratio:>5.2}x of decode-only");
     }
 
+    // Replaying many cages alive at once: the cost per fork must not grow
+    // with how many are alive.
+    let mut per_fork = Vec::new();
+    for n in ["100", "1000"] {
+        let log = format!("forks-{n}.log");
+        let _ = std::fs::remove_file(dir.join(&log));
+        time(
+            dir,
+            "tee-grate",
+            &["--record", &log, "--", "demo-forks", n, "together"],
+        );
+        let t = measure(
+            dir,
+            &[(
+                "replay",
+                "tee-replay",
+                vec![log.as_str(), "%<", "passthrough-grate", "%>"],
+            )],
+            &[],
+        )[0];
+        let us = t.as_secs_f64() * 1e6 / n.parse::<f64>().unwrap_or(1.0);
+        per_fork.push(us);
+        println!("replay of {n} cages alive at once: {us:>8.0} us per fork");
+    }
+    println!(
+        "  1000 cages against 100: {:.2}x per fork (flat is 1.00x)",
+        per_fork[1] / per_fork[0]
+    );
+
     // After the replay figures, which use the single-threaded run's log.
     for threads in ["4", "16"] {
         for sharing in ["shared", "own"] {

@@ -10,7 +10,7 @@ use boundary::clock::GuestClock;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
-use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
+use formats::{Clock, LogHeader, LogWriter, SyncPolicy, WriteError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
@@ -61,7 +61,14 @@ impl Recorder {
         };
         let writer =
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
-                .map_err(|e| format!("{path}: cannot write the log header: {e}"))?;
+                .map_err(|e| {
+                    GuestFile::remove_output(rt, path);
+                    let cause = match e {
+                        WriteError::Io { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    format!("{path}: cannot write the log header: {cause}; no log was left")
+                })?;
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),
             path: path.to_string(),

@@ -344,3 +344,74 @@ fn a_log_failing_at_the_final_flush_names_the_cause() {
     assert!(lines[0].contains("were not written: "), "{}", lines[0]);
     assert!(lines[0].contains("Broken pipe"), "{}", lines[0]);
 }
+
+/// A tmpfs of `kib` KiB mounted on a fresh directory, unmounted on drop;
+/// `None` (with the reason printed) where this user may not mount.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(kib: u32) -> Option<SmallDisk> {
+        let dir = scratch();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: cannot mount a small tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    /// Fills the disk with one file, so the next write gets ENOSPC.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.dir.path().join("fill")).unwrap();
+        let block = [0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_no_empty_log_and_says_why() {
+    let Some(disk) = SmallDisk::mount(64) else {
+        return;
+    };
+    disk.fill();
+    let out = run(
+        disk.dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "hello"],
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("No space left on device"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("no log was left"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        !disk.dir.path().join("t.log").exists(),
+        "an empty log was left behind"
+    );
+}

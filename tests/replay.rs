@@ -294,6 +294,36 @@ fn a_salvaged_replay_names_the_first_damaged_ranges_and_counts_the_rest() {
 }
 
 #[test]
+fn a_log_of_many_cages_alive_at_once_replays_every_call() {
+    // 300 children alive together: each replayed cage waits for its turn
+    // while the others take theirs.
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "demo-forks", "300", "together"],
+        0,
+    );
+    let out = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "passthrough-grate", "%>"],
+        0,
+    );
+    // Each child closes the pipe's write end, reads to its end and closes
+    // a bad fd: three replayed calls a child at least.
+    assert!(out.stderr.contains(" 0 divergences"), "{}", out.stderr);
+    let replayed: u64 = out
+        .stderr
+        .split_whitespace()
+        .zip(out.stderr.split_whitespace().skip(1))
+        .find(|(_, w)| *w == "replayed,")
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0);
+    assert!(replayed >= 3 * 300, "{}", out.stderr);
+}
+
+#[test]
 fn until_and_cages_limit_what_is_replayed() {
     let rec = scratch();
     record(rec.path(), &[]);

@@ -65,6 +65,19 @@ impl GuestFile {
         .map_err(|e| format!("{path}: cannot create it: {e}"))
     }
 
+    /// Removes an output [`create_output`](GuestFile::create_output) made
+    /// but could not fill (the disk was full before its first bytes): an
+    /// empty log left behind would read as a log that recorded nothing. A
+    /// FIFO or device it wrote into is left alone.
+    pub fn remove_output(rt: &dyn ThreeI, path: &str) {
+        let guest = Guest::new(rt);
+        if !is_stream(&guest, path) {
+            // Nothing more to do if this fails: the caller reports the
+            // write error that brought it here.
+            let _ = guest.unlink(path);
+        }
+    }
+
     /// Opens `path` with Linux `flags` and `mode` in the cage `rt` stands for.
     pub fn open(rt: &dyn ThreeI, path: &str, flags: i32, mode: u32) -> io::Result<GuestFile> {
         let fd = Guest::new(rt).open(path, flags, mode).map_err(io_error)?;

@@ -14,7 +14,7 @@ use formats::CallFilter;
 use formats::{Record, SyscallRecord};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Largest outcome a driver may report.
 const MAX_OUTCOME: u64 = 256 << 20;
@@ -44,7 +44,6 @@ pub struct ReplayState {
     entries: Vec<Entry>,
     options: ReplayOptions,
     schedule: Mutex<Schedule>,
-    turn: Condvar,
     pending: Mutex<std::collections::HashMap<CageId, Pending>>,
     pub pairs: FdPairs,
     pub floor: Floor,
@@ -71,7 +70,6 @@ impl ReplayState {
             entries,
             options,
             schedule: Mutex::default(),
-            turn: Condvar::new(),
             pending: Mutex::default(),
             pairs: FdPairs::default(),
             floor,
@@ -176,7 +174,7 @@ impl ReplayState {
                 if schedule.recorded_of.is_empty() {
                     schedule.bind_root(driver, &self.entries);
                 } else {
-                    schedule = self.turn.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                    schedule = self.wait_turn(schedule, driver);
                     continue;
                 }
             }
@@ -200,11 +198,10 @@ impl ReplayState {
                 } else {
                     "cage never forked in the log"
                 });
-                self.turn.notify_all();
                 continue;
             }
             if cage != mine {
-                schedule = self.turn.wait(schedule).unwrap_or_else(|e| e.into_inner());
+                schedule = self.wait_turn(schedule, driver);
                 continue;
             }
             let at = schedule.next;
@@ -239,14 +236,48 @@ impl ReplayState {
                 }
                 _ => schedule.skip("thread or failed lifecycle event"),
             }
-            self.turn.notify_all();
         }
     }
 
     fn leave(&self, schedule: &mut Schedule, driver: CageId, step: Step) -> (Step, Option<usize>) {
         schedule.live.remove(&driver);
-        self.turn.notify_all();
+        self.wake_next(schedule);
         (step, None)
+    }
+
+    /// Waits until `driver` may have a turn, having woken whoever has it
+    /// now.
+    fn wait_turn<'a>(
+        &self,
+        mut schedule: MutexGuard<'a, Schedule>,
+        driver: CageId,
+    ) -> MutexGuard<'a, Schedule> {
+        self.wake_next(&schedule);
+        let bell = schedule.bell(driver);
+        bell.wait(schedule).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the one driver that can move the replay on: the one playing
+    /// the next record's cage, or any waiting driver to skip a record no
+    /// driver plays, or every driver once the replay is over. Waking only
+    /// the one whose turn it is keeps each step's cost flat however many
+    /// recorded cages are alive at once.
+    fn wake_next(&self, schedule: &Schedule) {
+        let next = self.entries.get(schedule.next);
+        let over = self.stop.load(Ordering::Relaxed)
+            || next.is_none_or(|e| self.options.until.is_some_and(|u| e.index > u));
+        if over {
+            schedule.ring_all();
+            return;
+        }
+        match next.and_then(|e| owner(&e.record)) {
+            Some(cage) if schedule.driver_of.contains_key(&cage) => {
+                schedule.ring(schedule.driver_of[&cage]);
+            }
+            // Its driver is being forked: binding it rings it.
+            Some(cage) if schedule.playable(cage) => {}
+            _ => schedule.ring_any(),
+        }
     }
 
     /// The call step for a recorded call, or why it is not replayed.
@@ -310,7 +341,7 @@ impl ReplayState {
         if let Some(entry) = self.entries.get(pending.entry) {
             self.judge(entry, &outcome);
         }
-        self.turn.notify_all();
+        self.wake_next(&self.schedule());
         0
     }
 
@@ -381,8 +412,9 @@ impl ReplayState {
             schedule.forking.remove(&child);
         } else {
             schedule.bind(driver, child);
+            schedule.ring(driver);
         }
-        self.turn.notify_all();
+        self.wake_next(&schedule);
         0
     }
 

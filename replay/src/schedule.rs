@@ -9,6 +9,7 @@
 use boundary::CageId;
 use formats::Record;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Condvar};
 
 /// A record and its index in the log file.
 #[derive(Clone, Debug)]
@@ -62,6 +63,9 @@ pub struct Schedule {
     pub live: HashSet<CageId>,
     /// Skipped records by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
+    /// The condition each driver waits on for its turn, made the first
+    /// time it waits; ringing one that is not waiting does nothing.
+    bells: HashMap<CageId, Arc<Condvar>>,
 }
 
 impl Schedule {
@@ -81,6 +85,35 @@ impl Schedule {
         self.driver_of.insert(cage, driver);
         self.forking.remove(&cage);
         self.live.insert(driver);
+    }
+
+    /// The condition `driver` waits on.
+    pub fn bell(&mut self, driver: CageId) -> Arc<Condvar> {
+        Arc::clone(self.bells.entry(driver).or_default())
+    }
+
+    /// Wakes `driver`, if it waits.
+    pub fn ring(&self, driver: CageId) {
+        if let Some(bell) = self.bells.get(&driver) {
+            bell.notify_one();
+        }
+    }
+
+    /// Wakes one waiting driver, whichever.
+    pub fn ring_any(&self) {
+        for (driver, bell) in &self.bells {
+            if self.live.contains(driver) {
+                bell.notify_one();
+                return;
+            }
+        }
+    }
+
+    /// Wakes every driver.
+    pub fn ring_all(&self) {
+        for bell in self.bells.values() {
+            bell.notify_one();
+        }
     }
 
     /// Counts one skipped record.

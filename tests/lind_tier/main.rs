@@ -513,52 +513,33 @@ const RACE_ROUNDS: usize = 10;
 fn racing_appends_on_one_fd_keep_the_kernels_order_in_every_form() {
     let kit = Kit::get();
     let ok = |what: &str, r: Result<(), String>| r.unwrap_or_else(|e| panic!("{what}: {e}"));
+    // Runs tier-app `shared OUT` behind `tee`; returns the files it wrote.
+    let shared = |tee: &[&str], out: &str| {
+        let mut argv = vec!["tee-grate.cwasm"];
+        argv.extend(tee);
+        argv.extend([kit.app(), "shared", out]);
+        let teed = lind(&argv);
+        let what = format!("tee-grate {}", tee.join(" "));
+        ok(
+            &what,
+            expect(teed.stdout.contains("shared: all ok"), || {
+                format!("{teed:?}")
+            }),
+        );
+        kit.tree(out)
+    };
     for round in 0..RACE_ROUNDS {
         let run = kit.run_dir("shared");
         let (out, arch) = (run.path("live"), run.path("live-archive"));
-        let teed = lind(&[
-            "tee-grate.cwasm",
-            "%{",
-            "grates/archive-grate.cwasm",
-            &arch,
-            "%}",
-            kit.app(),
-            "shared",
-            &out,
-        ]);
-        ok(
-            "live run",
-            expect(teed.stdout.contains("shared: all ok"), || {
-                format!("{teed:?}")
-            }),
-        );
-        let real = kit.tree(&out);
+        let real = shared(&["%{", "grates/archive-grate.cwasm", &arch, "%}"], &out);
+        let archived = kit.tree(&format!("{arch}{out}"));
         ok(
             &format!("round {round}, live"),
-            same_tree(
-                &kit.tree(&format!("{arch}{out}")),
-                &real,
-                "the live archive",
-            ),
+            same_tree(&archived, &real, "the live archive"),
         );
 
         let (log, out, arch) = (run.path("t.log"), run.path("rec"), run.path("rec-archive"));
-        let teed = lind(&[
-            "tee-grate.cwasm",
-            "--record",
-            &log,
-            "--",
-            kit.app(),
-            "shared",
-            &out,
-        ]);
-        ok(
-            "recorded run",
-            expect(teed.stdout.contains("shared: all ok"), || {
-                format!("{teed:?}")
-            }),
-        );
-        let real = kit.tree(&out);
+        let real = shared(&["--record", &log, "--"], &out);
         let replay = lind(&[
             "tee-replay.cwasm",
             &log,
@@ -573,21 +554,15 @@ fn racing_appends_on_one_fd_keep_the_kernels_order_in_every_form() {
                 format!("{replay:?}")
             }),
         );
+        let replayed = kit.tree(&format!("{arch}{out}"));
         ok(
             &format!("round {round}, replay"),
-            same_tree(
-                &kit.tree(&format!("{arch}{out}")),
-                &real,
-                "the replayed archive",
-            ),
+            same_tree(&replayed, &real, "the replayed archive"),
         );
+        let rebuilt = kit::subtree(&kit.rebuild_into_dir(&log), &out);
         ok(
             &format!("round {round}, --into-dir"),
-            same_tree(
-                &kit::subtree(&kit.rebuild_into_dir(&log), &out),
-                &real,
-                "--into-dir",
-            ),
+            same_tree(&rebuilt, &real, "--into-dir"),
         );
         run.remove_if(true);
     }

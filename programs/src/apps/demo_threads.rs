@@ -6,10 +6,9 @@
 //! line through the second.
 
 use super::demo_fdcheck::FDCHECK_LINE;
-use super::{ensure, mkdir_ok, read_file, run_child, Failure, OrFail, Outcome};
+use super::{ensure, mkdir_ok, on_threads, read_file, run_child, Failure, OrFail, Outcome};
 use boundary::consts::open_flags::{O_APPEND, O_CLOEXEC, O_CREAT, O_TRUNC, O_WRONLY};
-use boundary::{Guest, ThreeI};
-use std::sync::{Arc, Mutex};
+use boundary::Guest;
 
 const THREADS: usize = 4;
 /// Records per thread.
@@ -34,27 +33,10 @@ pub(super) fn run(guest: &Guest<'_>, argv: &[String]) -> Outcome {
         .open(&shared_path, create | O_APPEND, 0o644)
         .or_fail("create shared.log")?;
 
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let mut joins = Vec::new();
-    for thread in 0..THREADS {
-        let (dir, errors) = (dir.clone(), Arc::clone(&errors));
-        let join = guest
-            .spawn_thread(move |rt: &dyn ThreeI| {
-                if let Err(msg) = thread_work(&Guest::new(rt), &dir, thread, shared_fd) {
-                    errors
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(format!("thread {thread}: {msg}"));
-                }
-            })
-            .or_fail("spawn thread")?;
-        joins.push(join);
-    }
-    for join in joins {
-        join.join();
-    }
-    let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    ensure(errors.is_empty(), || errors.join("; "))?;
+    let threads_dir = dir.clone();
+    on_threads(guest, THREADS, move |thread, guest| {
+        thread_work(guest, &threads_dir, thread, shared_fd).map_err(Failure::Check)
+    })?;
 
     for thread in 0..THREADS {
         let own = read_file(guest, &format!("{dir}/thread-{thread}.log"))?;

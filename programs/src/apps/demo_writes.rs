@@ -6,10 +6,10 @@
 //! in order; `own` gives each thread its own file, FILE.N, which it need
 //! not.
 
-use super::{ensure, number, Failure, OrFail, Outcome};
+use super::{number, on_threads, Failure, OrFail, Outcome};
 use boundary::consts::open_flags::{O_APPEND, O_CREAT, O_TRUNC, O_WRONLY};
-use boundary::{Guest, ThreeI};
-use std::sync::{Arc, Mutex};
+use boundary::Guest;
+use std::sync::Arc;
 
 pub(super) fn run(guest: &Guest<'_>, argv: &[String]) -> Outcome {
     let usage =
@@ -17,7 +17,7 @@ pub(super) fn run(guest: &Guest<'_>, argv: &[String]) -> Outcome {
     let file = argv.get(1).ok_or_else(usage)?.clone();
     let count: u64 = number(argv, 2, "COUNT")?;
     let size: usize = number(argv, 3, "SIZE")?;
-    let threads: u64 = if argv.len() > 4 {
+    let threads: usize = if argv.len() > 4 {
         number(argv, 4, "THREADS")?
     } else {
         0
@@ -37,38 +37,19 @@ pub(super) fn run(guest: &Guest<'_>, argv: &[String]) -> Outcome {
     if threads == 0 {
         write_n(guest, fd, &block, count, &file)?;
     } else {
-        let errors = Arc::new(Mutex::new(Vec::new()));
-        let mut joins = Vec::new();
-        for t in 0..threads {
-            let share = count / threads + u64::from(t < count % threads);
-            let (file, block, errors) = (file.clone(), Arc::clone(&block), Arc::clone(&errors));
-            let join = guest
-                .spawn_thread(move |rt: &dyn ThreeI| {
-                    let guest = Guest::new(rt);
-                    let result = if own {
-                        let path = format!("{file}.{t}");
-                        guest
-                            .open(&path, create, 0o644)
-                            .or_fail(&format!("open {path}"))
-                            .and_then(|own_fd| {
-                                write_n(&guest, own_fd, &block, share, &path)?;
-                                guest.close(own_fd).or_fail(&format!("close {path}"))
-                            })
-                    } else {
-                        write_n(&guest, fd, &block, share, &file)
-                    };
-                    if let Err(Failure::Check(msg) | Failure::Usage(msg)) = result {
-                        errors.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
-                    }
-                })
-                .or_fail("spawn thread")?;
-            joins.push(join);
-        }
-        for join in joins {
-            join.join();
-        }
-        let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        ensure(errors.is_empty(), || errors.join("; "))?;
+        let (file, block) = (file.clone(), Arc::clone(&block));
+        on_threads(guest, threads, move |t, guest| {
+            let share = count / threads as u64 + u64::from((t as u64) < count % threads as u64);
+            if !own {
+                return write_n(guest, fd, &block, share, &file);
+            }
+            let path = format!("{file}.{t}");
+            let own_fd = guest
+                .open(&path, create, 0o644)
+                .or_fail(&format!("open {path}"))?;
+            write_n(guest, own_fd, &block, share, &path)?;
+            guest.close(own_fd).or_fail(&format!("close {path}"))
+        })?;
     }
     guest.close(fd).or_fail(&format!("close {file}"))?;
     guest.print(&format!("wrote {} bytes\n", count * size as u64));

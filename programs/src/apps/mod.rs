@@ -8,6 +8,7 @@
 mod demo_child;
 mod demo_fdcheck;
 mod demo_files;
+mod demo_forks;
 mod demo_orphan;
 mod demo_threads;
 mod demo_writes;
@@ -39,6 +40,37 @@ impl<T> OrFail<T> for Result<T, Errno> {
     fn or_fail(self, what: &str) -> Result<T, Failure> {
         self.map_err(|errno| Failure::Check(format!("{what}: {errno}")))
     }
+}
+
+/// Runs `body(i, guest)` on `n` threads at once and waits for them all;
+/// fails with every thread's failure, each named by its index.
+pub(crate) fn on_threads(
+    guest: &Guest<'_>,
+    n: usize,
+    body: impl Fn(usize, &Guest<'_>) -> Outcome + Send + Sync + 'static,
+) -> Outcome {
+    let body = Arc::new(body);
+    let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut joins = Vec::new();
+    for i in 0..n {
+        let (body, errors) = (Arc::clone(&body), Arc::clone(&errors));
+        let join = guest
+            .spawn_thread(move |rt: &dyn ThreeI| {
+                if let Err(Failure::Check(msg) | Failure::Usage(msg)) = body(i, &Guest::new(rt)) {
+                    errors
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("thread {i}: {msg}"));
+                }
+            })
+            .or_fail("spawn thread")?;
+        joins.push(join);
+    }
+    for join in joins {
+        join.join();
+    }
+    let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    ensure(errors.is_empty(), || errors.join("; "))
 }
 
 /// Fails with `msg` unless `cond` holds.
@@ -101,6 +133,11 @@ pub fn entries() -> Vec<ProgramEntry> {
             "demo-child",
             "demo-child DIR: child of demo-files; creates, appends and renames a file",
             demo_child::run
+        ),
+        app_entry!(
+            "demo-forks",
+            "demo-forks N [together]: fork N children, each exiting 0 (together: all alive at once)",
+            demo_forks::run
         ),
         app_entry!(
             "demo-writes",
