@@ -2,15 +2,13 @@
 //! the secondary (a live stack or the recorder).
 
 use crate::faults::Fault;
-use crate::staging::stage;
 use crate::state::{caller, TeeState};
-use boundary::consts::GRATE_ERR;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::{Buffer, SyscallInfo};
-use replay::capture::{capture_inputs, capture_outputs, succeeded};
-use replay::compare::{compares_data, same_result};
-use replay::fdpair::Side;
-use replay::floor::{Answer, Expected, Inputs};
+use interpose::capture::{capture_inputs, capture_outputs};
+use interpose::floor::{Expected, Inputs};
+use interpose::staging::stage;
+use interpose::verdict::{verdict, Answer, Wrong};
 use std::sync::Arc;
 
 impl TeeState {
@@ -118,37 +116,25 @@ impl TeeState {
         );
         let ret = rt.make_call(info.nr, hold, cage, &staged.args);
         drop(expectation);
-        let outputs =
-            capture_outputs(rt, info, &staged.host_args, ret, self.limits).unwrap_or_default();
-        if let Some(fault) = judge(info, &primary, ret, &outputs) {
+        let theirs = Answer {
+            result: ret,
+            outputs: capture_outputs(rt, info, &staged.host_args, ret, self.limits)
+                .unwrap_or_default(),
+        };
+        if let Some(fault) = judge(info, &primary, &theirs) {
             self.faults.count(fault, info.nr);
         }
-        let theirs = Side {
-            result: ret,
-            outputs: &outputs,
-        };
-        self.pairs.track(info, cage, args, side(&primary), theirs);
+        self.pairs
+            .track(info, cage, args, primary.side(), theirs.side());
     }
 }
 
-fn side(answer: &Answer) -> Side<'_> {
-    Side {
-        result: answer.result,
-        outputs: &answer.outputs,
-    }
-}
-
-/// What, if anything, the secondary got wrong.
-fn judge(info: &SyscallInfo, primary: &Answer, ret: i32, outputs: &[Buffer]) -> Option<Fault> {
-    if ret == GRATE_ERR {
-        Some(Fault::Panic)
-    } else if succeeded(info, primary.result) && !succeeded(info, ret) {
-        Some(Fault::Error)
-    } else if !same_result(info, primary.result, ret) {
-        Some(Fault::ResultMismatch)
-    } else if compares_data(info) && primary.outputs != outputs {
-        Some(Fault::OutputMismatch)
-    } else {
-        None
-    }
+/// What, if anything, the secondary got wrong, as the tee counts it.
+fn judge(info: &SyscallInfo, primary: &Answer, theirs: &Answer) -> Option<Fault> {
+    verdict(info, primary.side(), theirs.side()).map(|wrong| match wrong {
+        Wrong::Panicked => Fault::Panic,
+        Wrong::Failed => Fault::Error,
+        Wrong::Result => Fault::ResultMismatch,
+        Wrong::Output { .. } => Fault::OutputMismatch,
+    })
 }

@@ -7,14 +7,14 @@
 //! hold blocks on a private call the tee answers at shutdown, then exits like
 //! any program, and the grates above it tear down as after a real run (Lind's
 //! earlier tee parked such cages inside an exec handler and could not end
-//! them; lind-wasm issue #1092). The primary hold also starts the app as its
+//! them, docs/lind-3i.md §8). The primary hold also starts the app as its
 //! own child, so the primary stack sees the app's fork as it would without a
 //! tee.
 
-use crate::keys::{HOLD_ADOPT, HOLD_APP_EXITED, HOLD_CHECKIN, START_APP};
 use crate::state::TeeState;
 use boundary::guest::Guest;
 use boundary::{Args, CageId, Errno, ThreeI};
+use interpose::keys::{HOLD_ADOPT, HOLD_APP_EXITED, HOLD_CHECKIN, START_APP};
 
 /// The argv word that selects the hold role.
 pub const HOLD_FLAG: &str = "--hold";

@@ -14,7 +14,7 @@
 //! - `dispatch`: the per-call path; `staging`: scratch buffers for the
 //!   secondary; `lifecycle`:
 //!   fork, exec and exit, primary-only and simulated for the secondary.
-//! - `replay::floor` (shared with tee-replay): answers what the secondary
+//! - `interpose::floor` (shared with tee-replay): answers what the secondary
 //!   stack sends down from the primary's result, so no side effect happens
 //!   twice, while the secondary grates' own I/O passes through.
 //! - `recorder`: the `--record` secondary.
@@ -39,7 +39,6 @@ pub mod cli;
 mod dispatch;
 mod faults;
 mod hold;
-mod keys;
 mod lifecycle;
 #[cfg(feature = "host")]
 pub mod native;
@@ -47,14 +46,13 @@ mod order;
 mod recorder;
 mod run;
 mod stack_watch;
-mod staging;
 mod state;
 
 pub use faults::{call_name, Fault};
 
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
-use replay::fdpair::{FdPairs, PairTable};
-use replay::keys::{self as handler_keys, Role};
+use interpose::fdpair::{FdPairs, PairTable};
+use interpose::keys::{self as handler_keys, Role};
 use state::TeeState;
 use std::sync::{Arc, OnceLock};
 

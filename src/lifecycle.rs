@@ -8,10 +8,11 @@ use boundary::consts::{CLONE_ARGS_SIZE, CLONE_VM, GRATE_ERR};
 use boundary::guest::OwnBuf;
 use boundary::{nr, Arg, Args, CageId, Errno, ThreeI};
 use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
-use replay::capture::{read_bytes, read_cstr, read_str_array};
-use replay::exec_args::stage_exec;
-use replay::floor::{Answer, Expected};
-use replay::keys::{register_role, Role};
+use interpose::capture::{read_bytes, read_cstr, read_str_array};
+use interpose::exec_args::stage_exec;
+use interpose::floor::Expected;
+use interpose::keys::{register_role, Role};
+use interpose::verdict::Answer;
 use std::sync::Arc;
 
 impl TeeState {
@@ -223,7 +224,7 @@ mod tests {
             plan,
             filter,
             None,
-            Box::<replay::fdpair::FdPairs>::default(),
+            Box::<interpose::fdpair::FdPairs>::default(),
         )
     }
 

@@ -4,7 +4,6 @@
 use crate::cli::{self, Parsed, Secondary, TeePlan};
 use crate::faults::Fault;
 use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
-use crate::keys::PRIVATE_CALLS;
 use crate::recorder::Recorder;
 use crate::state::TeeState;
 use crate::NewPairTable;
@@ -12,7 +11,8 @@ use boundary::guest::Guest;
 use boundary::wait;
 use boundary::{CageId, ThreeI};
 use formats::CallFilter;
-use replay::keys::{install_floor, install_private};
+use interpose::keys::TEE_CALLS;
+use interpose::keys::{install_floor, install_private};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -130,8 +130,8 @@ fn start_block(
     // Only the secondary block gets a floor: the primary's downward calls
     // are the real ones.
     let mut setup = |top: CageId| match block {
-        Block::Secondary => install_floor(rt, top, &PRIVATE_CALLS),
-        Block::Primary => install_private(rt, top, &PRIVATE_CALLS),
+        Block::Secondary => install_floor(rt, top, &TEE_CALLS),
+        Block::Primary => install_private(rt, top, &TEE_CALLS),
     };
     let name = match block {
         Block::Primary => "primary",

@@ -8,9 +8,9 @@ use crate::recorder::Recorder;
 use crate::stack_watch::StackWatch;
 use boundary::{Args, CageId, ThreeI};
 use formats::CallFilter;
-use replay::capture::CaptureLimits;
-use replay::fdpair::PairTable;
-use replay::floor::Floor;
+use interpose::capture::CaptureLimits;
+use interpose::fdpair::PairTable;
+use interpose::floor::Floor;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
@@ -192,7 +192,7 @@ impl TeeState {
             self.stack_watch.exited(cage);
             self.check_secondary(rt);
         }
-        let unmatched = replay::floor::Unmatched::Refuse(boundary::Errno::ENOSYS);
+        let unmatched = interpose::floor::Unmatched::Refuse(boundary::Errno::ENOSYS);
         let ret = self
             .floor
             .handle(rt, nr, args, &|c| self.is_app(c), unmatched);
@@ -228,7 +228,7 @@ impl TeeState {
         if self.stack_watch.chain_broken(hold)
             && !self.secondary_ended.swap(true, Ordering::Relaxed)
         {
-            let _ = replay::keys::install_floor(rt, hold, &crate::keys::PRIVATE_CALLS);
+            let _ = interpose::keys::install_floor(rt, hold, &interpose::keys::TEE_CALLS);
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::consts::{GRATE_MEMORY_FLAG, UNUSED_ARG};
 use std::fmt;
 
-/// A cage id. Small integers from 1, never reused (LIND-3I §7.3).
+/// A cage id. Small integers from 1, never reused (docs/lind-3i.md §7.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CageId(pub u64);
 
@@ -17,7 +17,7 @@ impl fmt::Display for CageId {
 ///
 /// For a pointer the value is a host address in the argcage's memory; for a
 /// scalar the argcage names the caller, and downstream grates rely on that
-/// (LIND-3I §2.3), so only pointer argcages are ever substituted.
+/// (docs/lind-3i.md §2.3), so only pointer argcages are ever substituted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Arg {
     pub value: u64,

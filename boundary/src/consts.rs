@@ -1,7 +1,7 @@
-//! Constants shared with Lind's 3i, glibc and RawPOSIX (LIND-3I §2, §4, §7.3).
+//! Constants shared with Lind's 3i, glibc and RawPOSIX (docs/lind-3i.md §2, §4, §7.3).
 
 /// Set on an argcage to say "this value is a guest pointer in my own memory";
-/// the caller's libc adds its memory base and clears the bit (LIND-3I §4.1).
+/// the caller's libc adds its memory base and clears the bit (docs/lind-3i.md §4.1).
 pub const GRATE_MEMORY_FLAG: u64 = 1 << 63;
 
 /// Value glibc puts in unused argument slots.
@@ -41,7 +41,7 @@ pub const MAX_FILE_OFFSET: u64 = i32::MAX as u64;
 /// glibc treats results in (-MAX_ERRNO, 0) as errno values.
 pub const MAX_ERRNO: i32 = 256;
 
-/// Size of RawPOSIX's `StatData`, the stat layout apps see (LIND-3I §9.3).
+/// Size of RawPOSIX's `StatData`, the stat layout apps see (docs/lind-3i.md §9.3).
 pub const STAT_SIZE: usize = 104;
 /// Size of one translated iovec: `{u64 host_base, u64 len}`.
 pub const IOVEC_SIZE: usize = 16;
@@ -53,7 +53,7 @@ pub const CLONE_VM: u64 = 0x100;
 /// `clone_args.flags` bit grate-rs tests to tell threads from forks.
 pub const CLONE_THREAD: u64 = 0x10000;
 
-/// Linux open flags as Lind uses them (not WASI's values; LIND-3I §15).
+/// Linux open flags as Lind uses them (not WASI's values; docs/lind-3i.md §15).
 pub mod open_flags {
     pub const O_RDONLY: i32 = 0;
     pub const O_WRONLY: i32 = 1;

@@ -1,4 +1,4 @@
-//! `linux_dirent64` records, the layout RawPOSIX's getdents fills (LIND-3I §9.3).
+//! `linux_dirent64` records, the layout RawPOSIX's getdents fills (docs/lind-3i.md §9.3).
 //!
 //! `{ d_ino u64 | d_off i64 | d_reclen u16 | d_type u8 | name.. NUL | pad to 8 }`,
 //! little-endian.

@@ -1,6 +1,6 @@
 //! A file opened through the guest libc, as `std::io::Read` and `Write`.
 //!
-//! On Lind a grate cannot use `std::fs` (LIND-3I §15); its files go through
+//! On Lind a grate cannot use `std::fs` (docs/lind-3i.md §15); its files go through
 //! its own table like any other call. This adapter lets streaming code (the
 //! log writer and reader) work on such a file, from any thread.
 

@@ -1,5 +1,5 @@
 //! Translated iovec arrays: glibc hands readv and writev an array of
-//! `{u64 host base, u64 len}` (LIND-3I §9.3), not the guest's own layout.
+//! `{u64 host base, u64 len}` (docs/lind-3i.md §9.3), not the guest's own layout.
 
 use crate::consts::IOVEC_SIZE;
 

@@ -1,5 +1,5 @@
 //! Syscall numbers the engines act on by name (Linux x86_64 numbering, as Lind
-//! uses it; LIND-3I §9.1). The full table with argument kinds is the formats
+//! uses it; docs/lind-3i.md §9.1). The full table with argument kinds is the formats
 //! crate's catalog; these are the few whose meaning the engines depend on.
 
 pub const READ: u32 = 0;

@@ -1,4 +1,4 @@
-//! The argument packing of call 1001 (`register_handler`), LIND-3I §3.4.
+//! The argument packing of call 1001 (`register_handler`), docs/lind-3i.md §3.4.
 //!
 //! glibc packs the four logical arguments into value and cage slots in an
 //! unusual order: the syscall number travels in arg1's *cage* slot and the

@@ -1,4 +1,4 @@
-//! RawPOSIX's `StatData`: the 104-byte stat layout apps see (LIND-3I §9.3).
+//! RawPOSIX's `StatData`: the 104-byte stat layout apps see (docs/lind-3i.md §9.3).
 //!
 //! `{ dev u64 | ino u64 | mode u32 | nlink u32 | uid u32 | gid u32 | rdev u64 |
 //!    size u64 | blksize i32 | blocks u32 | atim (u64 sec, u64 nsec) |

@@ -6,7 +6,7 @@ use crate::errno::Errno;
 use crate::nr;
 use crate::registration::Registration;
 
-/// How `copy_data_between_cages` copies (LIND-3I §5).
+/// How `copy_data_between_cages` copies (docs/lind-3i.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopyKind {
     /// Exactly `len` bytes.
@@ -55,7 +55,7 @@ pub trait ThreeI: Send + Sync {
     /// Routing is by `self_cage`'s table alone. An argument whose argcage is
     /// `cage_id() | GRATE_MEMORY_FLAG` is a guest pointer into this cage's
     /// memory and reaches 3i as a host address; every other argument passes
-    /// unchanged with bit 63 cleared (LIND-3I §4.1).
+    /// unchanged with bit 63 cleared (docs/lind-3i.md §4.1).
     fn make_call(&self, nr: u32, self_cage: CageId, target: CageId, args: &Args) -> i32;
 
     /// Allocates `len` zeroed bytes of this cage's memory; never address 0.
@@ -131,7 +131,7 @@ pub trait ThreeI: Send + Sync {
 
     /// `copy_data_between_cages` (call 1002) through this cage's table.
     /// Addresses owned by this cage are guest addresses; others are host
-    /// addresses. Checks the raw result, which grate-rs gets wrong (LIND-3I §5).
+    /// addresses. Checks the raw result, which grate-rs gets wrong (docs/lind-3i.md §5).
     fn copy_data(
         &self,
         src: (u64, CageId),

@@ -1,4 +1,4 @@
-//! Linux-style wait status, as RawPOSIX's waitpid encodes it (LIND-3I §7.5).
+//! Linux-style wait status, as RawPOSIX's waitpid encodes it (docs/lind-3i.md §7.5).
 
 /// `waitpid` option: return 0 at once when no child has exited.
 pub const WNOHANG: i32 = 1;

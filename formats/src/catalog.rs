@@ -6,7 +6,7 @@
 //! what a row names; the replayer rebuilds exactly that. A NULL pointer
 //! argument has no buffer, whatever its row says.
 //!
-//! Numbers are Linux x86_64's, which Lind uses as its own (LIND-3I §9.1);
+//! Numbers are Linux x86_64's, which Lind uses as its own (docs/lind-3i.md §9.1);
 //! positions are 0-based. Where a layout was not checked against Lind's
 //! sources the row says `Ptr` (not followed) rather than guess a size: a
 //! wrong fixed size would make the replayer overwrite app memory.

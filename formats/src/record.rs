@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The value glibc puts in unused argument slots (LIND-3I §2.3).
+/// The value glibc puts in unused argument slots (docs/lind-3i.md §2.3).
 pub const UNUSED_ARG: u64 = 0xdead_beef_dead_beef;
 
 /// One record of the log.

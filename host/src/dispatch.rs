@@ -1,5 +1,5 @@
 //! 3i's `make_syscall`: route a call by the *self* cage's table alone
-//! (LIND-3I §1, §4.2, §4.3).
+//! (docs/lind-3i.md §1, §4.2, §4.3).
 
 use crate::kernel;
 use crate::runtime::Inner;

@@ -1,5 +1,5 @@
 //! An in-process 3i runtime: grates and apps run natively, the way Lind
-//! runs them (see `../shared/LIND-3I.md`, the specification it follows).
+//! runs them (see `docs/lind-3i.md`, the Lind facts it follows).
 //!
 //! Every cage is a [`boundary::Program`] on its own OS thread with its own
 //! simulated linear memory; every call goes through 3i's per-cage handler
@@ -29,7 +29,7 @@
 //! - A trap (a panic in cage code) kills the cage silently for grates with
 //!   status `Exited(1)`, as Lind records a crashed instance.
 //!
-//! # Choices where LIND-3I is silent or UNCERTAIN
+//! # Choices where docs/lind-3i.md is silent
 //! - Exec finds the program by the *path* argument (Lind loads the path it
 //!   is given), by exact name among [`RuntimeConfig::programs`]; ENOENT if
 //!   none. It resets the cage's memory inside the kernel call, as RawPOSIX

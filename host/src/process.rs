@@ -1,5 +1,5 @@
 //! Cage threads and the cage life cycle: start, exec restart, exit, trap,
-//! finalization (LIND-3I §7).
+//! finalization (docs/lind-3i.md §7).
 
 use crate::cage::{lock, Cage, ExitStatus};
 use crate::runtime::Inner;

@@ -1,6 +1,6 @@
 //! 3i's handler tables: `cage -> (call number -> one (dest, fn_ptr))`.
 //!
-//! As in Lind's hashmap implementation (LIND-3I §3.2, §3.5, §3.6):
+//! As in Lind's hashmap implementation (docs/lind-3i.md §3.2, §3.5, §3.6):
 //! - a registration clears the (cage, nr) entry and inserts the new one, so
 //!   the last registration wins;
 //! - a deregistration removes the (cage, nr) entry, and the cage's whole

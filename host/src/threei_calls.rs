@@ -1,5 +1,5 @@
 //! 3i's own endpoints: 1001 register_handler, 1002 copy_data_between_cages,
-//! 1003 copy_handler_table_to_cage (LIND-3I §3, §5, §6).
+//! 1003 copy_handler_table_to_cage (docs/lind-3i.md §3, §5, §6).
 
 use crate::memory::split_host;
 use crate::runtime::Inner;

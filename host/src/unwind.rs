@@ -3,7 +3,7 @@
 //! Lind ends a thread by an asyncify unwind after exit or exec; here the
 //! thread unwinds with [`std::panic::resume_unwind`] and a private payload,
 //! which does not run the panic hook. Any other panic in cage code is a
-//! trap: the cage dies silently for grates (LIND-3I §7.5).
+//! trap: the cage dies silently for grates (docs/lind-3i.md §7.5).
 
 use boundary::{ChildMain, ThreadBody};
 use std::any::Any;

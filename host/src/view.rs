@@ -100,7 +100,7 @@ impl ThreeI for CageView {
             // Lind's epoch kill ends the other threads of a dead cage.
             unwind(Unwind::Killed);
         }
-        // glibc's translation (LIND-3I §4.1): an own guest pointer becomes
+        // glibc's translation (docs/lind-3i.md §4.1): an own guest pointer becomes
         // a host address; bit 63 is cleared on every argcage.
         let mut translated: Args = *args;
         for arg in &mut translated {

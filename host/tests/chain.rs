@@ -1,5 +1,5 @@
-//! A chain of three bundled grates over the demo app, as on Lind
-//! (issue #3, "Must show").
+//! A chain of three bundled grates over the demo app, stacked as on Lind
+//! (docs/lind-3i.md §7).
 
 use crate::util::run;
 

@@ -1,4 +1,5 @@
-//! Handler-table rules (issue #3: "One handler table per cage ...").
+//! Handler-table rules: one table per cage, one entry per call
+//! (docs/lind-3i.md §3.2, §4.3).
 
 use crate::util::{forward, lock, run, serve};
 use boundary::consts::{RAWPOSIX_CAGEID, THREEI_CAGEID, THREEI_DEREGISTER};

@@ -1,5 +1,5 @@
 //! Target rules: dead targets, and whose fd table and cwd a kernel call
-//! uses (LIND-3I §4.2).
+//! uses (docs/lind-3i.md §4.2).
 
 use crate::util::{forward, lock, run_in, serve};
 use boundary::consts::open_flags::{O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR};

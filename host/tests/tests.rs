@@ -1,5 +1,5 @@
-//! Integration tests of the host runtime: one test per rule of issue #3,
-//! named after the rule, and kernel tests on real files.
+//! Integration tests of the host runtime: one test per 3i rule it imitates
+//! (docs/lind-3i.md), named after the rule, and kernel tests on real files.
 
 #[macro_use]
 mod util;

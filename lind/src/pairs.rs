@@ -8,7 +8,7 @@
 //! it (fdtables panics on that too).
 
 use boundary::CageId;
-use replay::fdpair::{PairTable, Peer};
+use interpose::fdpair::{PairTable, Peer};
 use std::sync::Mutex;
 
 /// The secondary holds the paired fd in `underfd`.

@@ -43,7 +43,7 @@ impl std::fmt::Debug for LindRt {
 
 /// The raw i32 of a `make_threei_call`. grate-rs reports every negative
 /// result as an error, including `-errno`, ELIND codes and high `mmap`
-/// addresses; the raw value is what callers must see (LIND-3I §2.4).
+/// addresses; the raw value is what callers must see (docs/lind-3i.md §2.4).
 pub(crate) fn raw_result(result: Result<i32, GrateError>) -> i32 {
     match result {
         Ok(ret) | Err(GrateError::MakeSyscallError(ret)) => ret,

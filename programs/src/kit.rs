@@ -1,5 +1,5 @@
 //! Plumbing every bundled grate shares: the GrateBuilder pattern of
-//! LIND-3I §7.2 plus the lifetime rule of §13 item 10.
+//! docs/lind-3i.md §7.2 plus the lifetime rule of §13 item 10.
 //!
 //! A grate implements [`Grate`] and is run as a [`GrateProgram`]. Its `main`:
 //! 1. parses the grate's own options ([`Grate::configure`]) and keeps the
@@ -14,7 +14,7 @@
 //! 4. runs [`Grate::teardown`] and returns the child's exit status.
 //!
 //! # Caller identity
-//! Handlers never see the calling cage (LIND-3I §2.2). The kit names it by
+//! Handlers never see the calling cage (docs/lind-3i.md §2.2). The kit names it by
 //! the sixth argument's argcage ([`caller_of`]): glibc sets all six argcages
 //! to the caller, unused slots included, and a tee substitutes only pointer
 //! argcages, so the unused sixth slot reliably names the caller for every
@@ -56,7 +56,7 @@ pub trait Grate: Send + Sync + 'static {
     }
 
     /// One intercepted call made by `caller`. Must forward CLONE exactly
-    /// once (LIND-3I §13 item 3); the kit reads the result to track cages.
+    /// once (docs/lind-3i.md §13 item 3); the kit reads the result to track cages.
     fn handle(&self, rt: &dyn ThreeI, nr: u32, caller: CageId, args: &Args) -> i32;
 
     /// `cage` is calling exit_group; runs before the call is handled.
@@ -210,7 +210,7 @@ pub fn forked_child(ret: i32, thread: bool) -> Option<CageId> {
 }
 
 /// Whether `cage` still runs: a getpid issued for it comes back -ESRCH once
-/// it is dead (LIND-3I §4.2). Only a dead answer counts; anything else,
+/// it is dead (docs/lind-3i.md §4.2). Only a dead answer counts; anything else,
 /// including a layer above that answers for us, keeps the cage live.
 fn cage_alive(rt: &dyn ThreeI, cage: CageId) -> bool {
     let me = rt.cage_id();

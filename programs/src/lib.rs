@@ -15,13 +15,13 @@
 //!   `archive-grate`, `strace-grate`, `faulty-grate`, all built on
 //!   [`kit::Grate`], which does what every grate must: launch the child with
 //!   its handlers registered, track every cage routed through the grate, and
-//!   outlive all of them (LIND-3I §7.2, §13 item 10).
+//!   outlive all of them (docs/lind-3i.md §7.2, §13 item 10).
 //!
 //! # Does not do
 //! - No unsafe code and no host I/O: a grate's own files go through its own
 //!   guest libc, down its own table, as a Lind grate's libc calls do.
 //! - No signals: a cage killed by a signal is found only by the kit's
-//!   liveness probe, since Lind reports no such death to grates (LIND-3I §7.5).
+//!   liveness probe, since Lind reports no such death to grates (docs/lind-3i.md §7.5).
 
 #![forbid(unsafe_code)]
 

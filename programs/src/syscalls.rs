@@ -1,5 +1,5 @@
 //! Syscall names and argument shapes the bundled grates print and parse
-//! (Linux x86_64 numbering, as Lind uses it; LIND-3I §9.1), plus the broad
+//! (Linux x86_64 numbering, as Lind uses it; docs/lind-3i.md §9.1), plus the broad
 //! list of file, fd and process calls the forwarding grates register.
 //!
 //! Numbers the engines act on come from [`boundary::nr`]; the rest are

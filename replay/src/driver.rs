@@ -2,15 +2,17 @@
 //! chain that issues the recorded calls through its own table, as the
 //! recorded app did, so every grate in the stack sees a genuine caller.
 
-use crate::capture::{capture_outputs, len_of};
-use crate::exec_args::stage_exec;
-use crate::step::{Outcome, Step, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use crate::step::Step;
 use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
 use boundary::guest::{Guest, OwnBuf};
 use boundary::iovec::{IoVec, IOV_MAX};
 use boundary::{nr, Arg, Args, ThreeI};
 use formats::{ArgKind, Len};
 use formats::{Buffer, SyscallRecord};
+use interpose::capture::{capture_outputs, len_of};
+use interpose::exec_args::stage_exec;
+use interpose::keys::{STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use interpose::verdict::Answer;
 
 /// The argv word that selects the driver role.
 pub const DRIVER_FLAG: &str = "--driver";
@@ -55,7 +57,7 @@ fn next_step(guest: &Guest<'_>) -> Option<Step> {
     postcard::from_bytes(&buf.to_vec()).ok()
 }
 
-fn report(guest: &Guest<'_>, outcome: &Outcome) {
+fn report(guest: &Guest<'_>, outcome: &Answer) {
     let bytes = postcard::to_allocvec(outcome).unwrap_or_default();
     let buf = OwnBuf::from_bytes(guest.rt(), &bytes);
     guest.call(STEP_RESULT, &[buf.arg(), guest.scalar(bytes.len() as u64)]);
@@ -159,10 +161,10 @@ fn iov_array<'a>(
     OwnBuf::from_bytes(rt, &raw)
 }
 
-fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Outcome {
+fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Answer {
     let me = rt.cage_id();
     let (Some(info), Some(call)) = (formats::lookup(record.nr), materialize(rt, record)) else {
-        return Outcome {
+        return Answer {
             result: boundary::Errno::EFAULT.ret(),
             outputs: Vec::new(),
         };
@@ -173,16 +175,16 @@ fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Outcome {
         info,
         &call.host_args,
         result,
-        crate::capture::CaptureLimits::default(),
+        interpose::capture::CaptureLimits::default(),
     )
     .unwrap_or_default();
-    Outcome { result, outputs }
+    Answer { result, outputs }
 }
 
-fn run_exec(rt: &dyn ThreeI, path: &[u8], argv: &[Vec<u8>]) -> Outcome {
+fn run_exec(rt: &dyn ThreeI, path: &[u8], argv: &[Vec<u8>]) -> Answer {
     let me = rt.cage_id();
     let exec = stage_exec(rt, me, path, argv);
-    Outcome {
+    Answer {
         result: rt.make_call(nr::EXECVE, me, me, &exec.args),
         outputs: Vec::new(),
     }

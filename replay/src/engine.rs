@@ -2,16 +2,17 @@
 //! sets the floor's expectations, and compares what the stack returned with
 //! what was recorded.
 
-use crate::capture::succeeded;
-use crate::compare::{compares_data, first_difference, same_result};
-use crate::fdpair::{FdPairs, PairTable, Side};
-use crate::floor::{Answer, Expected, Floor, Inputs};
 use crate::report::{Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Schedule};
-use crate::step::{Outcome, Step};
+use crate::step::Step;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::CallFilter;
 use formats::{Record, SyscallRecord};
+use interpose::capture::succeeded;
+use interpose::fdpair::{FdPairs, PairTable};
+use interpose::floor::{Expected, Floor, Inputs};
+use interpose::verdict::{compares_data, first_difference};
+use interpose::verdict::{verdict, Answer, Side, Wrong};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -335,7 +336,7 @@ impl ReplayState {
         if let Err(errno) = rt.read_foreign(addr, driver, &mut bytes) {
             return errno.ret();
         }
-        let Ok(outcome) = postcard::from_bytes::<Outcome>(&bytes) else {
+        let Ok(outcome) = postcard::from_bytes::<Answer>(&bytes) else {
             return Errno::EINVAL.ret();
         };
         if let Some(entry) = self.entries.get(pending.entry) {
@@ -345,7 +346,7 @@ impl ReplayState {
         0
     }
 
-    fn judge(&self, entry: &Entry, outcome: &Outcome) {
+    fn judge(&self, entry: &Entry, outcome: &Answer) {
         self.replayed.fetch_add(1, Ordering::Relaxed);
         let Record::Syscall(call) = &entry.record else {
             return;
@@ -361,12 +362,21 @@ impl ReplayState {
         let args: Args = call
             .full_args()
             .map(|(value, cage)| boundary::Arg { value, cage });
-        let result_differs = !same_result(info, recorded, outcome.result);
-        let output = (compares_data(info) && succeeded(info, recorded))
-            .then(|| first_difference(&call.outputs, &outcome.outputs))
-            .flatten()
-            .map(|(i, offset)| OutputDiff::around(&call.outputs, &outcome.outputs, i, offset));
-        if result_differs || output.is_some() {
+        let mine = Side {
+            result: recorded,
+            outputs: &call.outputs,
+        };
+        let wrong = verdict(info, mine, outcome.side());
+        // A wrong result is shown with the first differing output byte too.
+        let output = match wrong {
+            Some(Wrong::Output { buffer, offset }) => Some((buffer, offset)),
+            Some(_) if compares_data(info) && succeeded(info, recorded) => {
+                first_difference(&call.outputs, &outcome.outputs)
+            }
+            _ => None,
+        }
+        .map(|(i, offset)| OutputDiff::around(&call.outputs, &outcome.outputs, i, offset));
+        if wrong.is_some() {
             let fd = match info.args.first() {
                 Some(formats::ArgKind::Fd) => Some(args[0].as_i32()),
                 _ => None,
@@ -393,16 +403,8 @@ impl ReplayState {
             }
         }
         self.history.note(info, call, entry.index);
-        let mine = Side {
-            result: recorded,
-            outputs: &call.outputs,
-        };
-        let theirs = Side {
-            result: outcome.result,
-            outputs: &outcome.outputs,
-        };
         self.pairs.forget_closed(info, cage, &args);
-        self.pairs.track(info, cage, &args, mine, theirs);
+        self.pairs.track(info, cage, &args, mine, outcome.side());
     }
 
     /// A driver forked the driver for recorded cage `child`.

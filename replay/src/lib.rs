@@ -1,28 +1,23 @@
-//! Replaying recorded syscalls into grate stacks, and the pieces the live
-//! tee shares with replay.
+//! Replaying recorded syscalls into grate stacks (the pieces it shares with
+//! the live tee are in `interpose`).
 //!
 //! # Brief overview
-//! - [`floor`]: answers what a stack sends down on a caller's behalf from a
-//!   known result, so nothing reaches the real system twice.
-//! - [`capture`]: copies a call's buffers out of a cage and back in, as the
-//!   formats crate's catalog names them.
-//! - [`fdpair`]: pairs fds across two stacks (the tee's primary and
-//!   secondary; a recording and its replay).
+//! - [`engine`]: hands each driver its next recorded step in sequence
+//!   order ([`schedule`]), sets the floor's expectations and judges what
+//!   the stack returned; [`driver`] is the cage at the bottom of the
+//!   replayed stack that issues each step.
+//! - [`into_dir`]: rebuilds the files a log wrote, with no stack.
+//! - [`report`]: the divergence report, text and JSON; [`cli`]: the
+//!   command line.
 
 #![forbid(unsafe_code)]
 
-pub mod capture;
 pub mod cli;
-pub mod compare;
 pub mod driver;
 pub mod engine;
-pub mod exec_args;
-pub mod fdpair;
-pub mod floor;
-// Plain host files: std::fs does not work in a Lind grate (LIND-3I §15).
+// Plain host files: std::fs does not work in a Lind grate (docs/lind-3i.md §15).
 #[cfg(unix)]
 pub mod into_dir;
-pub mod keys;
 mod program;
 mod progress;
 pub mod report;

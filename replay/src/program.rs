@@ -4,16 +4,16 @@
 use crate::cli::{self, Parsed, ReplayPlan, Target};
 use crate::driver::{driver_main, DRIVER_FLAG};
 use crate::engine::{ReplayOptions, ReplayState};
-use crate::floor::Unmatched;
-use crate::keys::{self, install_floor, Role};
 use crate::report::Report;
 use crate::schedule::in_replay_order;
-use crate::step::{PRIVATE_CALLS, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
 use boundary::consts::open_flags;
 use boundary::guest::Guest;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
 use formats::{CallFilter, LogEnd, LogReader, Record, RecoveryMode};
+use interpose::floor::Unmatched;
+use interpose::keys::{self, install_floor, Role};
+use interpose::keys::{REPLAY_CALLS, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -189,7 +189,7 @@ fn replay(
     let mut argv_chain = chain.clone();
     argv_chain.push(argv.first().cloned().unwrap_or_else(|| "tee-replay".into()));
     argv_chain.push(DRIVER_FLAG.into());
-    let mut setup = |top: CageId| install_floor(rt, top, &PRIVATE_CALLS);
+    let mut setup = |top: CageId| install_floor(rt, top, &REPLAY_CALLS);
     let top = rt
         .spawn_child(&argv_chain, &mut setup)
         .map_err(|e| format!("cannot start the stack ({}): {e}", chain.join(" ")))?;

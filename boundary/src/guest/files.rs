@@ -144,7 +144,7 @@ impl Guest<'_> {
         Ok(check(ret)? as usize)
     }
 
-    /// `lseek(fd, off, whence)`. Results are 32-bit on Lind (LIND-3I §2.4).
+    /// `lseek(fd, off, whence)`. Results are 32-bit on Lind (docs/lind-3i.md §2.4).
     pub fn lseek(&self, fd: i32, off: i64, whence: i32) -> Result<i64, Errno> {
         self.checked(
             nr::LSEEK,
@@ -234,7 +234,7 @@ impl Guest<'_> {
     /// One `getdents` call (78) with a `cap`-byte buffer; an empty result
     /// means the end of the directory. RawPOSIX fills `linux_dirent64`
     /// records and returns -1 (not `-errno`) on any error, which reads here
-    /// as `Err(EPERM)` (LIND-3I §9.3).
+    /// as `Err(EPERM)` (docs/lind-3i.md §9.3).
     pub fn getdents(&self, fd: i32, cap: usize) -> Result<Vec<DirEntry>, Errno> {
         let buf = OwnBuf::zeroed(self.rt, cap);
         let ret = self.call(

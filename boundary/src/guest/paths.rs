@@ -1,6 +1,6 @@
 //! Path calls of the guest libc. Paths go in as NUL-terminated strings in
 //! own memory; a relative path resolves against the cwd of its argcage's
-//! cage, which is always this cage here (LIND-3I §4.2).
+//! cage, which is always this cage here (docs/lind-3i.md §4.2).
 
 use super::{Guest, OwnBuf};
 use crate::consts::AT_FDCWD;
@@ -56,7 +56,7 @@ impl Guest<'_> {
     }
 
     /// `lstat(path, &st)`: Lind's glibc issues newfstatat (262) with
-    /// `AT_SYMLINK_NOFOLLOW`, not 6 (LIND-3I §9.1).
+    /// `AT_SYMLINK_NOFOLLOW`, not 6 (docs/lind-3i.md §9.1).
     pub fn lstat(&self, path: &str) -> Result<Stat, Errno> {
         let p = self.path(path);
         let mut args = [

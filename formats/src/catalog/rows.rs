@@ -11,7 +11,7 @@ const FD: ArgKind = ArgKind::Fd;
 const PTR: ArgKind = ArgKind::Ptr;
 const GADDR: ArgKind = ArgKind::GuestAddr;
 const PATH: ArgKind = ArgKind::In(Len::CStr);
-/// RawPOSIX's `StatData`: 104 bytes, not Linux's 144 (LIND-3I §9.3).
+/// RawPOSIX's `StatData`: 104 bytes, not Linux's 144 (docs/lind-3i.md §9.3).
 const STAT_OUT: ArgKind = fixed_out(104);
 /// RawPOSIX's `FSData`: ten u64 and 32 spare bytes.
 const STATFS_OUT: ArgKind = fixed_out(112);
@@ -103,7 +103,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     // pollfd array of nfds * 8 bytes: a count times a size, which Len cannot say.
     sys(7, "poll", [PTR, Size, Int, U, U, U], Count, Net),
     sys(8, "lseek", [FD, Offset, Int, U, U, U], Value, Fs).ordered(),
-    // addr is an untranslated guest address and so is the result (LIND-3I §9.2).
+    // addr is an untranslated guest address and so is the result (docs/lind-3i.md §9.2).
     sys(9, "mmap", [GADDR, Size, Int, Flags, FD, Offset], RetKind::GuestAddr, Mem),
     sys(10, "mprotect", [PTR, Size, Int, U, U, U], Status, Mem),
     sys(11, "munmap", [PTR, Size, U, U, U, U], Status, Mem),
@@ -115,7 +115,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(16, "ioctl", [FD, Int, PTR, U, U, U], Status, Fs),
     sys(17, "pread64", [FD, buf_out(2), Size, Offset, U, U], Count, Fs),
     sys(18, "pwrite64", [FD, buf_in(2), Size, Offset, U, U], Count, Fs).ordered(),
-    // iovecs are {u64 host base, u64 len}, 16 bytes each (LIND-3I §9.3).
+    // iovecs are {u64 host base, u64 len}, 16 bytes each (docs/lind-3i.md §9.3).
     sys(19, "readv", [FD, IOV_OUT, Int, U, U, U], Count, Fs),
     sys(20, "writev", [FD, IOV_IN, Int, U, U, U], Count, Fs).ordered(),
     sys(21, "access", [PATH, Mode, U, U, U, U], Status, Fs),
@@ -124,7 +124,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(24, "sched_yield", [U, U, U, U, U, U], Status, Proc),
     sys(29, "shmget", [Int, Size, Flags, U, U, U], Value, Mem),
     // Returns an address, so no errno decoding; the addr argument's
-    // translation was not checked (LIND-3I §9.2).
+    // translation was not checked (docs/lind-3i.md §9.2).
     sys(30, "shmat", [Int, PTR, Flags, U, U, U], RetKind::GuestAddr, Mem),
     sys(31, "shmctl", [Int, Int, PTR, U, U, U], Status, Mem),
     sys(32, "dup", [FD, U, U, U, U, U], RFD, Fs).fx(FdEffect::DupOf(0)),
@@ -141,7 +141,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(43, "accept", [FD, PTR, SOCKLEN, U, U, U], RFD, Net).fx(NEW_FD),
     sys(44, "sendto", [FD, buf_in(2), Size, Flags, buf_in(5), Size], Count, Net),
     sys(45, "recvfrom", [FD, buf_out(2), Size, Flags, PTR, SOCKLEN], Count, Net),
-    // msghdr layouts were not checked (LIND-3I §9.2).
+    // msghdr layouts were not checked (docs/lind-3i.md §9.2).
     sys(46, "sendmsg", [FD, PTR, Flags, U, U, U], Count, Net),
     sys(47, "recvmsg", [FD, PTR, Flags, U, U, U], Count, Net),
     sys(48, "shutdown", [FD, Int, U, U, U, U], Status, Net),
@@ -154,7 +154,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     // optval's capacity lives in *optlen.
     sys(55, "getsockopt", [FD, Int, Int, PTR, SOCKLEN, U], Status, Net),
     // Fork and thread creation both: arg 0 is clone_args (11 u64), arg 1 the
-    // caller's tid written in by the runtime (LIND-3I §7.4).
+    // caller's tid written in by the runtime (docs/lind-3i.md §7.4).
     sys(56, "clone", [ArgKind::In(Len::Fixed(88)), Int, U, U, U, U], ChildId, Proc),
     // Neither issued by glibc nor in RawPOSIX; kept so old logs still decode.
     sys(57, "fork", [U, U, U, U, U, U], ChildId, Proc),
@@ -216,7 +216,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(233, "epoll_ctl", [FD, Int, FD, PTR, U, U], Status, Net),
     sys(257, "openat", [DirFd, PATH, Flags, Mode, U, U], RFD, Fs).fx(NEW_FD),
     sys(260, "fchownat", [DirFd, PATH, Int, Int, Flags, U], Status, Fs),
-    // lstat goes through here, not through 6 (LIND-3I §9.1).
+    // lstat goes through here, not through 6 (docs/lind-3i.md §9.1).
     sys(262, "newfstatat", [DirFd, PATH, STAT_OUT, Flags, U, U], Status, Fs),
     sys(263, "unlinkat", [DirFd, PATH, Flags, U, U, U], Status, Fs),
     sys(264, "renameat", [DirFd, PATH, DirFd, PATH, U, U], Status, Fs),
@@ -241,7 +241,7 @@ pub const CATALOG: &[SyscallInfo] = &[
     sys(326, "copy_file_range", [FD, OFFSET_INOUT, FD, OFFSET_INOUT, Size, Flags], Count, Fs),
     // Defined by glibc but not in RawPOSIX's table.
     sys(332, "statx", [DirFd, PATH, Flags, Int, PTR, U], Status, Fs),
-    // The 3i calls pack their arguments specially (LIND-3I §3.4, §5, §6):
+    // The 3i calls pack their arguments specially (docs/lind-3i.md §3.4, §5, §6):
     // register_handler: arg 0 target cage, arg 0's cage slot the syscall
     // number, arg 1's cage slot the handler grate, arg 2 a function-table
     // index. Cage slots are kept verbatim, so no argument is followed.

@@ -21,7 +21,7 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
     })
 }
 
-/// A byte count as the i32 every result is (LIND-3I §2.4).
+/// A byte count as the i32 every result is (docs/lind-3i.md §2.4).
 fn count(n: usize) -> i32 {
     n as i32
 }

@@ -1,7 +1,7 @@
 //! The kernel below every stack: what RawPOSIX does, on real host files.
 //!
 //! Calls arrive with host-translated arguments and the *target* cage. Which
-//! fd table and which cwd a call uses follows LIND-3I §4.2: an fd argument
+//! fd table and which cwd a call uses follows docs/lind-3i.md §4.2: an fd argument
 //! is looked up in its argcage's table for I/O calls, in the target's for
 //! close/dup/fcntl; new fds go in the target's table; a relative path
 //! resolves against the cwd of the path argument's argcage. Errors come

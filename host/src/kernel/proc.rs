@@ -60,7 +60,7 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
 /// CLONE (56). A fork creates the child cage now: a copy of the target's
 /// memory, fd table (sharing open files), cwd and handler table, all before
 /// CLONE returns to whoever forwarded it. The child's code starts only when
-/// the forking call chain has returned (LIND-3I §7.4).
+/// the forking call chain has returned (docs/lind-3i.md §7.4).
 fn clone(c: &Call<'_>) -> Result<i32, Errno> {
     let raw = c.read_arg(0, 8)?;
     let mut flags = [0u8; 8];

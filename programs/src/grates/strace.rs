@@ -3,7 +3,7 @@
 //! One line per call, `[cage C] name(args...) = ret`, written with the
 //! grate's own write syscall, to FILE or to fd 2. That own write on every
 //! call is the point: it shows a tee above never recurses on a grate's own
-//! I/O (that I/O goes down the grate's own table, LIND-3I §8.10 item 2).
+//! I/O (that I/O goes down the grate's own table, docs/lind-3i.md §8 item 2).
 
 use crate::kit::{forward, lock, read_path, split_options, Grate};
 use crate::syscalls::{info, ArgShape, FILE_FD_PROC};

@@ -13,7 +13,7 @@ const FORK_WAIT_STEP: Duration = Duration::from_millis(50);
 const FORK_WAIT_STEPS: u32 = 40;
 
 /// One `T` per cage. A cage never seen gets a fresh `T` (never a panic, the
-/// fdtables failure mode of LIND-3I §10); a fork copies the parent's `T`.
+/// fdtables failure mode of docs/lind-3i.md §10); a fork copies the parent's `T`.
 pub struct CageTables<T> {
     inner: Mutex<Tables<T>>,
     fork_done: Condvar,

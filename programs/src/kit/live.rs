@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// How often `wait_until_empty` re-checks cages that might have died
 /// without an exit_group (a signal or trap death is never reported to
-/// grates; LIND-3I §7.5).
+/// grates; docs/lind-3i.md §7.5).
 const PROBE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Cages born (direct child, forwarded forks) and not yet gone.
@@ -21,7 +21,7 @@ pub struct LiveCages {
 #[derive(Default)]
 struct State {
     live: BTreeSet<CageId>,
-    /// Cage ids are never reused (LIND-3I §7.3), so remembering the dead
+    /// Cage ids are never reused (docs/lind-3i.md §7.3), so remembering the dead
     /// makes an exit that overtakes its own birth record harmless.
     gone: HashSet<CageId>,
 }

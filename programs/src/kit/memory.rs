@@ -1,13 +1,13 @@
 //! Reading and writing a caller's memory. Pointer arguments are host
 //! addresses in the memory of the pointer's argcage; a wasm grate reaches
-//! them only through `copy_data_between_cages` (LIND-3I §5, §9.2), which
+//! them only through `copy_data_between_cages` (docs/lind-3i.md §5, §9.2), which
 //! `read_foreign`/`write_foreign` wrap. A bad pointer is EFAULT, never a panic.
 
 use boundary::{Arg, Errno, ThreeI};
 
 /// PATH_MAX, NUL included.
 const PATH_MAX: usize = 4096;
-/// One translated iovec: `{u64 host base, u64 len}` (LIND-3I §9.3).
+/// One translated iovec: `{u64 host base, u64 len}` (docs/lind-3i.md §9.3).
 pub use boundary::iovec::IoVec as Iovec;
 
 /// The path a pointer argument names. Not UTF-8 is replaced lossily: the

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// fds are `0..MAX_FD`, as in Lind's fdtables (LIND-3I §10).
+/// fds are `0..MAX_FD`, as in Lind's fdtables (docs/lind-3i.md §10).
 pub const MAX_FD: i32 = 1024;
 /// The lowest number imfs hands out: 0-2 stay the real stdio below.
 pub const FIRST_VIRTUAL_FD: i32 = 3;
 /// How long a read on an empty pipe with live writers waits before EAGAIN:
-/// a blocked read holds a worker of every grate on its path (LIND-3I §12),
+/// a blocked read holds a worker of every grate on its path (docs/lind-3i.md §12),
 /// so it must not wait forever.
 const PIPE_WAIT: Duration = Duration::from_secs(10);
 

@@ -186,7 +186,7 @@ impl Imfs {
         if at < 0 || at as u64 > MAX_FILE {
             return Err(Errno::EINVAL);
         }
-        // Results are 32-bit on Lind (LIND-3I §2.4).
+        // Results are 32-bit on Lind (docs/lind-3i.md §2.4).
         let ret = i32::try_from(at).map_err(|_| EOVERFLOW)?;
         state.offset = at as u64;
         Ok(ret)

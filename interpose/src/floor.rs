@@ -35,12 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A result and the output bytes that go with it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer {
-    pub result: i32,
-    pub outputs: Vec<Buffer>,
-}
+use crate::verdict::Answer;
 
 /// Where the input bytes of an expected call are, for telling its echoes
 /// (see the module doc).

@@ -136,12 +136,7 @@ fn fd_pair_of(buffers: &[Buffer], pos: u8) -> Option<[i32; 2]> {
     Some([fd(0), fd(4)])
 }
 
-/// One side of a call whose fds are being paired.
-#[derive(Clone, Copy, Debug)]
-pub struct Side<'a> {
-    pub result: i32,
-    pub outputs: &'a [Buffer],
-}
+use crate::verdict::Side;
 
 /// Per-cage `fd -> other side's fd` tables in plain maps.
 #[derive(Debug, Default)]

@@ -6,11 +6,11 @@
 //! and grates rely on that). All scratch for one call sits in one region, so
 //! the floor can tell which in-flight call a buffer belongs to.
 
+use crate::capture::{len_of, pointer_args, read_bytes, read_iovecs};
 use boundary::consts::IOVEC_SIZE;
 use boundary::iovec::IoVec;
 use boundary::{Arg, Args, Errno, ThreeI};
 use formats::{ArgKind, SyscallInfo};
-use replay::capture::{len_of, pointer_args, read_bytes, read_iovecs};
 
 /// Largest scratch region staged for one call; bigger calls are not duplicated.
 pub const MAX_STAGED: u64 = 64 << 20;

@@ -1,8 +1,39 @@
 //! Handler keys: what the tee and the replayer register as a handler's
 //! function pointer and get back in `Program::handle`: a role in the high
-//! half, a call number in the low half.
+//! half, a call number in the low half. And the one registry of private
+//! call numbers: the channels between each engine and the cages that end
+//! its chains (hold cages for the tee, driver cages for the replayer). No
+//! app or grate issues them, so none can be mistaken for app I/O; every
+//! descendant of the cage they are registered on inherits them
+//! (docs/lind-3i.md §15).
 
+use boundary::nr::PRIVATE_BASE;
 use boundary::{CageId, Errno, ThreeI};
+
+/// A tee hold cage reports in (arg1: 0 primary, 1 secondary) and blocks;
+/// returns [`START_APP`] to the primary hold once, then 0 at shutdown.
+pub const HOLD_CHECKIN: u32 = PRIVATE_BASE + 1;
+/// The primary hold forked the app (arg1: its cage id) and waits for the tee
+/// to set it up before it execs.
+pub const HOLD_ADOPT: u32 = PRIVATE_BASE + 2;
+/// The primary hold reaped the app (arg1: cage id, arg2: wait status).
+pub const HOLD_APP_EXITED: u32 = PRIVATE_BASE + 3;
+/// [`HOLD_CHECKIN`]'s answer that tells the primary hold to start the app.
+pub const START_APP: i32 = 1;
+/// The tee's private numbers, registered on its hold cages' ancestors.
+pub const TEE_CALLS: [u32; 3] = [HOLD_CHECKIN, HOLD_ADOPT, HOLD_APP_EXITED];
+
+/// A replay driver asks for its next step; the result is the step's
+/// encoded length.
+pub const STEP_LEN: u32 = PRIVATE_BASE + 0x101;
+/// The driver fetches the staged step into its buffer (arg1).
+pub const STEP_FETCH: u32 = PRIVATE_BASE + 0x102;
+/// The driver reports the outcome of a call step (arg1: buffer, arg2: length).
+pub const STEP_RESULT: u32 = PRIVATE_BASE + 0x103;
+/// The driver forked (arg1: the recorded child cage, arg2: the new driver).
+pub const STEP_FORKED: u32 = PRIVATE_BASE + 0x104;
+/// The replayer's private numbers, registered on the stack's top cage.
+pub const REPLAY_CALLS: [u32; 4] = [STEP_LEN, STEP_FETCH, STEP_RESULT, STEP_FORKED];
 
 /// What a handler registration is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +96,22 @@ pub fn register_role(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn private_numbers_are_distinct_and_outside_the_catalog() {
+        let all: Vec<u32> = super::TEE_CALLS
+            .iter()
+            .chain(&super::REPLAY_CALLS)
+            .copied()
+            .collect();
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
+        for nr in all {
+            assert!(formats::lookup(nr).is_none(), "{nr:#x} is a real call");
+        }
+    }
+
     use super::*;
 
     #[test]

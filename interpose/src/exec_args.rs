@@ -1,5 +1,5 @@
 //! An exec's arguments rebuilt in the caller's own memory: a path, and argv
-//! and envp as NULL-terminated arrays of host string pointers (LIND-3I §9.3).
+//! and envp as NULL-terminated arrays of host string pointers (docs/lind-3i.md §9.3).
 //! Used to show a stack an exec it must see but that must not happen.
 
 use boundary::guest::OwnBuf;
