@@ -2,6 +2,7 @@
 //! the secondary (a live stack or the recorder).
 
 use crate::faults::Fault;
+use crate::secondary::{LiveStack, Secondary};
 use crate::state::{caller, TeeState};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::{Buffer, SyscallInfo};
@@ -31,7 +32,7 @@ impl TeeState {
     fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
         let ret = self.primary(rt, nr, cage, args);
         let seq = self.next_seq();
-        if let (Some(recorder), Some(info)) = (&self.recorder, formats::lookup(nr)) {
+        if let (Some(recorder), Some(info)) = (self.secondary.recorder(), formats::lookup(nr)) {
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
             recorder.syscall(seq, cage, nr, args, Vec::new(), outputs, ret);
         }
@@ -49,7 +50,7 @@ impl TeeState {
         // Held until the secondary has seen the call: two writes on one fd
         // reach the primary, the log and the secondary in one order.
         let _order = self.order.hold(info, cage, args);
-        let inputs = match &self.recorder {
+        let inputs = match self.secondary.recorder() {
             Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
             None => Vec::new(),
         };
@@ -57,9 +58,9 @@ impl TeeState {
         // dropped, before the primary runs: once the primary has closed an
         // fd, another thread's open may get the same number and pair it,
         // and that pair must not be undone or used for this call.
-        let translated = self.has_stack().then(|| {
-            let translated = self.pairs.translate_args(info, cage, args);
-            self.pairs.forget_closed(info, cage, args);
+        let translated = self.stack().map(|stack| {
+            let translated = stack.pairs.translate_args(info, cage, args);
+            stack.pairs.forget_closed(info, cage, args);
             translated
         });
         let ret = self.primary(rt, info.nr, cage, args);
@@ -69,17 +70,19 @@ impl TeeState {
         // them; for ordered calls on one fd the lock above makes it so.
         let seq = self.next_seq();
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
-        match (&self.recorder, translated) {
-            (Some(recorder), _) => recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret),
-            (None, Some(Some(translated))) => {
+        match (&self.secondary, translated) {
+            (Secondary::Recorder(recorder), _) => {
+                recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret)
+            }
+            (Secondary::Stack(stack), Some(Some(translated))) => {
                 let primary = Answer {
                     result: ret,
                     outputs,
                 };
-                self.duplicate(rt, info, cage, args, &translated, primary);
+                self.duplicate(rt, stack, info, cage, (args, &translated), primary);
             }
             // The secondary never got this fd.
-            (None, _) => self.faults.count(Fault::Skipped, info.nr),
+            (Secondary::Stack(_), _) => self.faults.count(Fault::Skipped, info.nr),
         }
         ret
     }
@@ -90,10 +93,10 @@ impl TeeState {
     fn duplicate(
         &self,
         rt: &dyn ThreeI,
+        stack: &LiveStack,
         info: &SyscallInfo,
         cage: CageId,
-        args: &Args,
-        translated: &Args,
+        (args, translated): (&Args, &Args),
         primary: Answer,
     ) {
         let Some(hold) = self.secondary_for(info.nr) else {
@@ -105,7 +108,7 @@ impl TeeState {
         };
         self.faults.duplicated();
         let primary = Arc::new(primary);
-        let expectation = self.floor.expect(
+        let expectation = stack.floor.expect(
             cage,
             Expected {
                 nr: info.nr,
@@ -124,7 +127,8 @@ impl TeeState {
         if let Some(fault) = judge(info, &primary, &theirs) {
             self.faults.count(fault, info.nr);
         }
-        self.pairs
+        stack
+            .pairs
             .track(info, cage, args, primary.side(), theirs.side());
     }
 }

@@ -109,7 +109,7 @@ impl TeeState {
         let first = if secondary {
             self.check_in_secondary(rt, hold)
         } else {
-            self.set_hold(false, hold)
+            self.set_primary_hold(hold)
         };
         let never = std::time::Duration::from_secs(3600);
         if !secondary && first {

@@ -45,6 +45,7 @@ pub mod native;
 mod order;
 mod recorder;
 mod run;
+mod secondary;
 mod stack_watch;
 mod state;
 

@@ -64,7 +64,9 @@ impl TeeState {
             self.update_life(|life| {
                 life.live.insert(child);
             });
-            self.pairs.fork(cage, child);
+            if let Some(stack) = self.stack() {
+                stack.pairs.fork(cage, child);
+            }
             self.simulate_fork(rt, cage, child, &clone_args);
         }
         if ret > 0 {
@@ -101,8 +103,11 @@ impl TeeState {
         args: &Args,
         answer: Arc<Answer>,
     ) {
+        let Some(stack) = self.stack() else {
+            return;
+        };
         let expected = answer.result;
-        let _expectation = self.floor.expect(cage, Expected::plain(nr, answer));
+        let _expectation = stack.floor.expect(cage, Expected::plain(nr, answer));
         let ret = rt.make_call(nr, hold, cage, args);
         if ret != expected {
             let fault = if ret == GRATE_ERR {
@@ -115,7 +120,7 @@ impl TeeState {
     }
 
     fn log_fork(&self, parent: CageId, child: CageId, thread: bool) {
-        if let Some(recorder) = &self.recorder {
+        if let Some(recorder) = self.secondary.recorder() {
             let seq = self.next_seq();
             recorder.lifecycle(|time_us| {
                 Record::Fork(ForkRecord {
@@ -136,10 +141,12 @@ impl TeeState {
         let argv = read_str_array(rt, args[1].value, args[1].owner()).unwrap_or_default();
         let ret = self.primary(rt, nr::EXECVE, cage, args);
         if ret == 0 {
-            self.pairs.exec(cage);
+            if let Some(stack) = self.stack() {
+                stack.pairs.exec(cage);
+            }
             self.simulate_exec(rt, cage, &path, &argv);
         }
-        if let Some(recorder) = &self.recorder {
+        if let Some(recorder) = self.secondary.recorder() {
             recorder.lifecycle(|time_us| {
                 Record::Exec(ExecRecord {
                     seq,
@@ -170,9 +177,11 @@ impl TeeState {
             if let Some(hold) = self.secondary_for(nr) {
                 self.simulate(rt, hold, nr, cage, args, Arc::default());
             }
-            self.pairs.exit(cage);
+            if let Some(stack) = self.stack() {
+                stack.pairs.exit(cage);
+            }
         }
-        if let Some(recorder) = &self.recorder {
+        if let Some(recorder) = self.secondary.recorder() {
             recorder.lifecycle(|time_us| {
                 Record::Exit(ExitRecord {
                     seq,
@@ -201,6 +210,7 @@ impl TeeState {
 mod tests {
     use super::*;
     use crate::cli::{parse, Parsed};
+    use crate::secondary::{LiveStack, Secondary};
 
     fn state(calls: &str) -> TeeState {
         let argv: Vec<String> = [
@@ -218,13 +228,13 @@ mod tests {
             panic!("plan")
         };
         let filter = formats::CallFilter::parse(calls).expect("filter");
+        let stack = LiveStack::new(Vec::new(), Box::<interpose::fdpair::FdPairs>::default());
         TeeState::new(
             CageId(1),
             "tee-grate".into(),
             plan,
             filter,
-            None,
-            Box::<interpose::fdpair::FdPairs>::default(),
+            Secondary::Stack(stack),
         )
     }
 

@@ -1,10 +1,11 @@
 //! The tee's main: bring the blocks up, start the app, wait for every app
 //! cage to end, shut the blocks down, report.
 
-use crate::cli::{self, Parsed, Secondary, TeePlan};
+use crate::cli::{self, Parsed, TeePlan};
 use crate::faults::Fault;
 use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
 use crate::recorder::Recorder;
+use crate::secondary::{LiveStack, Secondary};
 use crate::state::TeeState;
 use crate::NewPairTable;
 use boundary::guest::Guest;
@@ -62,15 +63,17 @@ fn start(
     plan: TeePlan,
 ) -> Result<i32, String> {
     let filter = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
-    let recorder = match &plan.secondary {
-        Secondary::Recorder(path) => Some(Recorder::create(
+    let secondary = match &plan.secondary {
+        cli::Secondary::Recorder(path) => Secondary::Recorder(Recorder::create(
             rt,
             &path.to_string_lossy(),
             argv.to_vec(),
             plan.sync,
             plan.force,
         )?),
-        Secondary::Stack(_) => None,
+        cli::Secondary::Stack(chain) => {
+            Secondary::Stack(LiveStack::new(chain.clone(), new_pairs()))
+        }
     };
     let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());
     let state = Arc::new(TeeState::new(
@@ -78,8 +81,7 @@ fn start(
         self_name,
         plan,
         filter,
-        recorder,
-        new_pairs(),
+        secondary,
     ));
     let state = slot.get_or_init(|| state).clone();
     let status = run(&state, rt);
@@ -87,8 +89,8 @@ fn start(
 }
 
 fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
-    if let Secondary::Stack(chain) = &state.plan.secondary {
-        start_block(state, rt, chain, Block::Secondary)?;
+    if let Some(stack) = state.stack() {
+        start_block(state, rt, &stack.chain, Block::Secondary)?;
     }
     match state.plan.primary.clone() {
         Some(chain) => {
@@ -215,11 +217,14 @@ fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32
             2
         }
     };
-    if let Some(warning) = state.recorder.as_ref().and_then(Recorder::finish) {
+    if let Some(warning) = state.secondary.recorder().and_then(Recorder::finish) {
         guest.eprint(&format!("{warning}\n"));
     }
-    if state.has_stack() && (!state.plan.quiet || state.faults.any()) {
-        let counts = &state.floor.counts;
+    if let Some(stack) = state
+        .stack()
+        .filter(|_| !state.plan.quiet || state.faults.any())
+    {
+        let counts = &stack.floor.counts;
         let extra = [
             (
                 "answered from the primary",

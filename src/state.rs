@@ -1,18 +1,15 @@
 //! The tee's shared state: one instance per tee cage, used by its main and
 //! by every handler call (which run concurrently on several threads).
 
-use crate::cli::{Secondary, TeePlan};
-use crate::faults::{Fault, Faults};
+use crate::cli::TeePlan;
+use crate::faults::Faults;
 use crate::order::OrderLocks;
-use crate::recorder::Recorder;
-use crate::stack_watch::StackWatch;
+use crate::secondary::{LiveStack, Secondary};
 use boundary::{Args, CageId, ThreeI};
 use formats::CallFilter;
 use interpose::capture::CaptureLimits;
-use interpose::fdpair::PairTable;
-use interpose::floor::Floor;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// Where the app's cages stand, guarded by one lock and signalled by one
@@ -45,21 +42,9 @@ pub struct TeeState {
     life: Mutex<Life>,
     life_changed: Condvar,
     primary_hold: OnceLock<CageId>,
-    secondary_hold: OnceLock<CageId>,
-    /// A cage of the secondary stack exited before shutdown: its handlers
-    /// are gone from the tables (Lind purges them), so nothing more may be
-    /// sent through the secondary hold.
-    secondary_ended: AtomicBool,
-    stack_watch: StackWatch,
-    /// Serialises "has the chain broken" with the hold checking in, so one
-    /// of the two always sees the other.
-    hold_watch: Mutex<()>,
-    /// Primary fd to secondary fd, per app cage.
-    pub pairs: Box<dyn PairTable>,
-    pub floor: Floor,
+    pub secondary: Secondary,
     /// Keeps calls that change one open file in the order they took effect.
     pub order: OrderLocks,
-    pub recorder: Option<Recorder>,
     pub faults: Faults,
 }
 
@@ -70,8 +55,7 @@ impl TeeState {
         self_name: String,
         plan: TeePlan,
         filter: CallFilter,
-        recorder: Option<Recorder>,
-        pairs: Box<dyn PairTable>,
+        secondary: Secondary,
     ) -> TeeState {
         let limits = CaptureLimits {
             max_buffer: plan.max_buffer,
@@ -86,14 +70,8 @@ impl TeeState {
             life: Mutex::default(),
             life_changed: Condvar::new(),
             primary_hold: OnceLock::new(),
-            secondary_hold: OnceLock::new(),
-            secondary_ended: AtomicBool::new(false),
-            stack_watch: StackWatch::default(),
-            hold_watch: Mutex::new(()),
-            pairs,
-            floor: Floor::new(),
+            secondary,
             order: OrderLocks::default(),
-            recorder,
             faults: Faults::default(),
         }
     }
@@ -148,14 +126,16 @@ impl TeeState {
         self.life().live.contains(&cage)
     }
 
-    /// Records the hold cage of a block; false if one already reported.
-    pub fn set_hold(&self, secondary: bool, cage: CageId) -> bool {
-        let slot = if secondary {
-            &self.secondary_hold
-        } else {
-            &self.primary_hold
-        };
-        let fresh = slot.set(cage).is_ok();
+    /// Records the primary hold; false if one already reported.
+    pub fn set_primary_hold(&self, cage: CageId) -> bool {
+        let fresh = self.primary_hold.set(cage).is_ok();
+        self.update_life(|_| {});
+        fresh
+    }
+
+    /// Checks the secondary stack's hold in; false if one already had.
+    pub fn check_in_secondary(&self, rt: &dyn ThreeI, hold: CageId) -> bool {
+        let fresh = self.stack().is_some_and(|stack| stack.check_in(rt, hold));
         self.update_life(|_| {});
         fresh
     }
@@ -165,81 +145,49 @@ impl TeeState {
         *self.primary_hold.get().unwrap_or(&self.me)
     }
 
-    /// The secondary stack's hold cage, once it has checked in.
-    pub fn secondary_hold(&self) -> Option<CageId> {
-        self.secondary_hold.get().copied()
-    }
-
-    /// Where to send call `nr` for the secondary: its hold cage, while the
-    /// stack is up; a call that comes after the stack ended is counted.
-    pub fn secondary_for(&self, nr: u32) -> Option<CageId> {
-        if self.secondary_ended.load(Ordering::Relaxed) {
-            self.faults.count(Fault::StackEnded, nr);
-            return None;
-        }
-        self.secondary_hold()
-    }
-
-    /// Handles a call that reached the secondary's floor, watching the
-    /// secondary chain's own forks and exits on the way (see `stack_watch`).
-    pub fn on_floor(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
-        let cage = args[0].owner();
-        let own_call = !self.is_app(cage);
-        if nr == boundary::nr::EXIT_GROUP && Some(cage) == self.secondary_hold() {
-            self.update_life(|life| life.secondary_hold_gone = true);
-        }
-        if own_call && nr == boundary::nr::EXIT_GROUP && !self.life().shutdown {
-            self.stack_watch.exited(cage);
-            self.check_secondary(rt);
-        }
-        let unmatched = interpose::floor::Unmatched::Refuse(boundary::Errno::ENOSYS);
-        let ret = self
-            .floor
-            .handle(rt, nr, args, &|c| self.is_app(c), unmatched);
-        if own_call && nr == boundary::nr::CLONE && ret > 0 {
-            self.stack_watch.forked(cage, CageId(ret as u64));
-        }
-        ret
-    }
-
-    /// Ends duplication once a grate of the secondary chain has exited.
-    /// Lind then purges its entries from the hold cage's table, and a call
-    /// still on its way through the hold, or the hold's own exit at
-    /// shutdown, would find no handler and panic the runtime. So, before the
-    /// grate's exit goes through, the hold gets the floor for every call:
-    /// late duplicates are answered from the primary, never executed, and
-    /// the hold's own calls pass through below the tee.
-    pub fn check_secondary(&self, rt: &dyn ThreeI) {
-        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(hold) = self.secondary_hold() {
-            self.repair_if_broken(rt, hold);
-        }
-    }
-
-    /// Checks in the secondary hold. Repairs its table first if its chain
-    /// already broke, so nothing is sent through it before that.
-    pub fn check_in_secondary(&self, rt: &dyn ThreeI, hold: CageId) -> bool {
-        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
-        self.repair_if_broken(rt, hold);
-        self.set_hold(true, hold)
-    }
-
-    fn repair_if_broken(&self, rt: &dyn ThreeI, hold: CageId) {
-        if self.stack_watch.chain_broken(hold)
-            && !self.secondary_ended.swap(true, Ordering::Relaxed)
-        {
-            let _ = interpose::keys::install_floor(rt, hold, &interpose::keys::TEE_CALLS);
-        }
-    }
-
     /// The primary stack's hold cage, once it is up.
     pub fn primary_hold(&self) -> Option<CageId> {
         self.primary_hold.get().copied()
     }
 
-    /// Whether the secondary is a live stack (rather than the recorder).
-    pub fn has_stack(&self) -> bool {
-        matches!(self.plan.secondary, Secondary::Stack(_))
+    /// The live secondary stack, if that is the secondary.
+    pub fn stack(&self) -> Option<&LiveStack> {
+        self.secondary.stack()
+    }
+
+    /// The secondary stack's hold cage, once it has checked in.
+    pub fn secondary_hold(&self) -> Option<CageId> {
+        self.stack().and_then(LiveStack::hold)
+    }
+
+    /// Where to send call `nr` for the secondary: its hold cage, while the
+    /// stack is up; a call that comes after the stack ended is counted.
+    pub fn secondary_for(&self, nr: u32) -> Option<CageId> {
+        self.stack()?.target(&self.faults, nr)
+    }
+
+    /// Handles a call that reached the secondary's floor, watching the
+    /// secondary chain's own forks and exits on the way (see `stack_watch`).
+    pub fn on_floor(&self, rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
+        let Some(stack) = self.stack() else {
+            return boundary::Errno::ENOSYS.ret();
+        };
+        let cage = args[0].owner();
+        let own_call = !self.is_app(cage);
+        if nr == boundary::nr::EXIT_GROUP && Some(cage) == stack.hold() {
+            self.update_life(|life| life.secondary_hold_gone = true);
+        }
+        if own_call && nr == boundary::nr::EXIT_GROUP && !self.life().shutdown {
+            stack.grate_exited(rt, cage);
+        }
+        let unmatched = interpose::floor::Unmatched::Refuse(boundary::Errno::ENOSYS);
+        let ret = stack
+            .floor
+            .handle(rt, nr, args, &|c| self.is_app(c), unmatched);
+        if own_call && nr == boundary::nr::CLONE && ret > 0 {
+            stack.grate_forked(cage, CageId(ret as u64));
+        }
+        ret
     }
 
     /// Runs the primary path for `nr` on behalf of `cage`.
