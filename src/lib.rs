@@ -11,13 +11,15 @@
 //! - [`cli`]: the command line, `%{ … %}` blocks included.
 //! - `run`: bring blocks up as argv chains ending in hold cages, start the
 //!   app, wait for every app cage, shut down, report.
-//! - `dispatch`: the per-call path; `staging`: scratch buffers for the
-//!   secondary; `lifecycle`:
-//!   fork, exec and exit, primary-only and simulated for the secondary.
-//! - `interpose::floor` (shared with tee-replay): answers what the secondary
-//!   stack sends down from the primary's result, so no side effect happens
-//!   twice, while the secondary grates' own I/O passes through.
-//! - `recorder`: the `--record` secondary.
+//! - `dispatch`: the per-call path; `order`: the per-fd locks that keep
+//!   writes in the kernel's order; `lifecycle`: fork, exec and exit,
+//!   primary-only and simulated for the secondary.
+//! - `secondary`: the secondary, a recorder (`recorder`, writing the trace
+//!   log) or a live stack (its hold, fd pairs, and the floor from
+//!   `interpose`, which answers what the stack sends down from the
+//!   primary's result, so no side effect happens twice).
+//! - the `interpose` crate, shared with tee-replay, holds what both
+//!   engines use: capture, staging, the floor, fd pairing, the verdict.
 //!
 //! # Key decisions
 //! - The primary runs first: its result is what the app sees and what the

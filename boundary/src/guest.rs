@@ -309,120 +309,45 @@ pub fn check(ret: i32) -> Result<i32, Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consts::GRATE_MEMORY_FLAG;
-    use crate::Args;
-    use std::sync::Mutex;
-
-    /// A cage whose "kernel" answers a few calls against its own memory;
-    /// host addresses are `cage << 32 | guest`.
-    struct Fake {
-        mem: Mutex<Vec<u8>>,
-        next: Mutex<u64>,
-        calls: Mutex<Vec<(u32, Args)>>,
-    }
+    use crate::fake::FakeThreeI;
 
     const ME: CageId = CageId(5);
 
-    impl Fake {
-        fn new() -> Fake {
-            Fake {
-                mem: Mutex::new(vec![0; 1 << 16]),
-                next: Mutex::new(0x1000),
-                calls: Mutex::new(Vec::new()),
+    /// A cage whose "kernel" answers a few calls against its own memory.
+    fn fake() -> FakeThreeI {
+        FakeThreeI::new(ME, |fake, nr, a| match nr {
+            nr::READ => {
+                fake.poke(a[1].value, b"hello");
+                5
             }
-        }
-        fn poke(&self, host: u64, data: &[u8]) {
-            let at = (host & 0xffff_ffff) as usize;
-            self.mem.lock().unwrap()[at..at + data.len()].copy_from_slice(data);
-        }
-        fn peek(&self, host: u64, len: usize) -> Vec<u8> {
-            let at = (host & 0xffff_ffff) as usize;
-            self.mem.lock().unwrap()[at..at + len].to_vec()
-        }
-    }
-
-    impl ThreeI for Fake {
-        fn cage_id(&self) -> CageId {
-            ME
-        }
-        fn make_call(&self, nr: u32, _s: CageId, _t: CageId, args: &Args) -> i32 {
-            let mut a = *args;
-            for arg in &mut a {
-                if arg.cage == ME.0 | GRATE_MEMORY_FLAG {
-                    arg.value = self.host_addr(arg.value);
-                }
-                arg.cage &= !GRATE_MEMORY_FLAG;
+            nr::PIPE => {
+                fake.poke(a[0].value, &[3, 0, 0, 0, 4, 0, 0, 0]);
+                0
             }
-            self.calls.lock().unwrap().push((nr, a));
-            match nr {
-                nr::READ => {
-                    self.poke(a[1].value, b"hello");
-                    5
-                }
-                nr::PIPE => {
-                    self.poke(a[0].value, &[3, 0, 0, 0, 4, 0, 0, 0]);
-                    0
-                }
-                nr::WAIT4 => {
-                    self.poke(a[1].value, &crate::wait::exited(7).to_le_bytes());
-                    9
-                }
-                nr::READV => {
-                    let iov = self.peek(a[1].value, 32);
-                    let base0 = u64::from_le_bytes(iov[..8].try_into().unwrap());
-                    self.poke(base0, b"abcdef");
-                    6
-                }
-                nr::WRITE => a[2].value as i32,
-                nr::OPEN => Errno::ENOENT.ret(),
-                _ => 0,
+            nr::WAIT4 => {
+                fake.poke(a[1].value, &crate::wait::exited(7).to_le_bytes());
+                9
             }
-        }
-        fn alloc(&self, len: usize) -> u64 {
-            let mut next = self.next.lock().unwrap();
-            let addr = *next;
-            *next += (len as u64).div_ceil(8) * 8 + 8;
-            addr
-        }
-        fn free(&self, _addr: u64, _len: usize) {}
-        fn read_own(&self, addr: u64, out: &mut [u8]) {
-            out.copy_from_slice(&self.peek(addr, out.len()));
-        }
-        fn write_own(&self, addr: u64, data: &[u8]) {
-            self.poke(addr, data);
-        }
-        fn host_addr(&self, addr: u64) -> u64 {
-            (ME.0 << 32) | addr
-        }
-        fn detach(&self) -> std::sync::Arc<dyn ThreeI> {
-            unimplemented!("not needed by these tests")
-        }
-        fn fork(&self, _c: crate::ChildMain) -> Result<CageId, Errno> {
-            Err(Errno::ENOSYS)
-        }
-        fn spawn_child(&self, _a: &[String], _s: crate::ChildSetup<'_>) -> Result<CageId, Errno> {
-            Err(Errno::ENOSYS)
-        }
-        fn exec(&self, _argv: &[String]) -> Errno {
-            Errno::ENOSYS
-        }
-        fn exit(&self, _status: i32) -> ! {
-            panic!("exit")
-        }
-        fn spawn_thread(&self, _b: crate::ThreadBody) -> Result<ThreadJoin, Errno> {
-            Err(Errno::ENOSYS)
-        }
+            nr::READV => {
+                let iov = fake.peek(a[1].value, 32);
+                let base0 = u64::from_le_bytes(iov[..8].try_into().unwrap());
+                fake.poke(base0, b"abcdef");
+                6
+            }
+            nr::WRITE => a[2].value as i32,
+            nr::OPEN => Errno::ENOENT.ret(),
+            _ => 0,
+        })
     }
 
     #[test]
     fn read_copies_back_only_what_the_kernel_returned() {
-        let fake = Fake::new();
+        let fake = fake();
         let g = Guest::new(&fake);
         let mut buf = [0u8; 8];
         assert_eq!(g.read(0, &mut buf), Ok(5));
         assert_eq!(&buf, b"hello\0\0\0");
-        let calls = fake.calls.lock().unwrap();
-        let (nr, args) = calls[0];
+        let (nr, _, _, args) = fake.calls()[0];
         assert_eq!(nr, nr::READ);
         assert_eq!(
             args[1].value >> 32,
@@ -434,13 +359,13 @@ mod tests {
 
     #[test]
     fn errors_come_back_as_errno() {
-        let fake = Fake::new();
+        let fake = fake();
         assert_eq!(Guest::new(&fake).open("/x", 0, 0), Err(Errno::ENOENT));
     }
 
     #[test]
     fn pipe_and_waitpid_decode_their_out_buffers() {
-        let fake = Fake::new();
+        let fake = fake();
         let g = Guest::new(&fake);
         assert_eq!(g.pipe(), Ok([3, 4]));
         let (child, status) = g.waitpid(-1, 0).unwrap();
@@ -449,7 +374,7 @@ mod tests {
 
     #[test]
     fn readv_scatters_into_buffers_in_order() {
-        let fake = Fake::new();
+        let fake = fake();
         let g = Guest::new(&fake);
         let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
         assert_eq!(g.readv(0, &mut [&mut a, &mut b]), Ok(6));
@@ -458,10 +383,10 @@ mod tests {
 
     #[test]
     fn execve_builds_a_null_terminated_host_pointer_argv() {
-        let fake = Fake::new();
+        let fake = fake();
         let g = Guest::new(&fake);
         g.execve_call(&["prog".into(), "arg".into()]);
-        let (nr, args) = fake.calls.lock().unwrap()[0];
+        let (nr, _, _, args) = fake.calls()[0];
         assert_eq!(nr, nr::EXECVE);
         let table = fake.peek(args[1].value, 24);
         let p0 = u64::from_le_bytes(table[..8].try_into().unwrap());
@@ -474,7 +399,7 @@ mod tests {
 
     #[test]
     fn write_all_writes_everything() {
-        let fake = Fake::new();
+        let fake = fake();
         assert_eq!(Guest::new(&fake).write_all(1, b"abc"), Ok(()));
     }
 }

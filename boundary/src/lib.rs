@@ -35,6 +35,8 @@ pub mod clock;
 pub mod consts;
 pub mod dirent;
 pub mod errno;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
 pub mod guest;
 pub mod guest_file;
 pub mod iovec;

@@ -280,3 +280,187 @@ pub fn deliver_outputs(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_args, app_bytes, app_iovecs, fake, APP};
+    use boundary::fake::FakeThreeI;
+
+    fn row(name: &str) -> &'static SyscallInfo {
+        formats::by_name(name).unwrap()
+    }
+
+    fn datas(buffers: &[Buffer]) -> Vec<(u8, u16, Vec<u8>)> {
+        buffers
+            .iter()
+            .map(|b| (b.arg, b.index, b.data.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_write_keeps_its_count_of_bytes_and_a_path_up_to_its_nul() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"alpha\nand more");
+        let write = capture_inputs(
+            &fake,
+            row("write"),
+            &app_args(&[3, buf, 6]),
+            CaptureLimits::default(),
+        );
+        assert_eq!(datas(&write.unwrap()), [(1, 0, b"alpha\n".to_vec())]);
+        let path = app_bytes(&fake, 0x200, b"demo-out/notes.txt\0junk");
+        let open = capture_inputs(
+            &fake,
+            row("open"),
+            &app_args(&[path, 0, 0]),
+            CaptureLimits::default(),
+        );
+        assert_eq!(
+            datas(&open.unwrap()),
+            [(0, 0, b"demo-out/notes.txt".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_writev_keeps_each_iovec_base_as_its_own_buffer() {
+        let fake = fake();
+        let a = app_bytes(&fake, 0x100, b"abc");
+        let b = app_bytes(&fake, 0x200, b"defgh");
+        let iov = app_iovecs(&fake, 0x300, &[(a, 3), (b, 5)]);
+        let got = capture_inputs(
+            &fake,
+            row("writev"),
+            &app_args(&[1, iov, 2]),
+            CaptureLimits::default(),
+        );
+        assert_eq!(
+            datas(&got.unwrap()),
+            [(1, 0, b"abc".to_vec()), (1, 1, b"defgh".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_cut_buffer_says_how_long_it_was() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"0123456789");
+        let limits = CaptureLimits { max_buffer: 4 };
+        let got = capture_inputs(&fake, row("write"), &app_args(&[3, buf, 10]), limits).unwrap();
+        assert_eq!(got[0].data, b"0123");
+        assert_eq!(got[0].truncated_from, Some(10));
+    }
+
+    #[test]
+    fn outputs_are_as_long_as_the_result_says_or_the_whole_struct() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"hello world");
+        let read = capture_outputs(
+            &fake,
+            row("read"),
+            &app_args(&[0, buf, 64]),
+            5,
+            CaptureLimits::default(),
+        );
+        assert_eq!(datas(&read.unwrap()), [(1, 0, b"hello".to_vec())]);
+        let st = app_bytes(&fake, 0x400, &[9; 104]);
+        let fstat = capture_outputs(
+            &fake,
+            row("fstat"),
+            &app_args(&[3, st]),
+            0,
+            CaptureLimits::default(),
+        );
+        assert_eq!(fstat.unwrap()[0].data, [9; 104]);
+        let fds = app_bytes(&fake, 0x600, &[3, 0, 0, 0, 4, 0, 0, 0]);
+        let pipe = capture_outputs(
+            &fake,
+            row("pipe"),
+            &app_args(&[fds]),
+            0,
+            CaptureLimits::default(),
+        );
+        assert_eq!(pipe.unwrap()[0].data, [3, 0, 0, 0, 4, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_readv_fills_its_iovecs_in_order_up_to_the_result() {
+        let fake = fake();
+        let a = app_bytes(&fake, 0x100, b"abcd");
+        let b = app_bytes(&fake, 0x200, b"efgh");
+        let c = app_bytes(&fake, 0x300, b"ijkl");
+        let iov = app_iovecs(&fake, 0x400, &[(a, 4), (b, 4), (c, 4)]);
+        let got = capture_outputs(
+            &fake,
+            row("readv"),
+            &app_args(&[0, iov, 3]),
+            6,
+            CaptureLimits::default(),
+        );
+        assert_eq!(
+            datas(&got.unwrap()),
+            [(1, 0, b"abcd".to_vec()), (1, 1, b"ef".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_failed_call_has_no_outputs() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"stale");
+        let got = capture_outputs(
+            &fake,
+            row("read"),
+            &app_args(&[0, buf, 64]),
+            -9,
+            CaptureLimits::default(),
+        );
+        assert!(got.unwrap().is_empty());
+    }
+
+    #[test]
+    fn delivered_outputs_land_in_the_callers_buffers_cut_to_their_room() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, &[0; 8]);
+        let outputs = [Buffer {
+            arg: 1,
+            index: 0,
+            data: b"longer than four".to_vec(),
+            truncated_from: None,
+        }];
+        deliver_outputs(&fake, row("read"), &app_args(&[0, buf, 4]), &outputs).unwrap();
+        assert_eq!(fake.peek(buf, 8), b"long\0\0\0\0");
+        let a = app_bytes(&fake, 0x200, &[0; 3]);
+        let b = app_bytes(&fake, 0x300, &[0; 3]);
+        let iov = app_iovecs(&fake, 0x400, &[(a, 3), (b, 3)]);
+        let second = [Buffer {
+            arg: 1,
+            index: 1,
+            data: b"xyz!".to_vec(),
+            truncated_from: None,
+        }];
+        deliver_outputs(&fake, row("readv"), &app_args(&[0, iov, 2]), &second).unwrap();
+        assert_eq!(
+            (fake.peek(a, 3), fake.peek(b, 3)),
+            (vec![0; 3], b"xyz".to_vec())
+        );
+    }
+
+    #[test]
+    fn foreign_bytes_move_through_copy_data_and_own_bytes_do_not() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"abc");
+        capture_inputs(
+            &fake,
+            row("write"),
+            &app_args(&[3, buf, 3]),
+            CaptureLimits::default(),
+        )
+        .unwrap();
+        let copies = fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.0 == boundary::nr::COPY_DATA_BETWEEN_CAGES)
+            .count();
+        assert_eq!(copies, 1);
+        assert_eq!(FakeThreeI::host(APP, 0x100), buf);
+    }
+}

@@ -253,4 +253,69 @@ mod tests {
         pairs.exec(A);
         assert_eq!(pairs.translate(A, 5), Peer::Fd(5));
     }
+
+    /// Runs `name(values)` on both sides, the primary getting `mine` and
+    /// the secondary `theirs`, as an engine would.
+    fn ran(pairs: &FdPairs, name: &str, values: &[u64], mine: i32, theirs: i32) {
+        let info = formats::by_name(name).unwrap();
+        let args = boundary::args_of(A, values);
+        pairs.forget_closed(info, A, &args);
+        let side = |result| Side {
+            result,
+            outputs: &[],
+        };
+        pairs.track(info, A, &args, side(mine), side(theirs));
+    }
+
+    #[test]
+    fn opens_and_dups_pair_what_each_side_returned_and_close_forgets() {
+        let pairs = FdPairs::default();
+        ran(&pairs, "open", &[0x1000, 0o1101, 0o644], 3, 5);
+        ran(&pairs, "dup", &[3], 4, 6);
+        ran(&pairs, "dup2", &[3, 9], 9, 9);
+        assert_eq!(pairs.translate(A, 3), Peer::Fd(5));
+        assert_eq!(pairs.translate(A, 4), Peer::Fd(6));
+        assert_eq!(pairs.translate(A, 9), Peer::Fd(9));
+        let write = formats::by_name("write").unwrap();
+        let translated = pairs
+            .translate_args(write, A, &boundary::args_of(A, &[4, 0x2000, 6]))
+            .unwrap();
+        assert_eq!(translated[0].value, 6, "the fd is the secondary's");
+        assert_eq!(translated[1].value, 0x2000, "the buffer is left alone");
+        ran(&pairs, "close", &[4], 0, 0);
+        assert_eq!(pairs.translate(A, 4), Peer::Fd(4));
+    }
+
+    #[test]
+    fn an_open_only_the_primary_got_leaves_its_fd_untranslatable() {
+        let pairs = FdPairs::default();
+        ran(&pairs, "open", &[0x1000, 0, 0], 3, -2);
+        assert_eq!(pairs.translate(A, 3), Peer::Missing);
+        let read = formats::by_name("read").unwrap();
+        assert!(pairs
+            .translate_args(read, A, &boundary::args_of(A, &[3, 0x2000, 8]))
+            .is_none());
+    }
+
+    #[test]
+    fn a_cloexec_dup_dies_at_exec_and_its_original_survives_fork() {
+        let pairs = FdPairs::default();
+        ran(&pairs, "open", &[0x1000, 0, 0], 3, 5);
+        ran(
+            &pairs,
+            "fcntl",
+            &[3, u64::from(fcntl_cmd::F_DUPFD_CLOEXEC as u32), 10],
+            10,
+            11,
+        );
+        pairs.fork(A, B);
+        pairs.exec(A);
+        assert_eq!(pairs.translate(A, 10), Peer::Fd(10));
+        assert_eq!(pairs.translate(A, 3), Peer::Fd(5));
+        assert_eq!(
+            pairs.translate(B, 10),
+            Peer::Fd(11),
+            "the child has not exec'd"
+        );
+    }
 }

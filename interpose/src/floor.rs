@@ -480,3 +480,109 @@ mod tests {
         assert!(!same_input(&[], &flatten(&[])), "no bytes is no echo");
     }
 }
+
+#[cfg(test)]
+mod handle_tests {
+    use super::*;
+    use crate::testing::{app_args, app_bytes, fake, APP, ME};
+
+    fn read_answer(result: i32, data: &[u8]) -> Arc<Answer> {
+        Arc::new(Answer {
+            result,
+            outputs: vec![Buffer {
+                arg: 1,
+                index: 0,
+                data: data.to_vec(),
+                truncated_from: None,
+            }],
+        })
+    }
+
+    #[test]
+    fn an_expected_read_is_answered_into_the_stacks_buffer_and_clipped_to_its_count() {
+        let fake = fake();
+        let floor = Floor::new();
+        let _e = floor.expect(
+            APP,
+            Expected::plain(nr::READ, read_answer(11, b"hello world")),
+        );
+        // The stack asks for 5 bytes into its own buffer.
+        let buf = app_bytes(&fake, 0x100, &[0; 11]);
+        let ret = floor.handle(
+            &fake,
+            nr::READ,
+            &app_args(&[4, buf, 5]),
+            &|c| c == APP,
+            Unmatched::PassThrough,
+        );
+        assert_eq!(ret, 5);
+        assert_eq!(fake.peek(buf, 11), b"hello\0\0\0\0\0\0");
+        assert_eq!(floor.counts.answered.load(Ordering::Relaxed), 1);
+        assert!(
+            fake.calls().iter().all(|c| c.0 != nr::READ),
+            "nothing reached the real system"
+        );
+    }
+
+    #[test]
+    fn an_unexpected_call_for_a_stood_for_cage_is_refused_and_counted() {
+        let fake = fake();
+        let floor = Floor::new();
+        let ret = floor.handle(
+            &fake,
+            nr::WRITE,
+            &app_args(&[3, 0, 0]),
+            &|c| c == APP,
+            Unmatched::Refuse(Errno::ENOSYS),
+        );
+        assert_eq!(ret, Errno::ENOSYS.ret());
+        assert_eq!(floor.counts.unmatched.load(Ordering::Relaxed), 1);
+        assert!(fake.calls().is_empty());
+    }
+
+    #[test]
+    fn a_grates_own_call_passes_through_the_engines_own_table() {
+        let fake = fake();
+        let floor = Floor::new();
+        let grate = CageId(12);
+        let mut args = app_args(&[1, 0, 0]);
+        for a in &mut args {
+            a.cage = grate.0;
+        }
+        floor.handle(
+            &fake,
+            nr::WRITE,
+            &args,
+            &|c| c == APP,
+            Unmatched::PassThrough,
+        );
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!((calls[0].0, calls[0].1, calls[0].2), (nr::WRITE, ME, grate));
+        assert_eq!(floor.counts.passed_through.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_sealed_floor_refuses_a_grates_read_of_a_host_file() {
+        let fake = fake();
+        let floor = Floor::sealed();
+        let grate = CageId(12);
+        let path = crate::testing::app_bytes(&fake, 0x100, b"/etc/passwd\0");
+        let mut args = app_args(&[path, 0, 0]);
+        for a in &mut args {
+            a.cage = grate.0;
+        }
+        // The path lives in the app's memory in this test; only its argcage
+        // names the grate.
+        args[0].cage = APP.0;
+        let ret = floor.handle(
+            &fake,
+            nr::OPEN,
+            &args,
+            &|c| c == CageId(99),
+            Unmatched::PassThrough,
+        );
+        assert_eq!(ret, Errno::ENOENT.ret());
+        assert_eq!(floor.counts.sealed.load(Ordering::Relaxed), 1);
+    }
+}

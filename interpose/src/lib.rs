@@ -24,3 +24,6 @@ pub mod floor;
 pub mod keys;
 pub mod staging;
 pub mod verdict;
+
+#[cfg(test)]
+mod testing;

@@ -122,3 +122,83 @@ pub fn stage<'a>(rt: &'a dyn ThreeI, info: &SyscallInfo, args: &Args) -> Result<
     }
     Ok(staged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_args, app_bytes, app_iovecs, fake, APP, ME};
+    use boundary::consts::GRATE_MEMORY_FLAG;
+
+    #[test]
+    fn an_output_buffer_is_swapped_for_own_scratch_and_nothing_else_changes() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"the app's bytes");
+        let args = app_args(&[9, buf, 16]);
+        let staged = stage(&fake, formats::by_name("read").unwrap(), &args).unwrap();
+        assert_eq!(staged.args[0], args[0], "the fd keeps the caller's argcage");
+        assert_eq!(staged.args[2], args[2]);
+        assert_eq!(staged.args[1].cage, ME.0 | GRATE_MEMORY_FLAG);
+        let host = staged.host_args[1].value;
+        assert_eq!(host >> 32, ME.0, "scratch is in the engine's memory");
+        let (lo, hi) = staged.range().unwrap();
+        assert!(lo <= host && host + 16 <= hi);
+        assert_eq!(
+            fake.peek(buf, 15),
+            b"the app's bytes",
+            "the app's buffer is untouched"
+        );
+        assert_eq!(
+            staged.args[1].value >> 32,
+            0,
+            "a guest pointer, for glibc to translate"
+        );
+    }
+
+    #[test]
+    fn an_input_buffer_stays_the_callers() {
+        let fake = fake();
+        let buf = app_bytes(&fake, 0x100, b"alpha\n");
+        let args = app_args(&[3, buf, 6]);
+        let staged = stage(&fake, formats::by_name("write").unwrap(), &args).unwrap();
+        assert_eq!(staged.args, args);
+        assert_eq!(staged.range(), None);
+    }
+
+    #[test]
+    fn an_in_out_buffer_is_copied_in_and_an_iovec_array_rebuilt() {
+        let fake = fake();
+        // accept's socklen_t is read and rewritten.
+        let len = app_bytes(&fake, 0x100, &16u32.to_le_bytes());
+        let addr = app_bytes(&fake, 0x200, &[0; 16]);
+        let args = app_args(&[4, addr, len]);
+        let staged = stage(&fake, formats::by_name("accept").unwrap(), &args).unwrap();
+        assert_eq!(fake.peek(staged.host_args[2].value, 4), 16u32.to_le_bytes());
+
+        let a = app_bytes(&fake, 0x300, &[0; 4]);
+        let b = app_bytes(&fake, 0x400, &[0; 6]);
+        let iov = app_iovecs(&fake, 0x500, &[(a, 4), (b, 6)]);
+        let staged = stage(
+            &fake,
+            formats::by_name("readv").unwrap(),
+            &app_args(&[0, iov, 2]),
+        )
+        .unwrap();
+        let array = fake.peek(staged.host_args[1].value, 32);
+        let lens =
+            [&array[8..16], &array[24..32]].map(|l| u64::from_le_bytes(l.try_into().unwrap()));
+        assert_eq!(lens, [4, 6]);
+        let base = u64::from_le_bytes(array[..8].try_into().unwrap());
+        assert_eq!(base >> 32, ME.0);
+    }
+
+    #[test]
+    fn a_call_too_large_to_stage_is_refused() {
+        let fake = fake();
+        let buf = boundary::fake::FakeThreeI::host(APP, 0x100);
+        let args = app_args(&[0, buf, MAX_STAGED + 1]);
+        assert!(matches!(
+            stage(&fake, formats::by_name("read").unwrap(), &args),
+            Err(Errno::E2BIG)
+        ));
+    }
+}
