@@ -4,8 +4,7 @@
 /// the caller's libc adds its memory base and clears the bit (docs/lind-3i.md §4.1).
 pub const GRATE_MEMORY_FLAG: u64 = 1 << 63;
 
-/// Value glibc puts in unused argument slots.
-pub const UNUSED_ARG: u64 = 0xdead_beef_dead_beef;
+pub use abi::limits::UNUSED_ARG;
 
 /// Argcage glibc leaves in unused 3i-call cage slots (NOTUSED with bit 63 cleared).
 pub const UNUSED_CAGE: u64 = 0x5ead_beef_dead_beef;
@@ -30,8 +29,7 @@ pub const THREEI_DEREGISTER: u64 = 500;
 
 /// The first cage: the program lind-boot starts.
 pub const INIT_CAGEID: u64 = 1;
-/// Cage ids are never reused; allocating past this is fatal on Lind.
-pub const MAX_CAGEID: u64 = 2048;
+pub use abi::limits::MAX_CAGEID;
 
 /// The largest file offset or size a Lind cage can name: its glibc has the
 /// i386 32-bit `off_t` for lseek, pread, pwrite and ftruncate, and every 3i

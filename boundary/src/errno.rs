@@ -13,51 +13,13 @@ macro_rules! errnos {
 
             /// The C name of this errno, if it is one we know.
             pub fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $($value => Some(stringify!($name)),)*
-                    _ => None,
-                }
+                abi::errno::name(self.0)
             }
         }
     };
 }
 
-errnos! {
-    EPERM = 1, "Operation not permitted";
-    ENOENT = 2, "No such file or directory";
-    ESRCH = 3, "No such process (target cage dead)";
-    EINTR = 4, "Interrupted";
-    EIO = 5, "I/O error";
-    E2BIG = 7, "Argument list too long";
-    ENOEXEC = 8, "Exec format error";
-    EBADF = 9, "Bad file descriptor";
-    ECHILD = 10, "No child processes";
-    EAGAIN = 11, "Try again";
-    ENOMEM = 12, "Out of memory";
-    EACCES = 13, "Permission denied";
-    EFAULT = 14, "Bad address";
-    EBUSY = 16, "Device or resource busy";
-    EEXIST = 17, "File exists";
-    EXDEV = 18, "Cross-device link";
-    ENOTDIR = 20, "Not a directory";
-    EISDIR = 21, "Is a directory";
-    EINVAL = 22, "Invalid argument";
-    EMFILE = 24, "Too many open files";
-    ENOTTY = 25, "Not a typewriter";
-    EFBIG = 27, "File too large";
-    ENOSPC = 28, "No space left on device";
-    ESPIPE = 29, "Illegal seek";
-    EROFS = 30, "Read-only file system";
-    EPIPE = 32, "Broken pipe";
-    ERANGE = 34, "Result out of range";
-    ENAMETOOLONG = 36, "File name too long";
-    ENOSYS = 38, "Function not implemented";
-    ENOTEMPTY = 39, "Directory not empty";
-    ELOOP = 40, "Too many symbolic links";
-    EBADFD = 77, "File descriptor in bad state (fdtables' lookup error)";
-    ENOTSOCK = 88, "Socket operation on non-socket";
-    EOPNOTSUPP = 95, "Operation not supported";
-}
+abi::errno_table!(errnos);
 
 impl Errno {
     /// The value a call returns for this errno.

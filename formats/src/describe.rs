@@ -1,45 +1,14 @@
 //! Calls for people: `write(3, "hello\n", 6) = 6`, decoded by the catalog.
 //! Shared by `tee-log dump` and tee-replay's divergence reports.
 
-use crate::catalog::{lookup, ArgKind, RetKind};
 use crate::escape::escape_bytes;
 use crate::record::{Buffer, SyscallRecord, UNUSED_ARG};
+use abi::catalog::{lookup, ArgKind, RetKind};
 use std::fmt::Write;
 
-/// Errno names for the values calls commonly return.
-const ERRNO_NAMES: [(i64, &str); 24] = [
-    (1, "EPERM"),
-    (2, "ENOENT"),
-    (3, "ESRCH"),
-    (4, "EINTR"),
-    (5, "EIO"),
-    (9, "EBADF"),
-    (10, "ECHILD"),
-    (11, "EAGAIN"),
-    (12, "ENOMEM"),
-    (13, "EACCES"),
-    (14, "EFAULT"),
-    (17, "EEXIST"),
-    (20, "ENOTDIR"),
-    (21, "EISDIR"),
-    (22, "EINVAL"),
-    (24, "EMFILE"),
-    (28, "ENOSPC"),
-    (29, "ESPIPE"),
-    (32, "EPIPE"),
-    (36, "ENAMETOOLONG"),
-    (38, "ENOSYS"),
-    (39, "ENOTEMPTY"),
-    (77, "EBADFD"),
-    (95, "EOPNOTSUPP"),
-];
-
-/// The name of errno `n`, if it is a common one.
+/// The name of errno `n`, if the ABI table has it.
 pub fn errno_name(n: i64) -> Option<&'static str> {
-    ERRNO_NAMES
-        .iter()
-        .find(|(v, _)| *v == n)
-        .map(|(_, name)| *name)
+    i32::try_from(n).ok().and_then(abi::errno::name)
 }
 
 /// `"bytes"` escaped and cut at `max` bytes (`...` marks a cut).

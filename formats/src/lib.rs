@@ -101,7 +101,6 @@ assert!(reader.end().unwrap().is_clean());
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod catalog;
 mod clock;
 mod crc_shift;
 mod describe;
@@ -117,10 +116,6 @@ mod writer;
 #[cfg(not(target_os = "wasi"))]
 pub use crate::clock::SystemClock;
 pub use crate::{
-    catalog::{
-        by_name, lookup, ArgKind, CallClass, CallFilter, FdEffect, Filled, Len, RetKind,
-        SyscallInfo, CATALOG,
-    },
     clock::Clock,
     describe::{describe_call, describe_result, errno_name, quote},
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
@@ -133,4 +128,8 @@ pub use crate::{
         Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
     },
     writer::{LogWriter, SyncPolicy, WriterStatus},
+};
+pub use abi::catalog::{
+    by_name, lookup, ArgKind, CallClass, CallFilter, FdEffect, Filled, Len, RetKind, SyscallInfo,
+    CATALOG,
 };

@@ -6,8 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The value glibc puts in unused argument slots (docs/lind-3i.md §2.3).
-pub const UNUSED_ARG: u64 = 0xdead_beef_dead_beef;
+pub use abi::limits::UNUSED_ARG;
 
 /// One record of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -152,18 +152,11 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// Every number RawPOSIX's SYSCALL_TABLE holds (LW `src/rawposix/src/
-/// syscall_table.rs` at dd4cc929a); the first cage's table routes each to
-/// the kernel. Numbers outside it (57, 85, 95, 217, 258, 265, 332, ...)
-/// have no entry, so issuing them stops the run as Lind panics (§4.3).
-pub const KERNEL_NUMBERS: &[u32] = &[
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 29, 30,
-    31, 32, 33, 35, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 59, 60,
-    61, 62, 67, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 86, 87, 88, 89, 90, 91, 92, 94,
-    102, 104, 107, 108, 110, 121, 130, 133, 137, 138, 170, 202, 213, 228, 231, 232, 233, 257, 260,
-    262, 263, 264, 266, 267, 268, 269, 271, 277, 280, 288, 291, 292, 293, 295, 296, 302, 316, 318,
-    326,
-];
+/// What the first cage's table routes to the kernel: every number
+/// RawPOSIX's table holds (the ABI table's list). Numbers outside it have
+/// no entry, so issuing them stops the run as Lind panics
+/// (docs/lind-3i.md §4.3).
+pub const KERNEL_NUMBERS: &[u32] = abi::catalog::RAWPOSIX_CALLS;
 
 impl Runtime {
     /// A runtime over `config`.

@@ -12,7 +12,7 @@ use formats::Buffer;
 use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 
 /// Longest string a path or argv element may be.
-pub const MAX_CSTR: usize = 4096;
+pub const MAX_CSTR: usize = abi::limits::PATH_MAX;
 /// Most elements read from an iovec or argv array.
 pub const MAX_ELEMENTS: usize = 1024;
 

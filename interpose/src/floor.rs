@@ -49,7 +49,7 @@ pub enum Inputs {
 }
 
 /// The most input bytes compared when looking for an echo.
-const ECHO_MAX: usize = 64 << 20;
+const ECHO_MAX: usize = abi::limits::MAX_CALL_BYTES as usize;
 
 /// What the floor did, for summaries.
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use boundary::{Arg, Args, Errno, ThreeI};
 use formats::{ArgKind, SyscallInfo};
 
 /// Largest scratch region staged for one call; bigger calls are not duplicated.
-pub const MAX_STAGED: u64 = 64 << 20;
+pub const MAX_STAGED: u64 = abi::limits::MAX_CALL_BYTES;
 
 /// A call's scratch region in the tee's memory, freed on drop.
 pub struct Staged<'a> {

@@ -18,7 +18,7 @@ use interpose::verdict::Answer;
 pub const DRIVER_FLAG: &str = "--driver";
 
 /// Largest buffer a driver allocates for one output argument.
-pub const MAX_OUTPUT: u64 = 64 << 20;
+pub const MAX_OUTPUT: u64 = abi::limits::MAX_CALL_BYTES;
 
 /// The driver role's main: run steps until told to stop.
 pub fn driver_main(rt: &dyn ThreeI) -> i32 {

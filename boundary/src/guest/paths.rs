@@ -9,7 +9,7 @@ use crate::nr;
 use crate::stat::Stat;
 
 /// getcwd's buffer: PATH_MAX.
-const PATH_MAX: usize = 4096;
+use abi::limits::PATH_MAX;
 /// `AT_SYMLINK_NOFOLLOW`: newfstatat's lstat flag.
 const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
 

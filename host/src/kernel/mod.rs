@@ -25,8 +25,7 @@ use fdtable::OpenFile;
 use path::Resolved;
 use std::sync::Arc;
 
-/// PATH_MAX, Lind's as Linux's.
-pub(crate) const PATH_MAX: usize = 4096;
+pub(crate) use abi::limits::PATH_MAX;
 
 /// One kernel call: the target cage and the arguments.
 pub(crate) struct Call<'a> {

@@ -6,7 +6,7 @@
 use boundary::{Arg, Errno, ThreeI};
 
 /// PATH_MAX, NUL included.
-const PATH_MAX: usize = 4096;
+use abi::limits::PATH_MAX;
 /// One translated iovec: `{u64 host base, u64 len}` (docs/lind-3i.md §9.3).
 pub use boundary::iovec::IoVec as Iovec;
 

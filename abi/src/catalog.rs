@@ -1,5 +1,6 @@
-//! The syscall catalog: one row per call Lind implements, shared by the tee,
-//! the recorder, the replayer and `tee-log dump`.
+//! The syscall catalog: one row per call Lind implements (and per call the
+//! bundled grates answer themselves), shared by the tee, the recorder, the
+//! replayer, `tee-log dump`, the host runtime and the bundled grates.
 //!
 //! A row says, for each of the six arguments, what it is and, for buffers,
 //! how long it is and which way its bytes flow. The recorder copies exactly
@@ -240,6 +241,49 @@ pub fn by_name(name: &str) -> Option<&'static SyscallInfo> {
     CATALOG.iter().find(|row| row.name == name)
 }
 
+/// The number of the call the catalog names `name` (its Linux name, no
+/// alias), at compile time: a name with no row stops the build, so a
+/// number defined this way cannot drift from the catalog.
+pub const fn nr_of(name: &str) -> u32 {
+    let mut i = 0;
+    while i < CATALOG.len() {
+        if same_str(CATALOG[i].name, name) {
+            return CATALOG[i].nr;
+        }
+        i += 1;
+    }
+    panic!("no catalog row has that name")
+}
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Every number RawPOSIX's `SYSCALL_TABLE` holds (LW
+/// `src/rawposix/src/syscall_table.rs` at dd4cc929a): what a cage's table
+/// routes to the kernel when no grate registered the call. A number
+/// outside it has no entry, and issuing it panics Lind (docs/lind-3i.md
+/// §4.3). A test holds the catalog to this list.
+pub const RAWPOSIX_CALLS: &[u32] = &[
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 29, 30,
+    31, 32, 33, 35, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 59, 60,
+    61, 62, 67, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 86, 87, 88, 89, 90, 91, 92, 94,
+    102, 104, 107, 108, 110, 121, 130, 133, 137, 138, 170, 202, 213, 228, 231, 232, 233, 257, 260,
+    262, 263, 264, 266, 267, 268, 269, 271, 277, 280, 288, 291, 292, 293, 295, 296, 302, 316, 318,
+    326,
+];
+
 /// Names Lind's sources and grates use for calls Linux names otherwise.
 const ALIASES: &[(&str, &str)] = &[
     ("sigaction", "rt_sigaction"),
@@ -416,21 +460,58 @@ mod tests {
         }
     }
 
+    /// Rows the catalog keeps that RawPOSIX's table has not, and why.
+    const CATALOG_ONLY: &[(u32, &str)] = &[
+        (
+            34,
+            "pause: not in RawPOSIX's table; kept so logs that hold it decode",
+        ),
+        (
+            57,
+            "fork: never issued by glibc; kept so old logs still decode",
+        ),
+        (85, "creat: the bundled imfs and archive grates answer it"),
+        (217, "getdents64: the bundled imfs grate answers it"),
+        (
+            332,
+            "statx: glibc defines it, RawPOSIX does not implement it",
+        ),
+        (1001, "3i register_handler, answered by 3i, not RawPOSIX"),
+        (1002, "3i copy_data_between_cages"),
+        (1003, "3i copy_handler_table_to_cage"),
+    ];
+
     #[test]
-    fn covers_the_strace_grate_and_rawposix_lists() {
-        let expected = [
-            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24,
-            29, 30, 31, 32, 33, 35, 38, 39, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54,
-            55, 56, 57, 59, 60, 61, 62, 67, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 86,
-            87, 88, 89, 90, 91, 102, 104, 107, 108, 110, 121, 133, 137, 138, 170, 202, 213, 228,
-            231, 232, 233, 257, 262, 263, 266, 267, 271, 277, 288, 291, 292, 293, 295, 296, 302,
-            318, 1001, 1002, 1003,
-        ];
-        let missing: Vec<u32> = expected
-            .into_iter()
+    fn there_is_a_row_for_every_call_rawposix_handles_and_extras_say_why() {
+        let missing: Vec<u32> = RAWPOSIX_CALLS
+            .iter()
+            .copied()
             .filter(|nr| lookup(*nr).is_none())
             .collect();
-        assert!(missing.is_empty(), "missing rows: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "RawPOSIX handles calls with no row: {missing:?}"
+        );
+        let extra: Vec<u32> = CATALOG
+            .iter()
+            .map(|r| r.nr)
+            .filter(|nr| !RAWPOSIX_CALLS.contains(nr))
+            .filter(|nr| !CATALOG_ONLY.iter().any(|(n, _)| n == nr))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "rows RawPOSIX does not handle, unexplained: {extra:?}"
+        );
+        for (nr, why) in CATALOG_ONLY {
+            assert!(!RAWPOSIX_CALLS.contains(nr), "{nr} is handled now ({why})");
+        }
+    }
+
+    #[test]
+    fn nr_of_finds_a_row_by_its_linux_name() {
+        const WRITE: u32 = nr_of("write");
+        assert_eq!(WRITE, 1);
+        assert_eq!(nr_of("copy_file_range"), 326);
     }
 
     #[test]

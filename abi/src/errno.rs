@@ -1,0 +1,80 @@
+//! Errno numbers, names and messages: Linux's, as RawPOSIX returns them
+//! (negated). The table is written once, in [`errno_table!`], and expanded
+//! both here (for [`name`] and [`message`]) and by `boundary` (for its
+//! `Errno` constants).
+
+/// Expands `$callback! { NAME = number, "message"; ... }` with every
+/// errno the project names.
+#[macro_export]
+macro_rules! errno_table {
+    ($callback:ident) => {
+        $callback! {
+        EPERM = 1, "Operation not permitted";
+        ENOENT = 2, "No such file or directory";
+        ESRCH = 3, "No such process (target cage dead)";
+        EINTR = 4, "Interrupted";
+        EIO = 5, "I/O error";
+        E2BIG = 7, "Argument list too long";
+        ENOEXEC = 8, "Exec format error";
+        EBADF = 9, "Bad file descriptor";
+        ECHILD = 10, "No child processes";
+        EAGAIN = 11, "Try again";
+        ENOMEM = 12, "Out of memory";
+        EACCES = 13, "Permission denied";
+        EFAULT = 14, "Bad address";
+        EBUSY = 16, "Device or resource busy";
+        EEXIST = 17, "File exists";
+        EXDEV = 18, "Cross-device link";
+        ENOTDIR = 20, "Not a directory";
+        EISDIR = 21, "Is a directory";
+        EINVAL = 22, "Invalid argument";
+        EMFILE = 24, "Too many open files";
+        ENOTTY = 25, "Not a typewriter";
+        EFBIG = 27, "File too large";
+        ENOSPC = 28, "No space left on device";
+        ESPIPE = 29, "Illegal seek";
+        EROFS = 30, "Read-only file system";
+        EPIPE = 32, "Broken pipe";
+        ERANGE = 34, "Result out of range";
+        ENAMETOOLONG = 36, "File name too long";
+        ENOSYS = 38, "Function not implemented";
+        ENOTEMPTY = 39, "Directory not empty";
+        ELOOP = 40, "Too many symbolic links";
+        EBADFD = 77, "File descriptor in bad state (fdtables' lookup error)";
+        ENOTSOCK = 88, "Socket operation on non-socket";
+        EOPNOTSUPP = 95, "Operation not supported";
+            }
+    };
+}
+
+macro_rules! lookups {
+    ($($name:ident = $value:expr, $text:expr;)*) => {
+        /// The C name of errno `n`, if the table has it.
+        pub const fn name(n: i32) -> Option<&'static str> {
+            match n {
+                $($value => Some(stringify!($name)),)*
+                _ => None,
+            }
+        }
+
+        /// What errno `n` means, if the table has it.
+        pub const fn message(n: i32) -> Option<&'static str> {
+            match n {
+                $($value => Some($text),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+errno_table!(lookups);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_and_messages_come_from_one_row() {
+        assert_eq!(super::name(2), Some("ENOENT"));
+        assert_eq!(super::message(2), Some("No such file or directory"));
+        assert_eq!(super::name(200), None);
+    }
+}

@@ -1,0 +1,16 @@
+/*!
+The Lind ABI as this project relies on it, written once and read by every
+crate: the syscall catalog (numbers, names, argument kinds, result kinds,
+fd effects, and the calls RawPOSIX implements), errno names and messages,
+and the limits every part applies alike. Dependency-free, so that even the
+crates that depend on nothing else of the workspace read it.
+
+The facts behind it are in `docs/lind-3i.md`.
+*/
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod errno;
+pub mod limits;
