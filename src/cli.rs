@@ -4,6 +4,7 @@
 //! express, so everything from the first positional word on is split here.
 
 use clap::Parser;
+use formats::{CallFilter, SyncPolicy};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -43,15 +44,15 @@ struct Options {
     #[arg(long, value_name = "GRATE")]
     secondary: Vec<String>,
     /// What is duplicated: fs, net, proc, mem, signal, time, all, or call names.
-    #[arg(long, value_name = "WHAT", default_value = "all")]
-    calls: String,
+    #[arg(long, value_name = "WHAT", default_value = "all", value_parser = CallFilter::parse)]
+    calls: CallFilter,
     /// Bytes kept per captured buffer; longer buffers are cut and marked
     /// (paths and argv strings are kept whole, up to 4096 bytes).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_buffer: usize,
     /// When the log is flushed: exit, record (every record), or a period in ms.
-    #[arg(long, value_name = "WHEN", default_value = "exit")]
-    sync: String,
+    #[arg(long, value_name = "WHEN", default_value = "exit", value_parser = parse_sync)]
+    sync: SyncPolicy,
     /// Print the summary only when the secondary misbehaved.
     #[arg(long)]
     quiet: bool,
@@ -77,14 +78,6 @@ pub enum Secondary {
     Recorder(PathBuf),
 }
 
-/// When the log is flushed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyncWhen {
-    Exit,
-    EveryRecord,
-    EveryMillis(u64),
-}
-
 /// A fully checked command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TeePlan {
@@ -92,9 +85,9 @@ pub struct TeePlan {
     pub primary: Option<Vec<String>>,
     pub secondary: Secondary,
     pub app: Vec<String>,
-    pub calls: String,
+    pub calls: CallFilter,
     pub max_buffer: usize,
-    pub sync: SyncWhen,
+    pub sync: SyncPolicy,
     pub quiet: bool,
     /// An existing log may be replaced.
     pub force: bool,
@@ -127,7 +120,6 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         return Err(format!("unknown option `{flag}` (see --help)"));
     }
     let (blocks, app) = split_blocks(&options.command)?;
-    let sync = parse_sync(&options.sync)?;
     let flags_used = !options.primary.is_empty() || !options.secondary.is_empty();
     if flags_used && !blocks.is_empty() {
         return Err("use either %{ blocks %} or --primary/--secondary, not both".into());
@@ -178,7 +170,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         app,
         calls: options.calls,
         max_buffer: options.max_buffer,
-        sync,
+        sync: options.sync,
         quiet: options.quiet,
         force: options.force,
     }))
@@ -189,16 +181,16 @@ fn first_line(text: &str) -> String {
     line.trim_start_matches("error: ").to_string()
 }
 
-fn parse_sync(text: &str) -> Result<SyncWhen, String> {
+fn parse_sync(text: &str) -> Result<SyncPolicy, String> {
     match text {
-        "exit" => Ok(SyncWhen::Exit),
-        "record" => Ok(SyncWhen::EveryRecord),
+        "exit" => Ok(SyncPolicy::OnExit),
+        "record" => Ok(SyncPolicy::EveryRecord),
         ms => ms
             .parse::<u64>()
             .ok()
             .filter(|&ms| ms > 0)
-            .map(SyncWhen::EveryMillis)
-            .ok_or_else(|| format!("--sync takes exit, record or milliseconds, not `{ms}`")),
+            .map(SyncPolicy::EveryMillis)
+            .ok_or_else(|| format!("takes exit, record or milliseconds, not `{ms}`")),
     }
 }
 

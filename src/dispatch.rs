@@ -22,7 +22,9 @@ impl TeeState {
             nr::EXIT | nr::EXIT_GROUP => self.on_exit(rt, nr, cage, args),
             nr::WAIT4 | nr::KILL => self.primary_only(rt, nr, cage, args),
             _ => match formats::lookup(nr) {
-                Some(info) if self.filter.matches(nr) => self.on_duplicated(rt, info, cage, args),
+                Some(info) if self.plan.calls.matches(nr) => {
+                    self.on_duplicated(rt, info, cage, args)
+                }
                 _ => self.primary(rt, nr, cage, args),
             },
         }

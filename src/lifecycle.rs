@@ -28,7 +28,7 @@ impl TeeState {
         ];
         let mut calls: Vec<u32> = formats::CATALOG
             .iter()
-            .filter(|info| info.nr < nr::REGISTER_HANDLER && self.filter.matches(info.nr))
+            .filter(|info| info.nr < nr::REGISTER_HANDLER && self.plan.calls.matches(info.nr))
             .map(|info| info.nr)
             .chain(lifecycle)
             .collect();
@@ -227,15 +227,8 @@ mod tests {
         let Ok(Parsed::Run(plan)) = parse(&argv) else {
             panic!("plan")
         };
-        let filter = formats::CallFilter::parse(calls).expect("filter");
         let stack = LiveStack::new(Vec::new(), Box::<interpose::fdpair::FdPairs>::default());
-        TeeState::new(
-            CageId(1),
-            "tee-grate".into(),
-            plan,
-            filter,
-            Secondary::Stack(stack),
-        )
+        TeeState::new(CageId(1), "tee-grate".into(), plan, Secondary::Stack(stack))
     }
 
     #[test]

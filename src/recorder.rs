@@ -5,7 +5,6 @@
 //! grate's file), and a failing log (a full disk) stops recording with one
 //! warning; the app never sees it.
 
-use crate::cli::SyncWhen;
 use boundary::clock::GuestClock;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, ThreeI};
@@ -42,7 +41,7 @@ impl Recorder {
         rt: &dyn ThreeI,
         path: &str,
         command_line: Vec<String>,
-        sync: SyncWhen,
+        policy: SyncPolicy,
         force: bool,
     ) -> Result<Recorder, String> {
         let file = GuestFile::create_output(rt, path, force)?;
@@ -54,11 +53,6 @@ impl Recorder {
             command_line,
             clock.unix_ms(),
         );
-        let policy = match sync {
-            SyncWhen::Exit => SyncPolicy::OnExit,
-            SyncWhen::EveryRecord => SyncPolicy::EveryRecord,
-            SyncWhen::EveryMillis(ms) => SyncPolicy::EveryMillis(ms),
-        };
         let writer =
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
                 .map_err(|e| {

@@ -11,7 +11,6 @@ use crate::NewPairTable;
 use boundary::guest::Guest;
 use boundary::wait;
 use boundary::{CageId, ThreeI};
-use formats::CallFilter;
 use interpose::keys::TEE_CALLS;
 use interpose::keys::{install_floor, install_private};
 use std::sync::atomic::Ordering;
@@ -62,7 +61,6 @@ fn start(
     argv: &[String],
     plan: TeePlan,
 ) -> Result<i32, String> {
-    let filter = CallFilter::parse(&plan.calls).map_err(|e| format!("--calls: {e}"))?;
     let secondary = match &plan.secondary {
         cli::Secondary::Recorder(path) => Secondary::Recorder(Recorder::create(
             rt,
@@ -76,13 +74,7 @@ fn start(
         }
     };
     let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());
-    let state = Arc::new(TeeState::new(
-        rt.cage_id(),
-        self_name,
-        plan,
-        filter,
-        secondary,
-    ));
+    let state = Arc::new(TeeState::new(rt.cage_id(), self_name, plan, secondary));
     let state = slot.get_or_init(|| state).clone();
     let status = run(&state, rt);
     Ok(finish(&state, rt, status))

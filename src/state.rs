@@ -6,7 +6,6 @@ use crate::faults::Faults;
 use crate::order::OrderLocks;
 use crate::secondary::{LiveStack, Secondary};
 use boundary::{Args, CageId, ThreeI};
-use formats::CallFilter;
 use interpose::capture::CaptureLimits;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +35,6 @@ pub struct TeeState {
     /// The name the tee was started as, which hold cages exec.
     pub self_name: String,
     pub plan: TeePlan,
-    pub filter: CallFilter,
     pub limits: CaptureLimits,
     seq: AtomicU64,
     life: Mutex<Life>,
@@ -50,13 +48,7 @@ pub struct TeeState {
 
 impl TeeState {
     /// State for a tee running as `me` with `plan`.
-    pub fn new(
-        me: CageId,
-        self_name: String,
-        plan: TeePlan,
-        filter: CallFilter,
-        secondary: Secondary,
-    ) -> TeeState {
+    pub fn new(me: CageId, self_name: String, plan: TeePlan, secondary: Secondary) -> TeeState {
         let limits = CaptureLimits {
             max_buffer: plan.max_buffer,
         };
@@ -64,7 +56,6 @@ impl TeeState {
             me,
             self_name,
             plan,
-            filter,
             limits,
             seq: AtomicU64::new(0),
             life: Mutex::default(),

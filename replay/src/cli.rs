@@ -1,6 +1,7 @@
 //! The tee-replay command line.
 
 use clap::Parser;
+use formats::CallFilter;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -26,8 +27,8 @@ struct Options {
     #[arg(long, value_name = "LIST")]
     cages: Option<String>,
     /// What is replayed: fs, net, proc, mem, signal, time, all, or call names.
-    #[arg(long, value_name = "WHAT", default_value = "all")]
-    calls: String,
+    #[arg(long, value_name = "WHAT", default_value = "all", value_parser = CallFilter::parse)]
+    calls: CallFilter,
     /// Stop after the record with this index.
     #[arg(long, value_name = "N")]
     until: Option<u64>,
@@ -77,7 +78,7 @@ pub struct ReplayPlan {
     pub log: PathBuf,
     pub target: Target,
     pub cages: Option<Vec<u64>>,
-    pub calls: String,
+    pub calls: CallFilter,
     pub until: Option<u64>,
     pub keep_going: bool,
     pub report: Option<PathBuf>,
