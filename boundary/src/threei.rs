@@ -99,7 +99,7 @@ pub trait ThreeI: Send + Sync {
 
     /// Registers this grate's handler `key` for `nr` issued by `target`.
     /// Issued as call 1001 through this cage's own table, as glibc does.
-    fn register_handler(&self, target: CageId, nr: u32, key: u64) -> Result<(), i32> {
+    fn register_handler(&self, target: CageId, nr: u32, key: u64) -> Result<(), Errno> {
         let reg = Registration {
             target,
             nr,
@@ -110,23 +110,17 @@ pub trait ThreeI: Send + Sync {
     }
 
     /// Issues a 1001 request as given, through this cage's own table.
-    fn register_raw(&self, reg: &Registration) -> Result<(), i32> {
+    fn register_raw(&self, reg: &Registration) -> Result<(), Errno> {
         let me = self.cage_id();
-        match self.make_call(nr::REGISTER_HANDLER, me, me, &reg.to_args()) {
-            0 => Ok(()),
-            err => Err(err),
-        }
+        threei_status(self.make_call(nr::REGISTER_HANDLER, me, me, &reg.to_args()))
     }
 
     /// Replaces `dst`'s handler table with a copy of `src`'s (call 1003,
     /// routed through `src`'s table as glibc routes it).
-    fn copy_handler_table(&self, src: CageId, dst: CageId) -> Result<(), i32> {
+    fn copy_handler_table(&self, src: CageId, dst: CageId) -> Result<(), Errno> {
         let mut args = Arg::all_unused(self.cage_id());
         args[0] = Arg::new(src.0, dst);
-        match self.make_call(nr::COPY_HANDLER_TABLE_TO_CAGE, src, src, &args) {
-            0 => Ok(()),
-            err => Err(err),
-        }
+        threei_status(self.make_call(nr::COPY_HANDLER_TABLE_TO_CAGE, src, src, &args))
     }
 
     /// `copy_data_between_cages` (call 1002) through this cage's table.
@@ -245,5 +239,18 @@ pub trait ThreeI: Send + Sync {
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(max);
         bytes.truncate(end);
         Ok(bytes)
+    }
+}
+
+/// The outcome of a 3i call that returns 0 on success: its `-errno`, or
+/// one of Lind's codes below -256 as the errno that means the same
+/// (docs/lind-3i.md §2.4): a cage that is exiting is `ESRCH`, an aborted
+/// request `EFAULT`. Any other value is `EINVAL`.
+pub fn threei_status(ret: i32) -> Result<(), Errno> {
+    match ret {
+        0 => Ok(()),
+        crate::consts::ELINDESRCH => Err(Errno::ESRCH),
+        ELINDAPIABORTED => Err(Errno::EFAULT),
+        ret => Err(Errno::from_ret(ret).unwrap_or(Errno::EINVAL)),
     }
 }

@@ -157,7 +157,6 @@ fn exit_group_purges_every_entry_pointing_to_the_exiting_grate() {
         |rt, argv| {
             rt.spawn_child(&argv[1..], &mut |child| {
                 rt.register_handler(child, nr::GETPID, 1)
-                    .map_err(|e| boundary::Errno(-e))
             })
             .unwrap();
             0
@@ -281,7 +280,7 @@ fn copy_handler_table_replaces_the_destination_with_a_snapshot() {
                     let mut none = Arg::all_unused(me);
                     none[0] = Arg::new(1999, child);
                     let missing = rt.make_call(nr::COPY_HANDLER_TABLE_TO_CAGE, me, me, &none);
-                    lock(&COPIED).extend([copied.err().unwrap_or(0), missing]);
+                    lock(&COPIED).extend([copied.map_or_else(|e| e.ret(), |()| 0), missing]);
                     Ok(())
                 })
                 .unwrap();
@@ -309,7 +308,7 @@ fn deregistration_removes_the_entry_with_no_fallback() {
                         grate: CageId(THREEI_DEREGISTER),
                         fn_ptr: 0,
                     };
-                    rt.register_raw(&reg).map_err(|e| boundary::Errno(-e))
+                    rt.register_raw(&reg)
                 })
                 .unwrap();
             g.waitpid(child.0 as i64, 0).unwrap();

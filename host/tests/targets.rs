@@ -96,7 +96,6 @@ fn fd_tables_and_cwds_follow_the_argcage_or_the_target_as_in_lind() {
                     // After the fork: the child keeps cwd "/".
                     g.chdir("/gdir")?;
                     rt.register_handler(child, nr::GETPID, 0)
-                        .map_err(|e| Errno(-e))
                 })
                 .unwrap();
             g.waitpid(child.0 as i64, 0).unwrap();

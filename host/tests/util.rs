@@ -133,8 +133,7 @@ pub fn serve(rt: &dyn ThreeI, argv: &[String], nrs: &[u32]) -> i32 {
     let child = rt
         .spawn_child(&rest(argv), &mut |child| {
             for &n in nrs {
-                rt.register_handler(child, n, u64::from(n))
-                    .map_err(|e| boundary::Errno(-e))?;
+                rt.register_handler(child, n, u64::from(n))?;
             }
             Ok(())
         })

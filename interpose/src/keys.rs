@@ -88,8 +88,7 @@ pub fn register_role(
     calls: impl Iterator<Item = u32>,
 ) -> Result<(), Errno> {
     for nr in calls {
-        rt.register_handler(cage, nr, key(role, nr))
-            .map_err(|ret| Errno::from_ret(ret).unwrap_or(Errno::ESRCH))?;
+        rt.register_handler(cage, nr, key(role, nr))?;
     }
     Ok(())
 }

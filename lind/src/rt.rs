@@ -119,8 +119,8 @@ impl ThreeI for LindRt {
         slots::handler_ptr(key).unwrap_or(0)
     }
 
-    fn register_handler(&self, target: CageId, nr: u32, key: u64) -> Result<(), i32> {
-        let fn_ptr = slots::handler_ptr(key).ok_or(Errno::ENOMEM.ret())?;
+    fn register_handler(&self, target: CageId, nr: u32, key: u64) -> Result<(), Errno> {
+        let fn_ptr = slots::handler_ptr(key).ok_or(Errno::ENOMEM)?;
         self.register_raw(&Registration {
             target,
             nr,
@@ -284,7 +284,7 @@ mod tests {
         set_ret(ELINDESRCH);
         assert_eq!(
             RT.register_handler(CageId(3), nr::OPEN, 0x55),
-            Err(ELINDESRCH)
+            Err(Errno::ESRCH)
         );
     }
 

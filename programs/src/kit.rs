@@ -114,8 +114,7 @@ impl<G: Grate> Program for GrateProgram<G> {
         let numbers = self.registered_numbers();
         let mut setup = |child: CageId| -> Result<(), Errno> {
             for &nr in &numbers {
-                rt.register_handler(child, nr, u64::from(nr))
-                    .map_err(|ret| Errno::from_ret(ret).unwrap_or(Errno::EINVAL))?;
+                rt.register_handler(child, nr, u64::from(nr))?;
             }
             self.live.born(child);
             self.grate.on_child(child);
