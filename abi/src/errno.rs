@@ -14,6 +14,7 @@ macro_rules! errno_table {
         ESRCH = 3, "No such process (target cage dead)";
         EINTR = 4, "Interrupted";
         EIO = 5, "I/O error";
+        ENXIO = 6, "No such device or address";
         E2BIG = 7, "Argument list too long";
         ENOEXEC = 8, "Exec format error";
         EBADF = 9, "Bad file descriptor";
@@ -25,6 +26,7 @@ macro_rules! errno_table {
         EBUSY = 16, "Device or resource busy";
         EEXIST = 17, "File exists";
         EXDEV = 18, "Cross-device link";
+        ENODEV = 19, "No such device";
         ENOTDIR = 20, "Not a directory";
         EISDIR = 21, "Is a directory";
         EINVAL = 22, "Invalid argument";
@@ -40,6 +42,7 @@ macro_rules! errno_table {
         ENOSYS = 38, "Function not implemented";
         ENOTEMPTY = 39, "Directory not empty";
         ELOOP = 40, "Too many symbolic links";
+        EOVERFLOW = 75, "Value too large for defined data type";
         EBADFD = 77, "File descriptor in bad state (fdtables' lookup error)";
         ENOTSOCK = 88, "Socket operation on non-socket";
         EOPNOTSUPP = 95, "Operation not supported";

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-/// A positive errno value. Calls return it negated.
+/// An errno value, 1 to 255 (what glibc reads as an errno, docs/lind-3i.md
+/// §2.4). Calls return it negated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Errno(pub i32);
+pub struct Errno(i32);
 
 macro_rules! errnos {
     ($($name:ident = $value:expr, $text:expr;)*) => {
@@ -22,6 +23,20 @@ macro_rules! errnos {
 abi::errno_table!(errnos);
 
 impl Errno {
+    /// The errno numbered `n`, if it is one (1 to 255).
+    pub const fn new(n: i32) -> Option<Errno> {
+        if n > 0 && n < crate::consts::MAX_ERRNO {
+            Some(Errno(n))
+        } else {
+            None
+        }
+    }
+
+    /// Its number.
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+
     /// The value a call returns for this errno.
     pub const fn ret(self) -> i32 {
         -self.0
@@ -34,7 +49,9 @@ impl Errno {
 
     /// The errno an I/O error carries, EIO when it has none.
     pub fn from_io(err: &std::io::Error) -> Errno {
-        Errno(err.raw_os_error().unwrap_or(Errno::EIO.0))
+        err.raw_os_error()
+            .and_then(Errno::new)
+            .unwrap_or(Errno::EIO)
     }
 }
 
@@ -64,6 +81,14 @@ mod tests {
     #[test]
     fn errno_names_itself() {
         assert_eq!(Errno::EBADF.to_string(), "EBADF");
-        assert_eq!(Errno(200).to_string(), "errno 200");
+        assert_eq!(Errno::new(200).unwrap().to_string(), "errno 200");
+    }
+
+    #[test]
+    fn only_what_glibc_reads_as_an_errno_is_one() {
+        assert_eq!(Errno::new(0), None);
+        assert_eq!(Errno::new(256), None);
+        assert_eq!(Errno::new(-2), None);
+        assert_eq!(Errno::new(2), Some(Errno::ENOENT));
     }
 }

@@ -32,7 +32,7 @@ fn is_stream(guest: &Guest<'_>, path: &str) -> bool {
 }
 
 fn io_error(errno: Errno) -> io::Error {
-    io::Error::from_raw_os_error(errno.0)
+    io::Error::from_raw_os_error(errno.get())
 }
 
 impl GuestFile {

@@ -77,7 +77,7 @@ impl CageView {
 
     /// A result as a fork or thread-start error.
     fn errno_of(ret: i32) -> Errno {
-        Errno(ret.wrapping_neg())
+        Errno::from_ret(ret).unwrap_or(Errno::EINVAL)
     }
 }
 
@@ -218,7 +218,7 @@ impl ThreeI for CageView {
         if ret == 0 && crate::cage::lock(&self.cage.pending_exec).is_some() {
             unwind(Unwind::Exec);
         }
-        Errno(ret.wrapping_neg())
+        Errno::from_ret(ret).unwrap_or(Errno::EINVAL)
     }
 
     fn exit(&self, status: i32) -> ! {

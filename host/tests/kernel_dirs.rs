@@ -82,9 +82,9 @@ fn getdents_fills_dirent64_records_and_returns_minus_one_on_errors() {
             assert_eq!(g.getdents(dir, 4096).unwrap().len(), 5);
             // Too small for one record, or not a directory: RawPOSIX's -1.
             g.lseek(dir, 0, 0).unwrap();
-            assert_eq!(g.getdents(dir, 8), Err(Errno(1)));
+            assert_eq!(g.getdents(dir, 8), Err(Errno::EPERM));
             let file = g.open("/d/a", O_RDONLY, 0).unwrap();
-            assert_eq!(g.getdents(file, 4096), Err(Errno(1)));
+            assert_eq!(g.getdents(file, 4096), Err(Errno::EPERM));
             assert_eq!(g.getdents(77, 4096), Err(Errno::EBADF));
             0
         },

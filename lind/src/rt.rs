@@ -54,7 +54,7 @@ pub(crate) fn raw_result(result: Result<i32, GrateError>) -> i32 {
 /// The errno of a failed thread start.
 fn thread_errno(err: &std::io::Error) -> Errno {
     match err.raw_os_error() {
-        Some(errno) => Errno(errno),
+        Some(errno) => Errno::new(errno).unwrap_or(Errno::EAGAIN),
         None if err.kind() == std::io::ErrorKind::Unsupported => Errno::ENOSYS,
         None => Errno::EAGAIN,
     }

@@ -19,7 +19,7 @@ pub(crate) const DEFAULT_ID: u32 = 1000;
 const ARG_MAX: usize = 1024;
 const MAP_ANONYMOUS: i32 = 0x20;
 /// Linux's ENODEV ("no such device"), what mmap of an unmappable file gives.
-const ENODEV: Errno = Errno(19);
+const ENODEV: Errno = Errno::ENODEV;
 
 pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
     let t = &c.target;

@@ -115,9 +115,11 @@ pub fn parse_modes(list: &str) -> Result<Vec<Fault>, String> {
 /// An errno by C name (`EIO`) or number (`5`).
 pub fn errno_by_name(name: &str) -> Option<Errno> {
     if let Ok(number) = name.parse::<i32>() {
-        return (1..256).contains(&number).then_some(Errno(number));
+        return Errno::new(number);
     }
-    (1..256).map(Errno).find(|e| e.name() == Some(name))
+    (1..256)
+        .filter_map(Errno::new)
+        .find(|e| e.name() == Some(name))
 }
 
 /// Parses the grate's arguments into a plan and the app's argv.

@@ -21,7 +21,7 @@ const SEEK_SET: i32 = 0;
 const SEEK_CUR: i32 = 1;
 const SEEK_END: i32 = 2;
 /// lseek's "offset does not fit the result".
-const EOVERFLOW: Errno = Errno(75);
+const EOVERFLOW: Errno = Errno::EOVERFLOW;
 
 fn io_len(count: u64) -> usize {
     usize::try_from(count).unwrap_or(usize::MAX).min(MAX_IO)
