@@ -23,7 +23,7 @@ Forms (the primary's result is what the app sees; the secondary gets a copy):
 Within a block, grates form an argv chain: each grate takes its own arguments
 and starts the next word as its child, as Lind grates do.
 
-Exit status: the app's exit status, or 2 for a usage error.";
+Exit status: the app's, or 2 for the tee's own failure (README, \"Exit codes\").";
 
 /// Command-line options (everything before the blocks and the app).
 #[derive(Debug, Parser)]

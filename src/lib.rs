@@ -39,6 +39,7 @@
 
 pub mod cli;
 mod dispatch;
+mod error;
 mod faults;
 mod hold;
 mod lifecycle;

@@ -2,6 +2,7 @@
 //! cage to end, shut the blocks down, report.
 
 use crate::cli::{self, Parsed, TeePlan};
+use crate::error::{BlockFailure, TeeError};
 use crate::faults::Fault;
 use crate::hold::{hold_argv, hold_main, Block, HOLD_FLAG};
 use crate::recorder::Recorder;
@@ -41,15 +42,16 @@ pub fn tee_main(
             return 0;
         }
         Err(message) => {
-            guest.eprint(&format!("tee-grate: {message}\n"));
-            return 2;
+            let error = TeeError::Usage(message);
+            guest.eprint(&format!("tee-grate: {error}\n"));
+            return error.exit_status();
         }
     };
     match start(slot, new_pairs, rt, argv, plan) {
         Ok(status) => status,
-        Err(message) => {
-            guest.eprint(&format!("tee-grate: {message}\n"));
-            2
+        Err(error) => {
+            guest.eprint(&format!("tee-grate: {error}\n"));
+            error.exit_status()
         }
     }
 }
@@ -60,15 +62,18 @@ fn start(
     rt: &dyn ThreeI,
     argv: &[String],
     plan: TeePlan,
-) -> Result<i32, String> {
+) -> Result<i32, TeeError> {
     let secondary = match &plan.secondary {
-        cli::Secondary::Recorder(path) => Secondary::Recorder(Recorder::create(
-            rt,
-            &path.to_string_lossy(),
-            argv.to_vec(),
-            plan.sync,
-            plan.force,
-        )?),
+        cli::Secondary::Recorder(path) => Secondary::Recorder(
+            Recorder::create(
+                rt,
+                &path.to_string_lossy(),
+                argv.to_vec(),
+                plan.sync,
+                plan.force,
+            )
+            .map_err(TeeError::Output)?,
+        ),
         cli::Secondary::Stack(chain) => {
             Secondary::Stack(LiveStack::new(chain.clone(), new_pairs()))
         }
@@ -80,7 +85,7 @@ fn start(
     Ok(finish(&state, rt, status))
 }
 
-fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
+fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
     if let Some(stack) = state.stack() {
         start_block(state, rt, &stack.chain, Block::Secondary)?;
     }
@@ -100,10 +105,11 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, String> {
             let mut adopt = |child: CageId| state.adopt(rt, me, child);
             let app = rt
                 .spawn_child(&state.plan.app, &mut adopt)
-                .map_err(|e| format!("cannot start {}: {e}", state.plan.app.join(" ")))?;
-            let status = Guest::new(rt)
-                .wait_child(app)
-                .map_err(|e| format!("waiting for the app: {e}"))?;
+                .map_err(|errno| TeeError::AppStart {
+                    app: state.plan.app.join(" "),
+                    errno,
+                })?;
+            let status = Guest::new(rt).wait_child(app).map_err(TeeError::AppWait)?;
             state.cage_gone(app);
             state.wait_life(POLL, |life| life.live.is_empty(), || true);
             Ok(status)
@@ -118,7 +124,7 @@ fn start_block(
     rt: &dyn ThreeI,
     chain: &[String],
     block: Block,
-) -> Result<(), String> {
+) -> Result<(), TeeError> {
     let mut argv = chain.to_vec();
     argv.extend(hold_argv(&state.self_name, block, &state.plan.app));
     // Only the secondary block gets a floor: the primary's downward calls
@@ -131,9 +137,14 @@ fn start_block(
         Block::Primary => "primary",
         Block::Secondary => "secondary",
     };
+    let failed = |why| TeeError::Block {
+        which: name,
+        chain: chain.to_vec(),
+        why,
+    };
     let top = rt
         .spawn_child(&argv, &mut setup)
-        .map_err(|e| format!("cannot start the {name} block ({}): {e}", chain.join(" ")))?;
+        .map_err(|e| failed(BlockFailure::Spawn(e)))?;
     let guest = Guest::new(rt);
     let mut died = None;
     // Polled with "any child": Lind's waitpid ignores WNOHANG for a named
@@ -155,22 +166,11 @@ fn start_block(
     if up {
         return Ok(());
     }
-    Err(match died {
-        Some((pid, status)) if pid == top => format!(
-            "the {name} block ({}) ended before it was up: exit status {}",
-            chain.join(" "),
-            exit_code(status)
-        ),
-        Some((pid, status)) => format!(
-            "cage {pid} (the other block's first grate) ended while the {name} block was \
-             starting: exit status {}",
-            exit_code(status)
-        ),
-        None => format!(
-            "the {name} block ({}) ended before it was up",
-            chain.join(" ")
-        ),
-    })
+    Err(failed(match died {
+        Some((pid, status)) if pid == top => BlockFailure::Ended(Some(exit_code(status))),
+        Some((pid, status)) => BlockFailure::OtherEnded(pid, exit_code(status)),
+        None => BlockFailure::Ended(None),
+    }))
 }
 
 /// A shell-style exit code for a wait status: the code, or 128 + signal.
@@ -183,7 +183,7 @@ fn exit_code(status: i32) -> i32 {
 }
 
 /// Shuts the blocks down, closes the log, prints the summary.
-fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32 {
+fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, TeeError>) -> i32 {
     state.update_life(|life| life.shutdown = true);
     let guest = Guest::new(rt);
     while guest.waitpid(-1, 0).is_ok() {}
@@ -204,9 +204,9 @@ fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, String>) -> i32
     }
     let status = match status {
         Ok(raw) => exit_code(raw),
-        Err(message) => {
-            guest.eprint(&format!("tee-grate: {message}\n"));
-            2
+        Err(error) => {
+            guest.eprint(&format!("tee-grate: {error}\n"));
+            error.exit_status()
         }
     };
     if let Some(warning) = state.secondary.recorder().and_then(Recorder::finish) {

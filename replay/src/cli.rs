@@ -13,7 +13,7 @@ Examples (quote the markers: < and > are shell redirections):
   tee-replay trace.log --into-dir restored/
       rebuild the app's files in a plain directory, no grate involved
 
-Exit status: 0 no divergence, 1 divergence found, 2 usage or log error.";
+Exit status: 0 no divergence, 1 divergence found, 2 the replayer's own failure\n(README, \"Exit codes\").";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod driver;
 pub mod engine;
+pub mod error;
 // Plain host files: std::fs does not work in a Lind grate (docs/lind-3i.md §15).
 #[cfg(unix)]
 pub mod into_dir;

@@ -4,6 +4,7 @@
 use crate::cli::{self, Parsed, ReplayPlan, Target};
 use crate::driver::{driver_main, DRIVER_FLAG};
 use crate::engine::{ReplayOptions, ReplayState};
+use crate::error::ReplayError;
 use crate::report::Report;
 use crate::schedule::in_replay_order;
 use boundary::consts::open_flags;
@@ -46,14 +47,15 @@ impl Program for TeeReplay {
             }
             Ok(Parsed::Run(plan)) => match replay(&self.state, rt, argv, &plan) {
                 Ok(code) => code,
-                Err(message) => {
-                    guest.eprint(&format!("tee-replay: {message}\n"));
-                    2
+                Err(error) => {
+                    guest.eprint(&format!("tee-replay: {error}\n"));
+                    error.exit_status()
                 }
             },
             Err(message) => {
-                guest.eprint(&format!("tee-replay: {message}\n"));
-                2
+                let error = ReplayError::Usage(message);
+                guest.eprint(&format!("tee-replay: {error}\n"));
+                error.exit_status()
             }
         }
     }
@@ -155,7 +157,7 @@ fn replay(
     rt: &dyn ThreeI,
     argv: &[String],
     plan: &ReplayPlan,
-) -> Result<i32, String> {
+) -> Result<i32, ReplayError> {
     let guest = Guest::new(rt);
     let calls = plan.calls.clone();
     // Created before the replay, so a path that cannot take it fails now.
@@ -163,8 +165,9 @@ fn replay(
         .report
         .as_ref()
         .map(|path| GuestFile::create_output(rt, &path.to_string_lossy(), plan.force))
-        .transpose()?;
-    let (records, log_end) = read_log(rt, plan, &guest)?;
+        .transpose()
+        .map_err(ReplayError::Report)?;
+    let (records, log_end) = read_log(rt, plan, &guest).map_err(ReplayError::Log)?;
     let options = ReplayOptions {
         cages: plan.cages.as_ref().map(|c| c.iter().copied().collect()),
         calls,
@@ -174,7 +177,8 @@ fn replay(
     };
     let chain = match &plan.target {
         Target::Dir(dir) => {
-            let (status, summary) = replay_into_dir(&guest, &records, dir, &options)?;
+            let (status, summary) =
+                replay_into_dir(&guest, &records, dir, &options).map_err(ReplayError::IntoDir)?;
             if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
                 write_json(file, &path.to_string_lossy(), &summary)?;
             }
@@ -192,7 +196,10 @@ fn replay(
     let mut setup = |top: CageId| install_floor(rt, top, &REPLAY_CALLS);
     let top = rt
         .spawn_child(&argv_chain, &mut setup)
-        .map_err(|e| format!("cannot start the stack ({}): {e}", chain.join(" ")))?;
+        .map_err(|errno| ReplayError::StackStart {
+            chain: chain.clone(),
+            errno,
+        })?;
     let progress = crate::progress::Progress::new(state.total());
     loop {
         match guest.waitpid(-1, boundary::wait::WNOHANG) {
@@ -206,10 +213,10 @@ fn replay(
     }
     progress.finish();
     if !state.drivers_done() {
-        return Err(format!(
-            "the stack ({}) ended before its driver (cage {top} exited)",
-            chain.join(" ")
-        ));
+        return Err(ReplayError::StackEnded {
+            chain: chain.clone(),
+            top,
+        });
     }
     let report = Report {
         log: plan.log.to_string_lossy().into_owned(),
@@ -246,7 +253,7 @@ fn check_cage_budget(
     plan: &ReplayPlan,
     chain: &[String],
     records: &[Record],
-) -> Result<(), String> {
+) -> Result<(), ReplayError> {
     let forks = records
         .iter()
         .filter(|r| matches!(r, Record::Fork(f) if !f.thread))
@@ -254,12 +261,12 @@ fn check_cage_budget(
     let needed = 1 + chain.len() as u64 + 1 + forks;
     let available = boundary::consts::MAX_CAGEID - 1;
     if needed > available {
-        return Err(format!(
-            "{}: replaying its {} processes into this stack needs {needed} cage ids; \
-             Lind has {available} (cage ids are never reused)",
-            plan.log.display(),
-            forks + 1
-        ));
+        return Err(ReplayError::CageBudget {
+            log: plan.log.display().to_string(),
+            processes: forks + 1,
+            needed,
+            available,
+        });
     }
     Ok(())
 }
@@ -269,9 +276,10 @@ fn write_json(
     file: &mut GuestFile,
     name: &str,
     value: &impl serde::Serialize,
-) -> Result<(), String> {
-    let json = serde_json::to_vec_pretty(value).map_err(|e| format!("{name}: {e}"))?;
-    file.write_all(&json).map_err(|e| format!("{name}: {e}"))
+) -> Result<(), ReplayError> {
+    let failed = |e: &dyn std::fmt::Display| ReplayError::Report(format!("{name}: {e}"));
+    let json = serde_json::to_vec_pretty(value).map_err(|e| failed(&e))?;
+    file.write_all(&json).map_err(|e| failed(&e))
 }
 
 #[cfg(unix)]

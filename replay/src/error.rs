@@ -1,0 +1,68 @@
+//! Why a replay could not run: one type for every failure of the
+//! replayer's own (a divergence is a finding, not an error), each with the
+//! exit status it gives (README, "Exit codes").
+
+use boundary::{CageId, Errno};
+use std::fmt;
+
+#[derive(Debug)]
+pub enum ReplayError {
+    /// The command line.
+    Usage(String),
+    /// The log could not be opened or read (the message names the file).
+    Log(String),
+    /// The report file could not be made or written.
+    Report(String),
+    /// `--into-dir` could not run (the message says why).
+    IntoDir(String),
+    /// The log needs more cage ids than Lind has.
+    CageBudget {
+        log: String,
+        processes: u64,
+        needed: u64,
+        available: u64,
+    },
+    /// The stack could not be started.
+    StackStart { chain: Vec<String>, errno: Errno },
+    /// The stack ended before its driver cage reported in.
+    StackEnded { chain: Vec<String>, top: CageId },
+}
+
+impl ReplayError {
+    /// tee-replay's exit status for this failure: 2 (0 and 1 say whether
+    /// the replay diverged).
+    pub fn exit_status(&self) -> i32 {
+        2
+    }
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Usage(m)
+            | ReplayError::Log(m)
+            | ReplayError::Report(m)
+            | ReplayError::IntoDir(m) => f.write_str(m),
+            ReplayError::CageBudget {
+                log,
+                processes,
+                needed,
+                available,
+            } => write!(
+                f,
+                "{log}: replaying its {processes} processes into this stack needs {needed} \
+                 cage ids; Lind has {available} (cage ids are never reused)"
+            ),
+            ReplayError::StackStart { chain, errno } => {
+                write!(f, "cannot start the stack ({}): {errno}", chain.join(" "))
+            }
+            ReplayError::StackEnded { chain, top } => write!(
+                f,
+                "the stack ({}) ended before its driver (cage {top} exited)",
+                chain.join(" ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
