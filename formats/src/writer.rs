@@ -8,8 +8,11 @@ use crate::frame::{self, Candidate, FrameHeader, LenBytes};
 use crate::header::LogHeader;
 use crate::record::TrailerRecord;
 use crate::record::{DropReason, DroppedRecord, Record, SyscallRecord};
+// Only the native writer creates files by path; a Lind grate cannot.
+#[cfg(not(target_os = "wasi"))]
 use std::fs::File;
 use std::io::{self, Write};
+#[cfg(not(target_os = "wasi"))]
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
