@@ -1,4 +1,9 @@
-//! Scratch output buffers for the secondary.
+//! Laying a call out in the engine's own memory, for issuing it to another
+//! stack: [`stage`] gives a caught call scratch outputs for the tee's
+//! secondary; [`stage_record`] rebuilds a recorded call for a replay
+//! driver. (An execve's path and argv: `exec_args`.)
+//!
+//! For the secondary:
 //!
 //! The primary writes the app's buffers; the secondary must never touch them,
 //! so every output argument is swapped for a buffer in the tee's own memory
@@ -7,10 +12,11 @@
 //! the floor can tell which in-flight call a buffer belongs to.
 
 use crate::capture::{len_of, pointer_args, read_bytes, read_iovecs};
-use boundary::consts::IOVEC_SIZE;
-use boundary::iovec::IoVec;
+use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
+use boundary::guest::OwnBuf;
+use boundary::iovec::{IoVec, IOV_MAX};
 use boundary::{Arg, Args, Errno, ThreeI};
-use formats::{ArgKind, SyscallInfo};
+use formats::{ArgKind, Buffer, Len, SyscallInfo, SyscallRecord};
 
 /// Largest scratch region staged for one call; bigger calls are not duplicated.
 pub const MAX_STAGED: u64 = abi::limits::MAX_CALL_BYTES;
@@ -121,6 +127,109 @@ pub fn stage<'a>(rt: &'a dyn ThreeI, info: &SyscallInfo, args: &Args) -> Result<
         }
     }
     Ok(staged)
+}
+
+/// Buffers a call's arguments point at, kept alive until it returns.
+pub struct StagedRecord<'a> {
+    /// The arguments to issue (own pointers flagged for translation).
+    pub args: Args,
+    /// The same as host addresses, to read the outputs back.
+    pub host_args: Args,
+    _buffers: Vec<OwnBuf<'a>>,
+}
+
+fn input(record: &SyscallRecord, pos: usize) -> impl Iterator<Item = &Buffer> {
+    record
+        .inputs
+        .iter()
+        .filter(move |b| usize::from(b.arg) == pos)
+}
+
+/// Lays a recorded call out in this cage's own memory: its recorded inputs
+/// copied in, scratch for its outputs (a replay driver issues it from
+/// there). `None` for a call the catalog does not know or whose outputs
+/// would not fit.
+pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<StagedRecord<'a>> {
+    let info = formats::lookup(record.nr)?;
+    let me = rt.cage_id();
+    let full = record.full_args();
+    let mut args = Arg::all_unused(me);
+    for (slot, (value, _)) in args.iter_mut().zip(full) {
+        slot.value = value;
+    }
+    let mut host_args = args;
+    let mut buffers = Vec::new();
+    for (pos, kind) in info.args.iter().enumerate() {
+        if full[pos].0 == 0 || full[pos].0 == UNUSED_ARG {
+            continue;
+        }
+        let buf = match *kind {
+            ArgKind::In(Len::CStr) => OwnBuf::cstr(rt, &input(record, pos).next()?.data),
+            ArgKind::In(len) | ArgKind::InOut { cap: len, .. } => {
+                let size = len_of(len, &args).unwrap_or(0).min(MAX_STAGED) as usize;
+                let buf = OwnBuf::zeroed(rt, size);
+                if let Some(data) = input(record, pos).next() {
+                    rt.write_own(buf.addr(), &data.data[..data.data.len().min(size)]);
+                }
+                buf
+            }
+            ArgKind::Out { cap, .. } => {
+                let size = len_of(cap, &args).unwrap_or(0);
+                if size > MAX_STAGED {
+                    return None;
+                }
+                OwnBuf::zeroed(rt, size as usize)
+            }
+            ArgKind::IovIn { .. } => {
+                iov_array(rt, input(record, pos).map(|b| b.data.clone()), &mut buffers)
+            }
+            ArgKind::IovOut { .. } => {
+                let lens = record
+                    .outputs
+                    .iter()
+                    .filter(|b| usize::from(b.arg) == pos)
+                    .map(|b| {
+                        vec![
+                            0;
+                            b.truncated_from
+                                .unwrap_or(b.data.len() as u64)
+                                .min(MAX_STAGED) as usize
+                        ]
+                    });
+                iov_array(rt, lens, &mut buffers)
+            }
+            _ => continue,
+        };
+        args[pos] = buf.arg();
+        host_args[pos] = Arg::new(rt.host_addr(buf.addr()), me);
+        buffers.push(buf);
+    }
+    Some(StagedRecord {
+        args,
+        host_args,
+        _buffers: buffers,
+    })
+}
+
+/// Builds a translated iovec array over fresh copies of `elements`.
+fn iov_array<'a>(
+    rt: &'a dyn ThreeI,
+    elements: impl Iterator<Item = Vec<u8>>,
+    keep: &mut Vec<OwnBuf<'a>>,
+) -> OwnBuf<'a> {
+    let mut array = Vec::new();
+    for data in elements.take(IOV_MAX) {
+        let buf = OwnBuf::from_bytes(rt, &data);
+        array.push(IoVec {
+            base: rt.host_addr(buf.addr()),
+            len: data.len() as u64,
+        });
+        keep.push(buf);
+    }
+    let mut raw = IoVec::encode_all(array);
+    // A zero-element array still needs an address to point at.
+    raw.resize(raw.len().max(IOVEC_SIZE), 0);
+    OwnBuf::from_bytes(rt, &raw)
 }
 
 #[cfg(test)]

@@ -3,22 +3,17 @@
 //! recorded app did, so every grate in the stack sees a genuine caller.
 
 use crate::step::Step;
-use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
 use boundary::guest::{Guest, OwnBuf};
-use boundary::iovec::{IoVec, IOV_MAX};
-use boundary::{nr, Arg, Args, ThreeI};
-use formats::{ArgKind, Len};
-use formats::{Buffer, SyscallRecord};
-use interpose::capture::{capture_outputs, len_of};
+use boundary::{nr, ThreeI};
+use formats::SyscallRecord;
+use interpose::capture::capture_outputs;
 use interpose::exec_args::stage_exec;
 use interpose::keys::{STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use interpose::staging::stage_record;
 use interpose::verdict::Answer;
 
 /// The argv word that selects the driver role.
 pub const DRIVER_FLAG: &str = "--driver";
-
-/// Largest buffer a driver allocates for one output argument.
-pub const MAX_OUTPUT: u64 = abi::limits::MAX_CALL_BYTES;
 
 /// The driver role's main: run steps until told to stop.
 pub fn driver_main(rt: &dyn ThreeI) -> i32 {
@@ -63,107 +58,9 @@ fn report(guest: &Guest<'_>, outcome: &Answer) {
     guest.call(STEP_RESULT, &[buf.arg(), guest.scalar(bytes.len() as u64)]);
 }
 
-/// Buffers a call's arguments point at, kept alive until it returns.
-struct Materialized<'a> {
-    args: Args,
-    host_args: Args,
-    _buffers: Vec<OwnBuf<'a>>,
-}
-
-fn input(record: &SyscallRecord, pos: usize) -> impl Iterator<Item = &Buffer> {
-    record
-        .inputs
-        .iter()
-        .filter(move |b| usize::from(b.arg) == pos)
-}
-
-/// Rebuilds a recorded call's buffers in the driver's own memory.
-fn materialize<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<Materialized<'a>> {
-    let info = formats::lookup(record.nr)?;
-    let me = rt.cage_id();
-    let full = record.full_args();
-    let mut args = Arg::all_unused(me);
-    for (slot, (value, _)) in args.iter_mut().zip(full) {
-        slot.value = value;
-    }
-    let mut host_args = args;
-    let mut buffers = Vec::new();
-    for (pos, kind) in info.args.iter().enumerate() {
-        if full[pos].0 == 0 || full[pos].0 == UNUSED_ARG {
-            continue;
-        }
-        let buf = match *kind {
-            ArgKind::In(Len::CStr) => OwnBuf::cstr(rt, &input(record, pos).next()?.data),
-            ArgKind::In(len) | ArgKind::InOut { cap: len, .. } => {
-                let size = len_of(len, &args).unwrap_or(0).min(MAX_OUTPUT) as usize;
-                let buf = OwnBuf::zeroed(rt, size);
-                if let Some(data) = input(record, pos).next() {
-                    rt.write_own(buf.addr(), &data.data[..data.data.len().min(size)]);
-                }
-                buf
-            }
-            ArgKind::Out { cap, .. } => {
-                let size = len_of(cap, &args).unwrap_or(0);
-                if size > MAX_OUTPUT {
-                    return None;
-                }
-                OwnBuf::zeroed(rt, size as usize)
-            }
-            ArgKind::IovIn { .. } => {
-                iov_array(rt, input(record, pos).map(|b| b.data.clone()), &mut buffers)
-            }
-            ArgKind::IovOut { .. } => {
-                let lens = record
-                    .outputs
-                    .iter()
-                    .filter(|b| usize::from(b.arg) == pos)
-                    .map(|b| {
-                        vec![
-                            0;
-                            b.truncated_from
-                                .unwrap_or(b.data.len() as u64)
-                                .min(MAX_OUTPUT) as usize
-                        ]
-                    });
-                iov_array(rt, lens, &mut buffers)
-            }
-            _ => continue,
-        };
-        args[pos] = buf.arg();
-        host_args[pos] = Arg::new(rt.host_addr(buf.addr()), me);
-        buffers.push(buf);
-    }
-    Some(Materialized {
-        args,
-        host_args,
-        _buffers: buffers,
-    })
-}
-
-/// Builds a translated iovec array over fresh copies of `elements`.
-fn iov_array<'a>(
-    rt: &'a dyn ThreeI,
-    elements: impl Iterator<Item = Vec<u8>>,
-    keep: &mut Vec<OwnBuf<'a>>,
-) -> OwnBuf<'a> {
-    let mut array = Vec::new();
-    for data in elements.take(IOV_MAX) {
-        let buf = OwnBuf::from_bytes(rt, &data);
-        array.push(IoVec {
-            base: rt.host_addr(buf.addr()),
-            len: data.len() as u64,
-        });
-        keep.push(buf);
-    }
-    let mut raw = IoVec::encode_all(array);
-    // A zero-element array still needs an address to point at.
-    raw.resize(raw.len().max(IOVEC_SIZE), 0);
-    OwnBuf::from_bytes(rt, &raw)
-}
-
 fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Answer {
     let me = rt.cage_id();
-    let (Some(info), Some(call)) = (formats::lookup(record.nr), materialize(rt, record)) else {
+    let (Some(info), Some(call)) = (formats::lookup(record.nr), stage_record(rt, record)) else {
         return Answer {
             result: boundary::Errno::EFAULT.ret(),
             outputs: Vec::new(),
