@@ -642,6 +642,37 @@ fn into_dir_refuses_sizes_the_log_does_not_support() {
     assert!(size < 1 << 20, "big.bin is {size} bytes");
 }
 
+/// `--into-dir` keeps written files open; a rename or an unlink must not
+/// leave it writing into the file that moved away.
+#[test]
+fn into_dir_writes_after_a_rename_or_unlink_land_in_the_new_file() {
+    let dir = scratch();
+    let creat = 0o1101; // O_WRONLY | O_CREAT | O_TRUNC
+    crafted_log(
+        dir.path(),
+        "mv.log",
+        &[
+            crafted_call(1, 2, [0x1000, creat, 0o644], &[(0, b"a")], 3),
+            crafted_call(2, 1, [3, 0x2000, 4], &[(1, b"one\n")], 4),
+            crafted_call(3, 82, [0x1000, 0x1100, 0], &[(0, b"a"), (1, b"b")], 0),
+            crafted_call(4, 2, [0x1000, creat, 0o644], &[(0, b"a")], 4),
+            crafted_call(5, 1, [4, 0x2000, 4], &[(1, b"two\n")], 4),
+            crafted_call(6, 87, [0x1100, 0, 0], &[(0, b"b")], 0),
+            crafted_call(7, 2, [0x1100, creat, 0o644], &[(0, b"b")], 5),
+            crafted_call(8, 1, [5, 0x2000, 6], &[(1, b"three\n")], 6),
+        ],
+    );
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["mv.log", "--into-dir", "out"],
+        0,
+    );
+    let read = |name: &str| std::fs::read(dir.path().join("out").join(name)).unwrap();
+    assert_eq!(read("a"), b"two\n");
+    assert_eq!(read("b"), b"three\n");
+}
+
 /// A path with a NUL inside cannot come from an app: replayed, a grate
 /// would read it as a shorter, other path.
 #[test]

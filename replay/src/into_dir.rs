@@ -41,6 +41,9 @@ struct CageFiles {
     fds: HashMap<i32, Fd>,
 }
 
+/// How many written files `--into-dir` keeps open at once.
+const MAX_HANDLES: usize = 256;
+
 /// Applies the log's file effects under `root`.
 struct DirReplay<'a> {
     root: &'a Path,
@@ -49,6 +52,11 @@ struct DirReplay<'a> {
     refused: Vec<String>,
     /// Files some write of which was cut when recorded, with how many.
     incomplete: BTreeMap<PathBuf, u64>,
+    /// Files written so far, kept open by full path: a write costs one
+    /// `pwrite` rather than a stat, an open, a write and a close. Every
+    /// change to the tree goes through this replay, so the cache stays
+    /// true; a rename or removal empties it.
+    handles: HashMap<PathBuf, std::fs::File>,
 }
 
 /// What `--into-dir` did, for the summary and the JSON report.
@@ -153,6 +161,26 @@ impl DirReplay<'_> {
             .map(|f| f.open.clone())
     }
 
+    /// The open handle of the regular file at `full`, opened on first use;
+    /// `None` if no regular file is there.
+    fn handle(&mut self, full: PathBuf) -> std::io::Result<Option<&std::fs::File>> {
+        if !self.handles.contains_key(&full) {
+            if !full.is_file() {
+                return Ok(None);
+            }
+            let file = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc_nofollow())
+                .open(&full)?;
+            // Bounded, so a log of many files cannot run out of fds.
+            if self.handles.len() >= MAX_HANDLES {
+                self.handles.clear();
+            }
+            self.handles.insert(full.clone(), file);
+        }
+        Ok(self.handles.get(&full))
+    }
+
     fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), String> {
         let args = call.full_args().map(|(v, _)| v);
         let cage = call.cage;
@@ -204,12 +232,16 @@ impl DirReplay<'_> {
                 let Some(open) = self.fd(cage, args[0]) else {
                     return Ok(());
                 };
-                let mut data: Vec<u8> = call
-                    .inputs
-                    .iter()
-                    .filter(|b| b.arg == 1)
-                    .flat_map(|b| b.data.iter().copied())
-                    .collect();
+                // One buffer (write, pwrite) is used in place; an iovec
+                // list's are joined.
+                let mut parts = call.inputs.iter().filter(|b| b.arg == 1);
+                let mut data: std::borrow::Cow<'_, [u8]> = match parts.next() {
+                    Some(first) => std::borrow::Cow::Borrowed(&first.data),
+                    None => std::borrow::Cow::Borrowed(&[]),
+                };
+                for more in parts {
+                    data.to_mut().extend_from_slice(&more.data);
+                }
                 // A log is untrusted: a count the recorded bytes do not
                 // hold (and no capture cap explains) is refused, not
                 // turned into a huge sparse file.
@@ -221,20 +253,15 @@ impl DirReplay<'_> {
                         data.len()
                     ));
                 }
-                data.truncate(call.result as usize);
+                let data = &data[..(call.result as usize).min(data.len())];
                 let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
                 if call.input_was_cut() {
                     *self.incomplete.entry(open.path.clone()).or_default() += 1;
                 }
                 let full = self.full(&open.path);
-                if !full.is_file() {
+                let Some(file) = self.handle(full).map_err(io)? else {
                     return Ok(());
-                }
-                let file = OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc_nofollow())
-                    .open(&full)
-                    .map_err(io)?;
+                };
                 let positional = matches!(call.nr, nr::PWRITE | nr::PWRITEV);
                 let at = if positional {
                     within_offsets(call, args[3])?
@@ -243,7 +270,7 @@ impl DirReplay<'_> {
                 } else {
                     open.offset
                 };
-                file.write_all_at(&data, at).map_err(io)?;
+                file.write_all_at(data, at).map_err(io)?;
                 if !positional {
                     open.offset = at + call.result as u64;
                 }
@@ -274,15 +301,18 @@ impl DirReplay<'_> {
                 let from = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
                 let to = self.resolve(cage, AT_FDCWD, Self::input(call, 1))?;
                 if self.full(&from).exists() {
+                    self.handles.clear();
                     fs::rename(self.full(&from), self.full(&to)).map_err(io)?;
                 }
             }
             nr::UNLINK => {
                 let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                self.handles.clear();
                 remove(&self.full(&rel), false).map_err(io)?;
             }
             nr::UNLINKAT => {
                 let rel = self.resolve(cage, args[0] as i32, Self::input(call, 1))?;
+                self.handles.clear();
                 remove(&self.full(&rel), args[2] as i32 & AT_REMOVEDIR != 0).map_err(io)?;
             }
             nr::MKDIR => {
@@ -291,6 +321,7 @@ impl DirReplay<'_> {
             }
             nr::RMDIR => {
                 let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
+                self.handles.clear();
                 remove(&self.full(&rel), true).map_err(io)?;
             }
             nr::CHDIR => {
@@ -385,6 +416,7 @@ pub fn replay_into_dir(
         applied: 0,
         refused: Vec::new(),
         incomplete: BTreeMap::new(),
+        handles: HashMap::new(),
     };
     for entry in in_replay_order(records.to_vec()) {
         if options.until.is_some_and(|u| entry.index > u) {
