@@ -143,7 +143,7 @@ fn dump_prints_strace_like_lines() {
         "[cage 2] fork() = 3",
         "[cage 3] execve(\"demo-files\", [\"demo-files\"])",
         "[cage 3] write(1, \"hello\\n\", 6) = 6",
-        "= -2 (ENOENT)",
+        "[cage 3] open(\"/missing\", O_RDONLY) = -1 ENOENT (No such file or directory)",
         "[cage 3] read(0, \"input\", 64) = 5",
         "[cage 3] close(3) = 0",
         "[cage 3] exit_group(0)",

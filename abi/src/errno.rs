@@ -1,5 +1,5 @@
 //! Errno numbers, names and messages: Linux's, as RawPOSIX returns them
-//! (negated). The table is written once, in [`errno_table!`], and expanded
+//! (negated), with glibc's `strerror` texts, which strace prints. The table is written once, in [`errno_table!`], and expanded
 //! both here (for [`name`] and [`message`]) and by `boundary` (for its
 //! `Errno` constants).
 
@@ -11,16 +11,16 @@ macro_rules! errno_table {
         $callback! {
         EPERM = 1, "Operation not permitted";
         ENOENT = 2, "No such file or directory";
-        ESRCH = 3, "No such process (target cage dead)";
-        EINTR = 4, "Interrupted";
-        EIO = 5, "I/O error";
+        ESRCH = 3, "No such process";
+        EINTR = 4, "Interrupted system call";
+        EIO = 5, "Input/output error";
         ENXIO = 6, "No such device or address";
         E2BIG = 7, "Argument list too long";
         ENOEXEC = 8, "Exec format error";
         EBADF = 9, "Bad file descriptor";
         ECHILD = 10, "No child processes";
-        EAGAIN = 11, "Try again";
-        ENOMEM = 12, "Out of memory";
+        EAGAIN = 11, "Resource temporarily unavailable";
+        ENOMEM = 12, "Cannot allocate memory";
         EACCES = 13, "Permission denied";
         EFAULT = 14, "Bad address";
         EBUSY = 16, "Device or resource busy";
@@ -31,19 +31,19 @@ macro_rules! errno_table {
         EISDIR = 21, "Is a directory";
         EINVAL = 22, "Invalid argument";
         EMFILE = 24, "Too many open files";
-        ENOTTY = 25, "Not a typewriter";
+        ENOTTY = 25, "Inappropriate ioctl for device";
         EFBIG = 27, "File too large";
         ENOSPC = 28, "No space left on device";
         ESPIPE = 29, "Illegal seek";
         EROFS = 30, "Read-only file system";
         EPIPE = 32, "Broken pipe";
-        ERANGE = 34, "Result out of range";
+        ERANGE = 34, "Numerical result out of range";
         ENAMETOOLONG = 36, "File name too long";
         ENOSYS = 38, "Function not implemented";
         ENOTEMPTY = 39, "Directory not empty";
-        ELOOP = 40, "Too many symbolic links";
+        ELOOP = 40, "Too many levels of symbolic links";
         EOVERFLOW = 75, "Value too large for defined data type";
-        EBADFD = 77, "File descriptor in bad state (fdtables' lookup error)";
+        EBADFD = 77, "File descriptor in bad state";
         ENOTSOCK = 88, "Socket operation on non-socket";
         EOPNOTSUPP = 95, "Operation not supported";
             }

@@ -13,4 +13,5 @@ The facts behind it are in `docs/lind-3i.md`.
 
 pub mod catalog;
 pub mod errno;
+pub mod flags;
 pub mod limits;

@@ -53,32 +53,16 @@ pub const CLONE_THREAD: u64 = 0x10000;
 
 /// Linux open flags as Lind uses them (not WASI's values; docs/lind-3i.md §15).
 pub mod open_flags {
-    pub const O_RDONLY: i32 = 0;
-    pub const O_WRONLY: i32 = 1;
-    pub const O_RDWR: i32 = 2;
-    pub const O_ACCMODE: i32 = 3;
-    pub const O_CREAT: i32 = 0o100;
-    pub const O_EXCL: i32 = 0o200;
-    pub const O_TRUNC: i32 = 0o1000;
-    pub const O_APPEND: i32 = 0o2000;
-    pub const O_NONBLOCK: i32 = 0o4000;
-    pub const O_DIRECTORY: i32 = 0o200000;
-    pub const O_NOFOLLOW: i32 = 0o400000;
-    pub const O_CLOEXEC: i32 = 0o2000000;
+    pub use abi::flags::open::*;
+    pub use abi::flags::O_ACCMODE;
 }
 
 /// `fcntl` commands.
 pub mod fcntl_cmd {
-    pub const F_DUPFD: i32 = 0;
-    pub const F_GETFD: i32 = 1;
-    pub const F_SETFD: i32 = 2;
-    pub const F_GETFL: i32 = 3;
-    pub const F_SETFL: i32 = 4;
-    pub const F_DUPFD_CLOEXEC: i32 = 1030;
-    pub const FD_CLOEXEC: i32 = 1;
+    pub use abi::flags::fcntl::*;
+    pub use abi::flags::FD_CLOEXEC;
 }
 
-/// `*at` calls' "relative to cwd" dirfd.
-pub const AT_FDCWD: i32 = -100;
+pub use abi::flags::AT_FDCWD;
 /// `unlinkat` flag that removes a directory.
 pub const AT_REMOVEDIR: i32 = 0x200;

@@ -28,19 +28,35 @@ fn buffers_at(record: &SyscallRecord, pos: usize, outputs: bool) -> Vec<&Buffer>
     list.iter().filter(|b| usize::from(b.arg) == pos).collect()
 }
 
-/// A result as strace shows it: `-2 (ENOENT)` for errors.
+/// A result as strace shows it: an error as `-1 ENOENT (No such file or
+/// directory)`, what the app saw once glibc set `errno`.
 pub fn describe_result(nr: u32, result: i64) -> String {
     // Addresses look negative, and getdents' -1 is not -EPERM.
     let errno_like =
         lookup(nr).is_none_or(|i| !matches!(i.ret, RetKind::GuestAddr | RetKind::MinusOne));
-    // wrapping_neg: `result` comes from a log and may be i64::MIN.
-    match (
-        errno_like && (-255..0).contains(&result),
-        errno_name(result.wrapping_neg()),
-    ) {
-        (true, Some(name)) => format!("{result} ({name})"),
-        _ => result.to_string(),
+    if !errno_like || !(-255..0).contains(&result) {
+        return result.to_string();
     }
+    // In range, so it fits an i32 and negates safely.
+    let errno = -(result as i32);
+    match (abi::errno::name(errno), abi::errno::message(errno)) {
+        (Some(name), Some(text)) => format!("-1 {name} ({text})"),
+        _ => format!("-1 (errno {errno})"),
+    }
+}
+
+/// How strace shows argument `pos` of call `name` whose kind is a plain
+/// number: flag sets and commands by name. `None` for a number shown as is.
+fn decoded(name: &str, pos: usize, value: u64) -> Option<String> {
+    use abi::flags::{access, bits, fcntl, one_of, open_flags, whence};
+    let v = value as i32;
+    Some(match (name, pos) {
+        ("open", 1) | ("openat", 2) => open_flags(v),
+        ("access", 1) | ("faccessat", 2) => bits(v, access::NAMES, "F_OK"),
+        ("lseek", 2) => one_of(v, whence::NAMES),
+        ("fcntl", 1) => one_of(v, fcntl::NAMES),
+        _ => return None,
+    })
 }
 
 /// `name(args...) = result`, buffers shown escaped and cut at `max` bytes.
@@ -60,8 +76,26 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
         );
     };
     let mut shown = Vec::new();
+    // strace leaves out an open's mode when it creates nothing.
+    let flags_at = match info.name {
+        "open" => Some(1),
+        "openat" => Some(2),
+        _ => None,
+    };
+    let creates = flags_at.is_some_and(|at| full[at].0 as i32 & abi::flags::open::O_CREAT != 0);
     for (pos, kind) in info.args.iter().enumerate() {
         let (value, _) = full[pos];
+        if *kind == ArgKind::Mode && flags_at.is_some() && !creates {
+            continue;
+        }
+        if *kind == ArgKind::DirFd && value as i32 == abi::flags::AT_FDCWD {
+            shown.push("AT_FDCWD".into());
+            continue;
+        }
+        if let Some(text) = decoded(info.name, pos, value) {
+            shown.push(text);
+            continue;
+        }
         let text = match kind {
             ArgKind::Unused => continue,
             ArgKind::Fd | ArgKind::DirFd | ArgKind::Int | ArgKind::Pid | ArgKind::Signal => {
@@ -147,7 +181,67 @@ mod tests {
     fn errors_are_named_and_buffers_cut() {
         assert_eq!(
             describe_call(&write_record(-9), 3),
-            "write(1, \"hel\"..., 6) = -9 (EBADF)"
+            "write(1, \"hel\"..., 6) = -1 EBADF (Bad file descriptor)"
         );
+    }
+
+    fn call(name: &str, values: &[u64], inputs: &[(u8, &[u8])], result: i64) -> SyscallRecord {
+        let info = abi::catalog::by_name(name).unwrap();
+        let mut full = [(UNUSED_ARG, 3); 6];
+        for (slot, v) in full.iter_mut().zip(values) {
+            slot.0 = *v;
+        }
+        SyscallRecord {
+            seq: 0,
+            cage: 3,
+            nr: info.nr,
+            args: SyscallRecord::args_from_full(3, &full),
+            inputs: inputs
+                .iter()
+                .map(|&(arg, data)| Buffer {
+                    arg,
+                    index: 0,
+                    data: data.to_vec(),
+                    truncated_from: None,
+                })
+                .collect(),
+            outputs: vec![],
+            result,
+            secondary: None,
+            time_us: 0,
+        }
+    }
+
+    /// What strace prints for the same calls on Linux.
+    #[test]
+    fn flags_commands_and_errors_read_as_strace_prints_them() {
+        let path = [(0u8, &b"demo-out/notes.txt"[..])];
+        assert_eq!(
+            describe_call(&call("open", &[0x1000, 0o1101, 0o644], &path, 3), 64),
+            "open(\"demo-out/notes.txt\", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3"
+        );
+        let at = [(1u8, &b"missing"[..])];
+        assert_eq!(
+            describe_call(&call("openat", &[-100i64 as u64, 0x1000, 0o2000000, 0], &at, -2), 64),
+            "openat(AT_FDCWD, \"missing\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)"
+        );
+        let a = [(0u8, &b"/etc"[..])];
+        assert_eq!(
+            describe_call(&call("access", &[0x1000, 6], &a, -13), 64),
+            "access(\"/etc\", R_OK|W_OK) = -1 EACCES (Permission denied)"
+        );
+        assert_eq!(
+            describe_call(&call("lseek", &[3, 10, 2], &[], 74), 64),
+            "lseek(3, 10, SEEK_END) = 74"
+        );
+        assert_eq!(
+            describe_call(&call("fcntl", &[3, 1030, 10], &[], 10), 64),
+            "fcntl(3, F_DUPFD_CLOEXEC, 10) = 10"
+        );
+    }
+
+    #[test]
+    fn an_unknown_errno_is_shown_by_number() {
+        assert_eq!(describe_result(1, -200), "-1 (errno 200)");
     }
 }
