@@ -15,3 +15,4 @@ pub mod catalog;
 pub mod errno;
 pub mod flags;
 pub mod limits;
+pub mod stat;

@@ -39,8 +39,7 @@ pub const MAX_FILE_OFFSET: u64 = i32::MAX as u64;
 /// glibc treats results in (-MAX_ERRNO, 0) as errno values.
 pub const MAX_ERRNO: i32 = 256;
 
-/// Size of RawPOSIX's `StatData`, the stat layout apps see (docs/lind-3i.md §9.3).
-pub const STAT_SIZE: usize = 104;
+pub use abi::stat::STAT_SIZE;
 /// Size of one translated iovec: `{u64 host_base, u64 len}`.
 pub const IOVEC_SIZE: usize = 16;
 /// Size of `clone_args`: 11 u64 fields.

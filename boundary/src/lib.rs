@@ -43,7 +43,7 @@ pub mod iovec;
 pub mod nr;
 mod program;
 pub mod registration;
-pub mod stat;
+pub use abi::stat;
 mod threei;
 pub mod wait;
 

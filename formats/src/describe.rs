@@ -45,6 +45,20 @@ pub fn describe_result(nr: u32, result: i64) -> String {
     }
 }
 
+/// A stat call's output as strace prints it by default, from RawPOSIX's
+/// 104-byte layout: `{st_mode=S_IFREG|0644, st_size=64, ...}`.
+fn stat_struct(name: &str, data: &[u8]) -> Option<String> {
+    if !matches!(name, "stat" | "fstat" | "lstat" | "newfstatat") {
+        return None;
+    }
+    let st = abi::stat::Stat::decode(data)?;
+    Some(format!(
+        "{{st_mode={}, st_size={}, ...}}",
+        abi::stat::mode_string(st.mode),
+        st.size
+    ))
+}
+
 /// How strace shows argument `pos` of call `name` whose kind is a plain
 /// number: flag sets and commands by name. `None` for a number shown as is.
 fn decoded(name: &str, pos: usize, value: u64) -> Option<String> {
@@ -111,7 +125,10 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
                 }
             }
             ArgKind::Out { .. } => match buffers_at(record, pos, true).first() {
-                Some(b) => quote(&b.data, max, b.truncated_from.is_some()),
+                Some(b) => match stat_struct(info.name, &b.data) {
+                    Some(shown) => shown,
+                    None => quote(&b.data, max, b.truncated_from.is_some()),
+                },
                 None => format!("{value:#x}"),
             },
             ArgKind::IovIn { .. } | ArgKind::IovOut { .. } | ArgKind::StrArray => {
@@ -238,6 +255,28 @@ mod tests {
             describe_call(&call("fcntl", &[3, 1030, 10], &[], 10), 64),
             "fcntl(3, F_DUPFD_CLOEXEC, 10) = 10"
         );
+    }
+
+    #[test]
+    fn a_stat_buffer_reads_as_strace_prints_it() {
+        let st = abi::stat::Stat {
+            mode: 0o100644,
+            size: 64,
+            ..Default::default()
+        };
+        let mut rec = call("stat", &[0x1000, 0x2000], &[(0, b"demo-out/data.bin")], 0);
+        rec.outputs.push(Buffer {
+            arg: 1,
+            index: 0,
+            data: st.encode().to_vec(),
+            truncated_from: None,
+        });
+        assert_eq!(
+            describe_call(&rec, 64),
+            "stat(\"demo-out/data.bin\", {st_mode=S_IFREG|0644, st_size=64, ...}) = 0"
+        );
+        assert_eq!(abi::stat::mode_string(0o40755), "S_IFDIR|0755");
+        assert_eq!(abi::stat::mode_string(0o644), "0644");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!    mtim (..) | ctim (..) }`, little-endian. This is not Linux x86_64's
 //! 144-byte `struct stat`.
 
-use crate::consts::STAT_SIZE;
+/// The size of RawPOSIX's `StatData`.
+pub const STAT_SIZE: usize = 104;
 
 /// File type mask of `mode`.
 pub const S_IFMT: u32 = 0o170000;
@@ -19,29 +20,64 @@ pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFIFO: u32 = 0o010000;
 /// Character device.
 pub const S_IFCHR: u32 = 0o020000;
+/// Block device.
+pub const S_IFBLK: u32 = 0o060000;
+/// Socket.
+pub const S_IFSOCK: u32 = 0o140000;
+
+/// A mode as strace prints it: the file type by name, then the
+/// permission bits in octal (`S_IFREG|0644`).
+pub fn mode_string(mode: u32) -> String {
+    let kind = match mode & S_IFMT {
+        S_IFREG => "S_IFREG",
+        S_IFDIR => "S_IFDIR",
+        S_IFLNK => "S_IFLNK",
+        S_IFIFO => "S_IFIFO",
+        S_IFCHR => "S_IFCHR",
+        S_IFBLK => "S_IFBLK",
+        S_IFSOCK => "S_IFSOCK",
+        _ => return format!("0{mode:o}"),
+    };
+    format!("{kind}|{:04o}", mode & 0o7777)
+}
 
 /// A timestamp as StatData holds it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Timespec {
+    /// Seconds.
     pub sec: u64,
+    /// Nanoseconds.
     pub nsec: u64,
 }
 
 /// One decoded `StatData`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Stat {
+    /// Device.
     pub dev: u64,
+    /// Inode number.
     pub ino: u64,
+    /// Type and permission bits.
     pub mode: u32,
+    /// Hard links.
     pub nlink: u32,
+    /// Owner.
     pub uid: u32,
+    /// Group.
     pub gid: u32,
+    /// Device, for a device file.
     pub rdev: u64,
+    /// Size in bytes.
     pub size: u64,
+    /// Preferred I/O block size.
     pub blksize: i32,
+    /// 512-byte blocks allocated.
     pub blocks: u32,
+    /// Last access.
     pub atime: Timespec,
+    /// Last modification.
     pub mtime: Timespec,
+    /// Last status change.
     pub ctime: Timespec,
 }
 
