@@ -207,6 +207,14 @@ fn dump_json_is_one_object_per_line() {
     assert_eq!(write["name"], "write");
     assert_eq!(write["inputs"][0]["data"], "hello\\n");
     assert_eq!(values[4]["errno"], "ENOENT");
+    assert_eq!(
+        values[4]["decoded"],
+        "open(\"/missing\", O_RDONLY) = -1 ENOENT (No such file or directory)"
+    );
+    assert_eq!(
+        values[4]["args"][1]["value"], 0,
+        "the raw flags stay beside it"
+    );
     assert_eq!(values[9]["end"], "clean");
 }
 

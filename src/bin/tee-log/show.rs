@@ -114,6 +114,9 @@ pub fn json(record: &Record, index: u64) -> Value {
                 "outputs": buffers(&r.outputs),
                 "result": r.result,
                 "errno": errno,
+                // The decoded form beside the raw values, as the text dump
+                // shows it (flags by name, structs, the error's text).
+                "decoded": describe_call(r, usize::MAX),
                 "secondary": r.secondary,
                 "time_us": r.time_us,
             })
