@@ -89,6 +89,9 @@ fn buffers(list: &[Buffer]) -> Value {
         .collect()
 }
 
+/// How much of a buffer the decoded line of a JSON record shows.
+const DECODED_STRSIZE: usize = 32;
+
 /// One JSON object per record; buffers complete, escaped as in C.
 pub fn json(record: &Record, index: u64) -> Value {
     match record {
@@ -115,8 +118,9 @@ pub fn json(record: &Record, index: u64) -> Value {
                 "result": r.result,
                 "errno": errno,
                 // The decoded form beside the raw values, as the text dump
-                // shows it (flags by name, structs, the error's text).
-                "decoded": describe_call(r, usize::MAX),
+                // shows it (flags by name, structs, the error's text);
+                // buffers whole are in inputs and outputs.
+                "decoded": describe_call(r, DECODED_STRSIZE),
                 "secondary": r.secondary,
                 "time_us": r.time_us,
             })
