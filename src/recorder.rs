@@ -56,12 +56,13 @@ impl Recorder {
         let writer =
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
                 .map_err(|e| {
-                    GuestFile::remove_output(rt, path);
+                    let removed = GuestFile::remove_output(rt, path);
                     let cause = match e {
                         WriteError::Io { source, .. } => source.to_string(),
                         other => other.to_string(),
                     };
-                    format!("{path}: cannot write the log header: {cause}; no log was left")
+                    let left = if removed { "; no log was left" } else { "" };
+                    format!("{path}: cannot write the log header: {cause}{left}")
                 })?;
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),

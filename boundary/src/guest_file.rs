@@ -68,14 +68,12 @@ impl GuestFile {
     /// Removes an output [`create_output`](GuestFile::create_output) made
     /// but could not fill (the disk was full before its first bytes): an
     /// empty log left behind would read as a log that recorded nothing. A
-    /// FIFO or device it wrote into is left alone.
-    pub fn remove_output(rt: &dyn ThreeI, path: &str) {
+    /// FIFO or device it wrote into is left alone. Whether it was removed.
+    pub fn remove_output(rt: &dyn ThreeI, path: &str) -> bool {
         let guest = Guest::new(rt);
-        if !is_stream(&guest, path) {
-            // Nothing more to do if this fails: the caller reports the
-            // write error that brought it here.
-            let _ = guest.unlink(path);
-        }
+        // A failed unlink leaves nothing more to do: the caller reports the
+        // write error that brought it here.
+        !is_stream(&guest, path) && guest.unlink(path).is_ok()
     }
 
     /// Opens `path` with Linux `flags` and `mode` in the cage `rt` stands for.
