@@ -72,6 +72,56 @@ value_set! {
     }
 }
 
+value_set! {
+    /// `mmap` and `mprotect` protections (`PROT_NONE` is 0: no bit).
+    prot {
+        PROT_READ = 1,
+        PROT_WRITE = 2,
+        PROT_EXEC = 4,
+    }
+}
+
+value_set! {
+    /// `mmap` flags.
+    map {
+        MAP_SHARED = 0x01,
+        MAP_PRIVATE = 0x02,
+        MAP_FIXED = 0x10,
+        MAP_ANONYMOUS = 0x20,
+    }
+}
+
+value_set! {
+    /// Socket address families.
+    family {
+        AF_UNIX = 1,
+        AF_INET = 2,
+        AF_INET6 = 10,
+    }
+}
+
+value_set! {
+    /// Socket types; `SOCK_NONBLOCK` and `SOCK_CLOEXEC` may be or-ed in.
+    sock {
+        SOCK_STREAM = 1,
+        SOCK_DGRAM = 2,
+        SOCK_RAW = 3,
+        SOCK_NONBLOCK = 0o4000,
+        SOCK_CLOEXEC = 0o2000000,
+    }
+}
+
+/// A socket type as strace prints it: the type by name, then its flags
+/// (`SOCK_STREAM|SOCK_CLOEXEC`).
+pub fn socket_type(value: i32) -> String {
+    let flags = sock::SOCK_NONBLOCK | sock::SOCK_CLOEXEC;
+    let kind = one_of(value & !flags, &sock::NAMES[..3]);
+    match value & flags {
+        0 => kind,
+        set => format!("{kind}|{}", bits(set, &sock::NAMES[3..], "")),
+    }
+}
+
 /// Open flags as strace prints them: the access mode, then each set bit
 /// by name, then any bits left as hex (`O_WRONLY|O_CREAT|O_TRUNC`).
 pub fn open_flags(value: i32) -> String {
@@ -142,5 +192,10 @@ mod tests {
         assert_eq!(one_of(2, whence::NAMES), "SEEK_END");
         assert_eq!(one_of(9, whence::NAMES), "9");
         assert_eq!(one_of(1030, fcntl::NAMES), "F_DUPFD_CLOEXEC");
+        assert_eq!(bits(3, prot::NAMES, "PROT_NONE"), "PROT_READ|PROT_WRITE");
+        assert_eq!(bits(0x22, map::NAMES, "0"), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(socket_type(0o2000001), "SOCK_STREAM|SOCK_CLOEXEC");
+        assert_eq!(socket_type(9), "9");
+        assert_eq!(one_of(1, family::NAMES), "AF_UNIX");
     }
 }

@@ -62,13 +62,18 @@ fn stat_struct(name: &str, data: &[u8]) -> Option<String> {
 /// How strace shows argument `pos` of call `name` whose kind is a plain
 /// number: flag sets and commands by name. `None` for a number shown as is.
 fn decoded(name: &str, pos: usize, value: u64) -> Option<String> {
-    use abi::flags::{access, bits, fcntl, one_of, open_flags, whence};
+    use abi::flags::whence;
+    use abi::flags::{access, bits, family, fcntl, map, one_of, open_flags, prot, socket_type};
     let v = value as i32;
     Some(match (name, pos) {
         ("open", 1) | ("openat", 2) => open_flags(v),
         ("access", 1) | ("faccessat", 2) => bits(v, access::NAMES, "F_OK"),
         ("lseek", 2) => one_of(v, whence::NAMES),
         ("fcntl", 1) => one_of(v, fcntl::NAMES),
+        ("mmap", 2) | ("mprotect", 2) => bits(v, prot::NAMES, "PROT_NONE"),
+        ("mmap", 3) => bits(v, map::NAMES, "0"),
+        ("socket", 0) | ("socketpair", 0) => one_of(v, family::NAMES),
+        ("socket", 1) | ("socketpair", 1) => socket_type(v),
         _ => return None,
     })
 }
@@ -254,6 +259,14 @@ mod tests {
         assert_eq!(
             describe_call(&call("fcntl", &[3, 1030, 10], &[], 10), 64),
             "fcntl(3, F_DUPFD_CLOEXEC, 10) = 10"
+        );
+        assert_eq!(
+            describe_call(&call("socket", &[1, 0o2000001, 0], &[], 4), 64),
+            "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0) = 4"
+        );
+        assert_eq!(
+            describe_call(&call("mprotect", &[0x4000, 4096, 1], &[], 0), 64),
+            "mprotect(0x4000, 4096, PROT_READ) = 0"
         );
     }
 
