@@ -14,37 +14,15 @@
 //! Run with `cargo bench --bench end_to_end`. Each configuration runs
 //! `ROUNDS` times, interleaved, and the median is reported.
 
+mod common;
+
+use common::{median, time};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 7;
 const WRITES: &str = "20000";
 const WRITE_SIZE: &str = "4096";
-
-fn bin(name: &str) -> &'static str {
-    match name {
-        "tee-grate" => env!("CARGO_BIN_EXE_tee-grate"),
-        "tee-replay" => env!("CARGO_BIN_EXE_tee-replay"),
-        "tee-log" => env!("CARGO_BIN_EXE_tee-log"),
-        _ => env!("CARGO_BIN_EXE_lind-host"),
-    }
-}
-
-/// Runs one command to completion in `dir`; panics on failure.
-fn time(dir: &Path, name: &str, args: &[&str]) -> Duration {
-    let start = Instant::now();
-    let status = Command::new(bin(name))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("spawn");
-    let elapsed = start.elapsed();
-    assert!(status.success(), "{name} {args:?} failed: {status}");
-    elapsed
-}
 
 /// Writes `bytes` bytes to a fresh file in 64 KiB writes.
 fn write_once(dir: &Path, bytes: usize) -> Duration {
@@ -62,11 +40,6 @@ fn write_once(dir: &Path, bytes: usize) -> Duration {
     }
     drop(file);
     start.elapsed()
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// Runs each labelled command `ROUNDS` times, interleaved; returns medians.

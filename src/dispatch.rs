@@ -33,10 +33,10 @@ impl TeeState {
     /// A call that goes to the primary only; recorded, never duplicated.
     fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
         let ret = self.primary(rt, nr, cage, args);
-        let seq = self.next_seq();
         if let (Some(recorder), Some(info)) = (self.secondary.recorder(), formats::lookup(nr)) {
+            let ticket = recorder.ticket();
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
-            recorder.syscall(seq, cage, nr, args, Vec::new(), outputs, ret);
+            recorder.syscall(ticket, cage, nr, args, Vec::new(), outputs, ret);
         }
         ret
     }
@@ -70,13 +70,13 @@ impl TeeState {
         // logged in the order they completed, which for an open and the
         // writes on the fd it returned is the order the kernel applied
         // them; for ordered calls on one fd the lock above makes it so.
-        let seq = self.next_seq();
+        let ticket = self.secondary.recorder().map(|r| r.ticket());
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
-        match (&self.secondary, translated) {
-            (Secondary::Recorder(recorder), _) => {
-                recorder.syscall(seq, cage, info.nr, args, inputs, outputs, ret)
+        match (&self.secondary, translated, ticket) {
+            (Secondary::Recorder(recorder), _, Some(ticket)) => {
+                recorder.syscall(ticket, cage, info.nr, args, inputs, outputs, ret)
             }
-            (Secondary::Stack(stack), Some(Some(translated))) => {
+            (Secondary::Stack(stack), Some(Some(translated)), _) => {
                 let primary = Answer {
                     result: ret,
                     outputs,
@@ -84,7 +84,8 @@ impl TeeState {
                 self.duplicate(rt, stack, info, cage, (args, &translated), primary);
             }
             // The secondary never got this fd.
-            (Secondary::Stack(_), _) => self.faults.count(Fault::Skipped, info.nr),
+            (Secondary::Stack(_), _, _) => self.faults.count(Fault::Skipped, info.nr),
+            (Secondary::Recorder(_), _, None) => {}
         }
         ret
     }

@@ -1,15 +1,24 @@
 //! Why the tee could not run an app: one type for every failure of its
 //! own, each with the exit status it gives (README, "Exit codes").
 
+use boundary::guest_file::OutputError;
 use boundary::{CageId, Errno};
+use formats::WriteError;
 use std::fmt;
 
 #[derive(Debug)]
 pub enum TeeError {
     /// The command line: clap's one line, or a check after it.
     Usage(String),
-    /// The trace log or another output file could not be made or written.
-    Output(String),
+    /// The trace log could not be made.
+    Output(OutputError),
+    /// The log's header could not be written (`removed`: the empty file
+    /// was taken away again).
+    LogHeader {
+        path: String,
+        error: WriteError,
+        removed: bool,
+    },
     /// A block's chain could not be started, or ended before its hold
     /// cage reported in.
     Block {
@@ -36,17 +45,30 @@ pub enum BlockFailure {
 }
 
 impl TeeError {
-    /// The tee's exit status for this failure: 2 for all of them, as for a
-    /// usage error (an app's own status can be anything else).
+    /// The tee's exit status for this failure: [`abi::exit::FAILED`] for
+    /// all of them (an app's own status can be anything else).
     pub fn exit_status(&self) -> i32 {
-        2
+        i32::from(abi::exit::FAILED)
     }
 }
 
 impl fmt::Display for TeeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TeeError::Usage(m) | TeeError::Output(m) => f.write_str(m),
+            TeeError::Usage(m) => f.write_str(m),
+            TeeError::Output(e) => write!(f, "{e}"),
+            TeeError::LogHeader {
+                path,
+                error,
+                removed,
+            } => {
+                let cause = match error {
+                    WriteError::Io { source, .. } => source as &dyn fmt::Display,
+                    other => other,
+                };
+                let left = if *removed { "; no log was left" } else { "" };
+                write!(f, "{path}: cannot write the log header: {cause}{left}")
+            }
             TeeError::Block { which, chain, why } => {
                 let chain = chain.join(" ");
                 match why {

@@ -58,7 +58,7 @@ pub fn hold_main(rt: &dyn ThreeI, argv: &[String]) -> i32 {
         }
         _ => {
             guest.eprint("tee-grate: --hold is internal: it ends a block's grate chain\n");
-            2
+            i32::from(abi::exit::FAILED)
         }
     }
 }

@@ -121,8 +121,7 @@ impl TeeState {
 
     fn log_fork(&self, parent: CageId, child: CageId, thread: bool) {
         if let Some(recorder) = self.secondary.recorder() {
-            let seq = self.next_seq();
-            recorder.lifecycle(|time_us| {
+            recorder.lifecycle(recorder.ticket(), |seq, time_us| {
                 Record::Fork(ForkRecord {
                     seq,
                     parent: parent.0,
@@ -135,7 +134,7 @@ impl TeeState {
     }
 
     pub(crate) fn on_exec(&self, rt: &dyn ThreeI, cage: CageId, args: &Args) -> i32 {
-        let seq = self.next_seq();
+        let ticket = self.secondary.recorder().map(|r| r.ticket());
         // The exec replaces the cage's memory: copy path and argv first.
         let path = read_cstr(rt, args[0].value, args[0].owner()).unwrap_or_default();
         let argv = read_str_array(rt, args[1].value, args[1].owner()).unwrap_or_default();
@@ -146,8 +145,8 @@ impl TeeState {
             }
             self.simulate_exec(rt, cage, &path, &argv);
         }
-        if let Some(recorder) = self.secondary.recorder() {
-            recorder.lifecycle(|time_us| {
+        if let (Some(recorder), Some(ticket)) = (self.secondary.recorder(), ticket) {
+            recorder.lifecycle(ticket, |seq, time_us| {
                 Record::Exec(ExecRecord {
                     seq,
                     cage: cage.0,
@@ -170,7 +169,7 @@ impl TeeState {
     }
 
     pub(crate) fn on_exit(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
-        let seq = self.next_seq();
+        let ticket = self.secondary.recorder().map(|r| r.ticket());
         let status = args[0].as_i32();
         let process = nr == nr::EXIT_GROUP;
         if process {
@@ -181,8 +180,8 @@ impl TeeState {
                 stack.pairs.exit(cage);
             }
         }
-        if let Some(recorder) = self.secondary.recorder() {
-            recorder.lifecycle(|time_us| {
+        if let (Some(recorder), Some(ticket)) = (self.secondary.recorder(), ticket) {
+            recorder.lifecycle(ticket, |seq, time_us| {
                 Record::Exit(ExitRecord {
                     seq,
                     cage: cage.0,

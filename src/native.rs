@@ -20,7 +20,7 @@ pub fn run_program() -> ExitCode {
     match argv.first().map(String::as_str) {
         None | Some("--help" | "-h") => {
             eprintln!("usage: lind-host PROGRAM [ARGS...]   (--list-programs lists them)");
-            ExitCode::from(2)
+            ExitCode::from(abi::exit::FAILED)
         }
         Some("--list-programs") => {
             list_programs();

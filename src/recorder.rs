@@ -5,12 +5,13 @@
 //! grate's file), and a failing log (a full disk) stops recording with one
 //! warning; the app never sees it.
 
+use crate::error::TeeError;
 use boundary::clock::GuestClock;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
-use formats::{Clock, LogHeader, LogWriter, SyncPolicy, WriteError};
-use std::sync::atomic::{AtomicBool, Ordering};
+use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 
 /// The recording secondary.
@@ -23,6 +24,38 @@ pub struct Recorder {
     /// The monotonic time recording started, in microseconds.
     start_us: u64,
     warned: AtomicBool,
+    /// The next sequence number.
+    seq: AtomicU64,
+}
+
+/// A sequence number taken for a record. The writer keeps records within
+/// a window of sequence order, so every number must end as a record or be
+/// given up: dropping a ticket unused gives its number up.
+pub struct Ticket<'a> {
+    recorder: &'a Recorder,
+    seq: u64,
+}
+
+impl Ticket<'_> {
+    /// The number, now spent on a record.
+    fn spend(self) -> u64 {
+        let seq = self.seq;
+        std::mem::forget(self);
+        seq
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let writer = self
+            .recorder
+            .writer
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(writer) = writer.as_ref() {
+            writer.pass(self.seq);
+        }
+    }
 }
 
 /// The writer's clock: the tee's own, in milliseconds.
@@ -43,8 +76,8 @@ impl Recorder {
         command_line: Vec<String>,
         policy: SyncPolicy,
         force: bool,
-    ) -> Result<Recorder, String> {
-        let file = GuestFile::create_output(rt, path, force)?;
+    ) -> Result<Recorder, TeeError> {
+        let file = GuestFile::create_output(rt, path, force).map_err(TeeError::Output)?;
         let clock = GuestClock::new(rt);
         let header = LogHeader::created_at(
             "tee-grate",
@@ -55,22 +88,29 @@ impl Recorder {
         );
         let writer =
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
-                .map_err(|e| {
-                    let removed = GuestFile::remove_output(rt, path);
-                    let cause = match e {
-                        WriteError::Io { source, .. } => source.to_string(),
-                        other => other.to_string(),
-                    };
-                    let left = if removed { "; no log was left" } else { "" };
-                    format!("{path}: cannot write the log header: {cause}{left}")
-                })?;
+                .map_err(|error| TeeError::LogHeader {
+                    path: path.to_string(),
+                    removed: GuestFile::remove_output(rt, path),
+                    error,
+                })?
+                .bounded_order();
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),
             path: path.to_string(),
             start_us: clock.monotonic_us(),
             clock,
             warned: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
         })
+    }
+
+    /// Takes the next sequence number: when a call's primary has answered,
+    /// or before an exec, which replaces the cage.
+    pub fn ticket(&self) -> Ticket<'_> {
+        Ticket {
+            recorder: self,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     fn time_us(&self) -> u64 {
@@ -95,7 +135,7 @@ impl Recorder {
     #[allow(clippy::too_many_arguments)]
     pub fn syscall(
         &self,
-        seq: u64,
+        ticket: Ticket<'_>,
         cage: CageId,
         nr: u32,
         args: &Args,
@@ -104,7 +144,7 @@ impl Recorder {
         result: i32,
     ) {
         let record = SyscallRecord {
-            seq,
+            seq: ticket.spend(),
             cage: cage.0,
             nr,
             args: SyscallRecord::args_from_full(cage.0, &args.map(|a| (a.value, a.cage))),
@@ -117,9 +157,10 @@ impl Recorder {
         self.append(&Record::Syscall(record));
     }
 
-    /// Appends a lifecycle record built from the current time.
-    pub fn lifecycle(&self, build: impl FnOnce(u64) -> Record) {
-        let record = build(self.time_us());
+    /// Appends a lifecycle record built from its sequence number and the
+    /// current time.
+    pub fn lifecycle(&self, ticket: Ticket<'_>, build: impl FnOnce(u64, u64) -> Record) {
+        let record = build(ticket.spend(), self.time_us());
         self.append(&record);
     }
 

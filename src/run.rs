@@ -64,16 +64,13 @@ fn start(
     plan: TeePlan,
 ) -> Result<i32, TeeError> {
     let secondary = match &plan.secondary {
-        cli::Secondary::Recorder(path) => Secondary::Recorder(
-            Recorder::create(
-                rt,
-                &path.to_string_lossy(),
-                argv.to_vec(),
-                plan.sync,
-                plan.force,
-            )
-            .map_err(TeeError::Output)?,
-        ),
+        cli::Secondary::Recorder(path) => Secondary::Recorder(Recorder::create(
+            rt,
+            &path.to_string_lossy(),
+            argv.to_vec(),
+            plan.sync,
+            plan.force,
+        )?),
         cli::Secondary::Stack(chain) => {
             Secondary::Stack(LiveStack::new(chain.clone(), new_pairs()))
         }

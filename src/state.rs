@@ -8,7 +8,6 @@ use crate::secondary::{LiveStack, Secondary};
 use boundary::{Args, CageId, ThreeI};
 use interpose::capture::CaptureLimits;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// Where the app's cages stand, guarded by one lock and signalled by one
@@ -36,7 +35,6 @@ pub struct TeeState {
     pub self_name: String,
     pub plan: TeePlan,
     pub limits: CaptureLimits,
-    seq: AtomicU64,
     life: Mutex<Life>,
     life_changed: Condvar,
     primary_hold: OnceLock<CageId>,
@@ -57,7 +55,6 @@ impl TeeState {
             self_name,
             plan,
             limits,
-            seq: AtomicU64::new(0),
             life: Mutex::default(),
             life_changed: Condvar::new(),
             primary_hold: OnceLock::new(),
@@ -65,11 +62,6 @@ impl TeeState {
             order: OrderLocks::default(),
             faults: Faults::default(),
         }
-    }
-
-    /// The next sequence number, taken when a call's primary has answered.
-    pub fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Locks the lifecycle state. Updates are single assignments, so a

@@ -181,7 +181,7 @@ fn dump_filters_by_cage_and_calls() {
     assert_eq!(code, 0);
     assert!(out.contains("fork()") && out.contains("exit_group") && !out.contains("write("));
     let (code, _, err) = tee_log(&["dump", "--calls", "bogus", path_str(&log)]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("bogus"), "{err}");
 }
 
@@ -313,7 +313,7 @@ fn verify_exit_codes_tell_clean_torn_and_corrupt_apart() {
 
     let unfinished = write_log(dir.path(), "unfinished.tlog", &session(0), false);
     let (code, out, _) = tee_log(&["verify", path_str(&unfinished)]);
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("incomplete") && out.contains("no trailer"),
         "{out}"
@@ -323,7 +323,7 @@ fn verify_exit_codes_tell_clean_torn_and_corrupt_apart() {
     let last = *frame_spans(&torn).last().unwrap();
     edit(&torn, |b| b.truncate(last.0 + 4));
     let (code, out, _) = tee_log(&["verify", path_str(&torn)]);
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("torn: offset {}", last.0)), "{out}");
     assert!(out.contains("record 7"), "{out}");
 
@@ -346,13 +346,13 @@ fn verify_refuses_what_is_not_a_log() {
 
     let short = dir.path().join("short");
     std::fs::write(&short, b"TEEGR").unwrap();
-    let (code, _, _) = tee_log(&["verify", path_str(&short)]);
-    assert_eq!(code, 2);
+    let (code, out, _) = tee_log(&["verify", path_str(&short)]);
+    assert_eq!(code, 1, "a header cut short is a torn log: {out}");
 
     let future = write_log(dir.path(), "future.tlog", &session(0), true);
     edit(&future, |b| b[8] = 9);
     let (code, _, err) = tee_log(&["verify", path_str(&future)]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "an unknown version cannot be judged");
     assert!(
         err.starts_with(&format!("tee-log: {}: offset 8:", future.display())),
         "{err}"
@@ -360,16 +360,16 @@ fn verify_refuses_what_is_not_a_log() {
     assert!(err.contains(&format!("9.{FORMAT_MINOR}")), "{err}");
 
     let (code, _, err) = tee_log(&["verify", path_str(&dir.path().join("missing"))]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.starts_with("tee-log: "), "{err}");
 }
 
 #[test]
-fn usage_errors_exit_one_except_for_diff() {
+fn usage_errors_exit_two_in_every_command() {
     let (code, _, err) = tee_log(&["verify"]);
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     let (code, _, _) = tee_log(&["frobnicate"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     let (code, _, _) = tee_log(&["diff", "only-one"]);
     assert_eq!(code, 2);
     let (code, out, _) = tee_log(&["--help"]);
@@ -402,7 +402,7 @@ fn salvage_writes_a_clean_log_of_the_good_records() {
     assert_eq!(code, 0);
 
     let (code, _, err) = tee_log(&["salvage", path_str(&log), path_str(&out_path)]);
-    assert_eq!(code, 1, "an existing output is not overwritten");
+    assert_eq!(code, 2, "an existing output is not overwritten");
     assert!(err.contains(&out_path.display().to_string()), "{err}");
 }
 

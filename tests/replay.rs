@@ -245,7 +245,7 @@ fn corrupt_log_is_refused_unless_salvaged() {
     bytes[middle] ^= 0x40;
     std::fs::write(&log, bytes).expect("write");
     let refused = run(dir.path(), "tee-replay", &["t.log", "--into-dir", "d"]);
-    assert_eq!(refused.status, 2, "{}", refused.stderr);
+    assert_eq!(refused.status, 3, "a damaged log: {}", refused.stderr);
     assert!(refused.stderr.contains("--salvage"), "{}", refused.stderr);
     assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
     let salvaged = run(
@@ -729,4 +729,81 @@ fn archived_copies_keep_the_recorded_mode_or_stay_private() {
         let meta = std::fs::metadata(dir.path().join("arch").join(name)).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
     }
+}
+
+/// The writer keeps every record within `SEQ_WINDOW` of sequence order
+/// (SPEC.md, "Order"), so replay reads in bounded memory. A log further
+/// out of order is refused before anything is replayed, never replayed in
+/// the wrong order; one within the bound replays in sequence order.
+#[test]
+fn a_log_out_of_order_beyond_the_writers_bound_is_refused_not_misreplayed() {
+    let window = formats::SEQ_WINDOW;
+    let writes = window + 2;
+    // open, then one-byte writes numbered 2.., with write 2 arriving `late`
+    // records after its place.
+    let log = |name: &str, late: u64| {
+        let byte = |seq: u64| [b'a' + (seq % 26) as u8];
+        let bytes: Vec<[u8; 1]> = (0..=writes + 1).map(byte).collect();
+        let write =
+            |seq: u64| crafted_call(seq, 1, [3, 0x2000, 1], &[(1, &bytes[seq as usize])], 1);
+        let mut records = vec![crafted_call(
+            1,
+            2,
+            [0x1000, 0o101, 0o644],
+            &[(0, b"o.txt")],
+            3,
+        )];
+        let mut order: Vec<u64> = (3..=writes + 1).collect();
+        order.insert(late as usize, 2);
+        records.extend(order.into_iter().map(write));
+        let dir = scratch();
+        crafted_log(dir.path(), name, &records);
+        let want: Vec<u8> = (2..=writes + 1).map(|s| byte(s)[0]).collect();
+        (dir, want)
+    };
+
+    // Write 2 read after write 2 + window - 1: within the bound.
+    let (dir, want) = log("ok.log", window - 1);
+    run_ok(dir.path(), "tee-log", &["verify", "ok.log"], 0);
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["ok.log", "--into-dir", "out"],
+        0,
+    );
+    let got = std::fs::read(dir.path().join("out/o.txt")).expect("replayed file");
+    assert_eq!(got, want, "replayed in sequence order");
+
+    // Write 2 read after write 2 + window: the writer would have written
+    // it first.
+    let (dir, _) = log("late.log", window);
+    for (name, args) in [
+        ("tee-replay", vec!["late.log", "--into-dir", "out"]),
+        (
+            "tee-replay",
+            vec!["late.log", "%<", "passthrough-grate", "%>"],
+        ),
+        ("tee-log", vec!["diff", "late.log", "late.log"]),
+    ] {
+        let out = run(dir.path(), name, &args);
+        assert_eq!(out.status, 3, "{name} {args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("late.log: offset ")
+                && out
+                    .stderr
+                    .contains(&format!("(seq 2) comes after seq {}", window + 2))
+                && out.stderr.contains("out of order"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!dir.path().join("out").exists(), "nothing was replayed");
+    let verify = run(dir.path(), "tee-log", &["verify", "late.log"]);
+    assert_eq!(verify.status, 3, "{verify:?}");
+    assert!(
+        verify.stdout.contains("corrupt: offset "),
+        "{}",
+        verify.stdout
+    );
 }

@@ -2,8 +2,9 @@
 The Lind ABI as this project relies on it, written once and read by every
 crate: the syscall catalog (numbers, names, argument kinds, result kinds,
 fd effects, and the calls RawPOSIX implements), errno names and messages,
-and the limits every part applies alike. Dependency-free, so that even the
-crates that depend on nothing else of the workspace read it.
+the limits every part applies alike, and the tools' exit codes.
+Dependency-free, so that even the crates that depend on nothing else of
+the workspace read it.
 
 The facts behind it are in `docs/lind-3i.md`.
 */
@@ -13,6 +14,7 @@ The facts behind it are in `docs/lind-3i.md`.
 
 pub mod catalog;
 pub mod errno;
+pub mod exit;
 pub mod flags;
 pub mod limits;
 pub mod stat;

@@ -35,6 +35,38 @@ fn io_error(errno: Errno) -> io::Error {
     io::Error::from_raw_os_error(errno.get())
 }
 
+/// Why [`GuestFile::create_output`] made no file.
+#[derive(Debug)]
+pub struct OutputError {
+    /// The path as the user gave it.
+    pub path: String,
+    pub why: OutputFailure,
+}
+
+/// What went wrong making an output file.
+#[derive(Debug)]
+pub enum OutputFailure {
+    /// `--force` could not remove what was there.
+    Replace(Errno),
+    /// Something is there and `--force` was not given.
+    Exists,
+    /// Creating it failed.
+    Create(io::Error),
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.path;
+        match &self.why {
+            OutputFailure::Replace(e) => write!(f, "{path}: cannot replace it: {e}"),
+            OutputFailure::Exists => write!(f, "{path}: exists; give --force to replace it"),
+            OutputFailure::Create(e) => write!(f, "{path}: cannot create it: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
 impl GuestFile {
     /// Creates an output file of a tool (a trace log, a report) with mode
     /// 0600. An existing `path` is refused, with a line that says so,
@@ -42,13 +74,21 @@ impl GuestFile {
     /// itself, never followed, so the output is always a new file. A FIFO
     /// or a character device (`/dev/stdout`) holds no data to lose and is
     /// written as it is.
-    pub fn create_output(rt: &dyn ThreeI, path: &str, force: bool) -> Result<GuestFile, String> {
+    pub fn create_output(
+        rt: &dyn ThreeI,
+        path: &str,
+        force: bool,
+    ) -> Result<GuestFile, OutputError> {
         use crate::consts::open_flags::{O_CLOEXEC, O_CREAT, O_EXCL, O_WRONLY};
         let guest = Guest::new(rt);
+        let failed = |why| OutputError {
+            path: path.to_owned(),
+            why,
+        };
         if force {
             match guest.unlink(path) {
                 Ok(()) | Err(Errno::ENOENT) => {}
-                Err(e) => return Err(format!("{path}: cannot replace it: {e}")),
+                Err(e) => return Err(failed(OutputFailure::Replace(e))),
             }
         }
         // O_EXCL also refuses a symlink, dangling or not.
@@ -58,11 +98,11 @@ impl GuestFile {
                 GuestFile::open(rt, path, O_WRONLY | O_CLOEXEC, 0)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(format!("{path}: exists; give --force to replace it"));
+                return Err(failed(OutputFailure::Exists));
             }
             opened => opened,
         }
-        .map_err(|e| format!("{path}: cannot create it: {e}"))
+        .map_err(|e| failed(OutputFailure::Create(e)))
     }
 
     /// Removes an output [`create_output`](GuestFile::create_output) made

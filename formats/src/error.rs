@@ -177,6 +177,19 @@ pub enum ReadError {
     },
     /// Strict mode met damage; `Salvage` would skip it.
     Corrupt(Damage),
+    /// A record comes later than the writer's order promise allows
+    /// ([`SEQ_WINDOW`](crate::SEQ_WINDOW)): read in sequence order, it
+    /// would already have been passed.
+    OutOfOrder {
+        /// Where its frame starts.
+        offset: u64,
+        /// Its index in the file.
+        record_index: u64,
+        /// Its sequence number.
+        seq: u64,
+        /// The highest sequence number read before it.
+        after: u64,
+    },
 }
 
 impl ReadError {
@@ -185,10 +198,25 @@ impl ReadError {
         match self {
             ReadError::Io { offset, .. }
             | ReadError::UnsupportedVersion { offset, .. }
-            | ReadError::BadHeader { offset, .. } => *offset,
+            | ReadError::BadHeader { offset, .. }
+            | ReadError::OutOfOrder { offset, .. } => *offset,
             ReadError::BadMagic { .. } => 0,
             ReadError::TruncatedHeader { len } => *len,
             ReadError::Corrupt(d) => d.offset,
+        }
+    }
+
+    /// Whether the file's bytes are at fault (not a log, a damaged header
+    /// or frame, a header cut short), as opposed to reading them or a
+    /// version this reader does not know.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            ReadError::BadMagic { .. }
+            | ReadError::BadHeader { .. }
+            | ReadError::TruncatedHeader { .. }
+            | ReadError::Corrupt(_)
+            | ReadError::OutOfOrder { .. } => true,
+            ReadError::Io { .. } | ReadError::UnsupportedVersion { .. } => false,
         }
     }
 }
@@ -225,6 +253,17 @@ impl fmt::Display for ReadError {
                 f,
                 "offset {}: corrupt log at record {}: {}",
                 d.offset, d.record_index, d.reason
+            ),
+            ReadError::OutOfOrder {
+                offset,
+                record_index,
+                seq,
+                after,
+            } => write!(
+                f,
+                "offset {offset}: record {record_index} (seq {seq}) comes after seq {after}: \
+                 further out of order than a writer may put it ({} sequence numbers)",
+                crate::SEQ_WINDOW
             ),
         }
     }

@@ -111,6 +111,7 @@ mod frame;
 mod header;
 mod reader;
 mod record;
+mod seq_window;
 mod writer;
 
 #[cfg(not(target_os = "wasi"))]
@@ -122,11 +123,13 @@ pub use crate::{
     escape::escape_bytes,
     frame::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},
     header::LogHeader,
+    reader::in_order::{Entry, InSeqOrder},
     reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT},
     record::{
         ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, ExecRecord, ExitRecord, ForkRecord,
         Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
     },
+    seq_window::SEQ_WINDOW,
     writer::{LogWriter, SyncPolicy, WriterStatus},
 };
 pub use abi::catalog::{

@@ -8,6 +8,7 @@ use crate::frame::{self, Candidate, FrameHeader, LenBytes};
 use crate::header::LogHeader;
 use crate::record::TrailerRecord;
 use crate::record::{DropReason, DroppedRecord, Record, SyscallRecord};
+use crate::seq_window::Numbering;
 // Only the native writer creates files by path; a Lind grate cannot.
 #[cfg(not(target_os = "wasi"))]
 use std::fs::File;
@@ -85,6 +86,9 @@ struct State<W> {
     /// When the sink was last flushed, in `clock`'s milliseconds.
     last_flush_ms: u64,
     finished: bool,
+    /// Set by [`LogWriter::bounded_order`]: records reach the sink within
+    /// [`SEQ_WINDOW`](crate::SEQ_WINDOW) of sequence order.
+    numbering: Option<Numbering<Record>>,
 }
 
 #[cfg(not(target_os = "wasi"))]
@@ -156,9 +160,27 @@ impl<W: Write + Send> LogWriter<W> {
                 last_flush_ms: clock.now_ms(),
                 clock,
                 finished: false,
+                numbering: None,
             }),
             policy,
         })
+    }
+
+    /// Makes the writer keep the log's order promise (SPEC.md, "Order"):
+    /// a record numbered `s` is written only once every number up to
+    /// `s - SEQ_WINDOW` is done, that is written or given up with
+    /// [`pass`](LogWriter::pass); one that comes earlier waits in memory.
+    /// Numbers start at 0 and each is used once. A writer that copies
+    /// records of another log (salvage) leaves this off: their numbers
+    /// have gaps it would wait on.
+    pub fn bounded_order(self) -> Self {
+        lock(&self.state).numbering = Some(Numbering::default());
+        self
+    }
+
+    /// Gives up sequence number `seq`: no record of it will be appended.
+    pub fn pass(&self, seq: u64) {
+        lock(&self.state).done(seq, self.policy);
     }
 
     /// Appends one record. Syscall records are stored with their trailing
@@ -167,12 +189,22 @@ impl<W: Write + Send> LogWriter<W> {
         // Sizing and the CRC run unlocked; only the copy needs the lock.
         let prepared = Prepared::new(record);
         let mut state = lock(&self.state);
+        let seq = record.seq();
+        if let (Some(numbering), Some(seq)) = (&mut state.numbering, seq) {
+            if !numbering.may_write(seq) {
+                numbering.hold(seq, record.clone());
+                return;
+            }
+        }
         match prepared {
             Ok(p) => state.push(&p, self.policy),
             Err(problem) => {
                 let index = state.records;
                 state.refuse(problem.into_error(index));
             }
+        }
+        if let Some(seq) = seq {
+            state.done(seq, self.policy);
         }
     }
 
@@ -201,6 +233,7 @@ impl<W: Write + Send> LogWriter<W> {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         // `dropped` counts the caller's records only: if the final flush
         // fails, the Dropped record and trailer made here are not counted.
+        state.release_held(policy);
         let (records_before, dropped_before) = (state.records, state.dropped);
         if !state.stopped && state.dropped > 0 {
             let detail = state
@@ -234,8 +267,10 @@ impl<W: Write + Send> Drop for LogWriter<W> {
     /// A writer dropped without `finish` still hands over what it buffered;
     /// the log then has no trailer and readers call it incomplete.
     fn drop(&mut self) {
+        let policy = self.policy;
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if !state.finished {
+            state.release_held(policy);
             state.flush_all();
         }
     }
@@ -249,6 +284,33 @@ impl<W: Write> State<W> {
             dropped: self.dropped,
             error: self.error_text.clone(),
         }
+    }
+
+    /// Writes every held record at the end of the log: whatever they
+    /// waited for will never come.
+    fn release_held(&mut self, policy: SyncPolicy) {
+        if let Some(held) = self.numbering.as_mut().map(Numbering::drain) {
+            for (_, record) in held {
+                self.push_record(&record, policy);
+            }
+        }
+    }
+
+    /// Marks `seq` done and writes the held records that lets out.
+    fn done(&mut self, seq: u64, policy: SyncPolicy) {
+        let Some(mut numbering) = self.numbering.take() else {
+            return;
+        };
+        let mut ready = numbering.done(seq);
+        while !ready.is_empty() {
+            let mut more = Vec::new();
+            for (seq, record) in ready {
+                self.push_record(&record, policy);
+                more.extend(numbering.done(seq));
+            }
+            ready = more;
+        }
+        self.numbering = Some(numbering);
     }
 
     fn push_record(&mut self, record: &Record, policy: SyncPolicy) {

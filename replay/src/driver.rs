@@ -21,7 +21,7 @@ pub fn driver_main(rt: &dyn ThreeI) -> i32 {
     loop {
         let Some(step) = next_step(&guest) else {
             guest.eprint("tee-replay: driver: the replayer sent an unreadable step\n");
-            return 2;
+            return i32::from(abi::exit::FAILED);
         };
         match step {
             Step::Call(record) => {

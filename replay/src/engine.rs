@@ -3,7 +3,7 @@
 //! what was recorded.
 
 use crate::report::{Divergence, FdHistory, OutputDiff};
-use crate::schedule::{owner, Entry, Schedule};
+use crate::schedule::{owner, Entry, Feed, Schedule};
 use crate::step::Step;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::CallFilter;
@@ -35,14 +35,15 @@ pub struct ReplayOptions {
 
 /// A step handed out and not yet answered.
 struct Pending {
-    entry: usize,
+    entry: Option<Entry>,
     bytes: Vec<u8>,
     expectation: Option<u64>,
 }
 
 /// The replayer's state, shared by its main and every handler call.
 pub struct ReplayState {
-    entries: Vec<Entry>,
+    /// How many records the feed holds in all.
+    total: usize,
     options: ReplayOptions,
     schedule: Mutex<Schedule>,
     pending: Mutex<std::collections::HashMap<CageId, Pending>>,
@@ -58,8 +59,8 @@ pub struct ReplayState {
 }
 
 impl ReplayState {
-    /// A replay of `entries` (in replay order).
-    pub fn new(entries: Vec<Entry>, options: ReplayOptions) -> ReplayState {
+    /// A replay of the `total` records of `feed`.
+    pub fn new(feed: Feed, total: usize, options: ReplayOptions) -> ReplayState {
         // --passthrough lets the stack reach the real system; otherwise
         // nothing of the host leaks into the replay either.
         let floor = if options.passthrough {
@@ -68,9 +69,9 @@ impl ReplayState {
             Floor::sealed()
         };
         ReplayState {
-            entries,
+            total,
             options,
-            schedule: Mutex::default(),
+            schedule: Mutex::new(Schedule::new(feed)),
             pending: Mutex::default(),
             pairs: FdPairs::default(),
             floor,
@@ -112,7 +113,12 @@ impl ReplayState {
 
     /// The number of records in replay order.
     pub fn total(&self) -> usize {
-        self.entries.len()
+        self.total
+    }
+
+    /// The read error that cut the replay short, if one did.
+    pub fn read_failure(&self) -> Option<formats::ReadError> {
+        self.schedule().feed.take_failure()
     }
 
     /// How far the replay got.
@@ -123,11 +129,11 @@ impl ReplayState {
     /// Stages `driver`'s next step; returns its encoded length.
     pub fn step_len(&self, driver: CageId) -> i32 {
         let (step, entry) = self.next_step(driver);
-        let expectation = self.expect(driver, &step, entry);
+        let expectation = self.expect(driver, &step, entry.as_ref());
         let bytes = postcard::to_allocvec(&step).unwrap_or_default();
         let len = bytes.len() as i32;
         let pending = Pending {
-            entry: entry.unwrap_or(usize::MAX),
+            entry,
             bytes,
             expectation,
         };
@@ -135,11 +141,11 @@ impl ReplayState {
         len
     }
 
-    fn expect(&self, driver: CageId, step: &Step, entry: Option<usize>) -> Option<u64> {
+    fn expect(&self, driver: CageId, step: &Step, entry: Option<&Entry>) -> Option<u64> {
         if self.options.passthrough {
             return None;
         }
-        let expected = match (step, entry.map(|i| &self.entries[i].record)) {
+        let expected = match (step, entry.map(|e| &e.record)) {
             (Step::Call(call), Some(Record::Syscall(recorded))) => Expected {
                 nr: call.nr,
                 scratch: None,
@@ -168,19 +174,20 @@ impl ReplayState {
     }
 
     /// Takes the next step for `driver`, waiting for its turn.
-    fn next_step(&self, driver: CageId) -> (Step, Option<usize>) {
+    fn next_step(&self, driver: CageId) -> (Step, Option<Entry>) {
         let mut schedule = self.schedule();
         loop {
             if !schedule.recorded_of.contains_key(&driver) {
                 if schedule.recorded_of.is_empty() {
-                    schedule.bind_root(driver, &self.entries);
+                    schedule.bind_root(driver);
                 } else {
                     schedule = self.wait_turn(schedule, driver);
                     continue;
                 }
             }
             let mine = schedule.recorded_of[&driver];
-            let Some(entry) = self.entries.get(schedule.next) else {
+            let now = &mut *schedule;
+            let Some(entry) = now.feed.peek() else {
                 return self.leave(&mut schedule, driver, Step::Done);
             };
             if self.stop.load(Ordering::Relaxed)
@@ -192,8 +199,10 @@ impl ReplayState {
                 schedule.skip("not a call");
                 continue;
             };
-            if !schedule.playable(cage) {
-                let app_start = matches!(&entry.record, Record::Fork(f) if schedule.driver_of.contains_key(&f.child));
+            // Field by field: `entry` borrows the feed.
+            let playable = now.driver_of.contains_key(&cage) || now.forking.contains(&cage);
+            if !playable {
+                let app_start = matches!(&entry.record, Record::Fork(f) if now.driver_of.contains_key(&f.child));
                 schedule.skip(if app_start {
                     "the app's start (the driver plays the app)"
                 } else {
@@ -205,42 +214,44 @@ impl ReplayState {
                 schedule = self.wait_turn(schedule, driver);
                 continue;
             }
-            let at = schedule.next;
-            match &entry.record {
+            let Some(entry) = schedule.take() else {
+                continue;
+            };
+            let step = match &entry.record {
                 Record::Syscall(call) => match self.call_step(call) {
-                    Ok(step) => {
-                        schedule.next += 1;
-                        return (step, Some(at));
+                    Ok(step) => step,
+                    Err(reason) => {
+                        schedule.count_skip(reason);
+                        continue;
                     }
-                    Err(reason) => schedule.skip(reason),
                 },
                 Record::Fork(fork) if !fork.thread => {
-                    schedule.next += 1;
                     schedule.forking.insert(fork.child);
                     self.pairs.fork(CageId(fork.parent), CageId(fork.child));
-                    return (Step::Fork { child: fork.child }, Some(at));
+                    Step::Fork { child: fork.child }
                 }
                 Record::Exec(exec) if exec.result == 0 => {
-                    schedule.next += 1;
                     self.pairs.exec(CageId(exec.cage));
-                    let step = Step::Exec {
+                    Step::Exec {
                         path: exec.path.clone(),
                         argv: exec.argv.clone(),
-                    };
-                    return (step, Some(at));
+                    }
                 }
                 Record::Exit(exit) if exit.process => {
-                    schedule.next += 1;
                     self.pairs.exit(CageId(exit.cage));
                     let status = exit.status;
                     return self.leave(&mut schedule, driver, Step::Exit { status });
                 }
-                _ => schedule.skip("thread or failed lifecycle event"),
-            }
+                _ => {
+                    schedule.count_skip("thread or failed lifecycle event");
+                    continue;
+                }
+            };
+            return (step, Some(entry));
         }
     }
 
-    fn leave(&self, schedule: &mut Schedule, driver: CageId, step: Step) -> (Step, Option<usize>) {
+    fn leave(&self, schedule: &mut Schedule, driver: CageId, step: Step) -> (Step, Option<Entry>) {
         schedule.live.remove(&driver);
         self.wake_next(schedule);
         (step, None)
@@ -253,7 +264,7 @@ impl ReplayState {
         mut schedule: MutexGuard<'a, Schedule>,
         driver: CageId,
     ) -> MutexGuard<'a, Schedule> {
-        self.wake_next(&schedule);
+        self.wake_next(&mut schedule);
         let bell = schedule.bell(driver);
         bell.wait(schedule).unwrap_or_else(|e| e.into_inner())
     }
@@ -263,8 +274,8 @@ impl ReplayState {
     /// driver plays, or every driver once the replay is over. Waking only
     /// the one whose turn it is keeps each step's cost flat however many
     /// recorded cages are alive at once.
-    fn wake_next(&self, schedule: &Schedule) {
-        let next = self.entries.get(schedule.next);
+    fn wake_next(&self, schedule: &mut Schedule) {
+        let next = schedule.feed.peek();
         let over = self.stop.load(Ordering::Relaxed)
             || next.is_none_or(|e| self.options.until.is_some_and(|u| e.index > u));
         if over {
@@ -339,10 +350,10 @@ impl ReplayState {
         let Ok(outcome) = postcard::from_bytes::<Answer>(&bytes) else {
             return Errno::EINVAL.ret();
         };
-        if let Some(entry) = self.entries.get(pending.entry) {
+        if let Some(entry) = &pending.entry {
             self.judge(entry, &outcome);
         }
-        self.wake_next(&self.schedule());
+        self.wake_next(&mut self.schedule());
         0
     }
 
@@ -416,7 +427,7 @@ impl ReplayState {
             schedule.bind(driver, child);
             schedule.ring(driver);
         }
-        self.wake_next(&schedule);
+        self.wake_next(&mut schedule);
         0
     }
 

@@ -2,16 +2,22 @@
 //! replayer's own (a divergence is a finding, not an error), each with the
 //! exit status it gives (README, "Exit codes").
 
+use boundary::guest_file::OutputError;
 use boundary::{CageId, Errno};
+use formats::ReadError;
 use std::fmt;
 
 #[derive(Debug)]
 pub enum ReplayError {
     /// The command line.
     Usage(String),
-    /// The log could not be opened or read (the message names the file).
-    Log(String),
-    /// The report file could not be made or written.
+    /// The log could not be opened.
+    LogOpen { log: String, error: std::io::Error },
+    /// The log could not be read on.
+    LogRead { log: String, error: ReadError },
+    /// The report file could not be made.
+    ReportCreate(OutputError),
+    /// The report file could not be written.
     Report(String),
     /// `--into-dir` could not run (the message says why).
     IntoDir(String),
@@ -29,20 +35,30 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
-    /// tee-replay's exit status for this failure: 2 (0 and 1 say whether
-    /// the replay diverged).
+    /// tee-replay's exit status for this failure: [`abi::exit::DAMAGED`]
+    /// for a damaged log, [`abi::exit::FAILED`] for the rest (0 and 1 say
+    /// whether the replay diverged).
     pub fn exit_status(&self) -> i32 {
-        2
+        let code = match self {
+            ReplayError::LogRead { error, .. } if error.is_damage() => abi::exit::DAMAGED,
+            _ => abi::exit::FAILED,
+        };
+        i32::from(code)
     }
 }
 
 impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReplayError::Usage(m)
-            | ReplayError::Log(m)
-            | ReplayError::Report(m)
-            | ReplayError::IntoDir(m) => f.write_str(m),
+            ReplayError::Usage(m) | ReplayError::Report(m) | ReplayError::IntoDir(m) => {
+                f.write_str(m)
+            }
+            ReplayError::LogOpen { log, error } => write!(f, "{log}: {error}"),
+            ReplayError::LogRead { log, error } if error.is_damage() => {
+                write!(f, "{log}: {error}; --salvage replays the good records")
+            }
+            ReplayError::LogRead { log, error } => write!(f, "{log}: {error}"),
+            ReplayError::ReportCreate(e) => write!(f, "{e}"),
             ReplayError::CageBudget {
                 log,
                 processes,

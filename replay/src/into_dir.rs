@@ -8,7 +8,7 @@
 //! refused, and no symlink inside it is followed.
 
 use crate::engine::ReplayOptions;
-use crate::schedule::in_replay_order;
+use crate::schedule::Entry;
 use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
@@ -399,12 +399,12 @@ fn remove(path: &Path, dir: bool) -> std::io::Result<()> {
     }
 }
 
-/// Replays `records`' file effects into `dir`: prints the summary and
-/// returns it with the exit status (2 if a path was refused, 1 if a file is
-/// incomplete, else 0).
+/// Replays the file effects of `entries` (in replay order) into `dir`:
+/// prints the summary and returns it with the exit status (2 if a path was
+/// refused, 1 if a file is incomplete, else 0).
 pub fn replay_into_dir(
     guest: &Guest<'_>,
-    records: &[Record],
+    entries: impl Iterator<Item = Entry>,
     dir: &Path,
     options: &ReplayOptions,
 ) -> Result<(i32, DirSummary), String> {
@@ -418,7 +418,7 @@ pub fn replay_into_dir(
         incomplete: BTreeMap::new(),
         handles: HashMap::new(),
     };
-    for entry in in_replay_order(records.to_vec()) {
+    for entry in entries {
         if options.until.is_some_and(|u| entry.index > u) {
             break;
         }
@@ -453,11 +453,11 @@ pub fn replay_into_dir(
     // A refused path means the directory lacks something the app wrote; an
     // incomplete file holds less than the app wrote.
     let status = if !replay.refused.is_empty() {
-        2
+        abi::exit::FAILED
     } else if !replay.incomplete.is_empty() {
-        1
+        abi::exit::FOUND
     } else {
-        0
+        abi::exit::DONE
     };
     let summary = DirSummary {
         directory: dir.display().to_string(),
@@ -469,5 +469,5 @@ pub fn replay_into_dir(
             .map(|p| p.display().to_string())
             .collect(),
     };
-    Ok((status, summary))
+    Ok((i32::from(status), summary))
 }

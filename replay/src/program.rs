@@ -6,12 +6,12 @@ use crate::driver::{driver_main, DRIVER_FLAG};
 use crate::engine::{ReplayOptions, ReplayState};
 use crate::error::ReplayError;
 use crate::report::Report;
-use crate::schedule::in_replay_order;
+use crate::schedule::{Entries, Feed};
 use boundary::consts::open_flags;
 use boundary::guest::Guest;
 use boundary::guest_file::GuestFile;
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
-use formats::{LogEnd, LogReader, Record, RecoveryMode};
+use formats::{InSeqOrder, LogEnd, LogReader, Record, RecoveryMode};
 use interpose::floor::Unmatched;
 use interpose::keys::{self, install_floor, Role};
 use interpose::keys::{REPLAY_CALLS, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
@@ -92,64 +92,98 @@ impl Program for TeeReplay {
 /// How many damaged ranges a salvaging replay names one by one.
 const DAMAGE_LINES: u64 = 10;
 
-/// The records of the log, read through this cage's own table.
-fn read_log(
-    rt: &dyn ThreeI,
-    plan: &ReplayPlan,
-    guest: &Guest<'_>,
-) -> Result<(Vec<Record>, String), String> {
-    let path = plan.log.to_string_lossy();
-    let file = GuestFile::open(rt, &path, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0)
-        .map_err(|e| format!("{path}: {e}"))?;
+/// The log in replay order, read through this cage's own table.
+fn open_log(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<InSeqOrder<LogFile>, ReplayError> {
+    let log = plan.log.to_string_lossy().into_owned();
+    let file = match GuestFile::open(rt, &log, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0) {
+        Ok(file) => file,
+        Err(error) => return Err(ReplayError::LogOpen { log, error }),
+    };
     let mode = if plan.salvage {
         RecoveryMode::Salvage
     } else {
         RecoveryMode::Strict
     };
-    let mut reader =
-        LogReader::new(std::io::BufReader::new(file), mode).map_err(|e| format!("{path}: {e}"))?;
-    let mut records = Vec::new();
-    let mut said = 0;
+    match LogReader::new(std::io::BufReader::with_capacity(LOG_BUFFER, file), mode) {
+        Ok(reader) => Ok(InSeqOrder::new(reader)),
+        Err(error) => Err(ReplayError::LogRead { log, error }),
+    }
+}
+
+/// The log's file, buffered.
+type LogFile = std::io::BufReader<GuestFile>;
+
+/// Bytes read from the log per call.
+const LOG_BUFFER: usize = 256 << 10;
+
+/// What a first pass over the log found: how many records it replays,
+/// how many processes it forks, and how it ends.
+struct Scan {
+    records: u64,
+    forks: u64,
+    end: &'static str,
+}
+
+/// Reads the whole log once, in replay order, before anything runs: a log
+/// that is damaged, out of order or too big for Lind's cages is refused
+/// before a stack comes up, and damage is reported once. Only counts are
+/// kept; the replay reads the log again as it goes.
+fn scan(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<Scan, ReplayError> {
+    let log = plan.log.to_string_lossy().into_owned();
+    let mut entries = open_log(rt, plan)?;
+    let (mut records, mut forks, mut said) = (0, 0, 0);
     loop {
-        let next = reader.next_record();
+        let next = entries.next_entry();
         // Only the first few ranges are named; the tally counts them all.
-        for damage in reader.take_damage() {
+        for damage in entries.reader_mut().take_damage() {
             if said < DAMAGE_LINES {
                 said += 1;
                 guest.eprint(&format!(
-                    "tee-replay: {path}: skipped damaged bytes: {damage}\n"
+                    "tee-replay: {log}: skipped damaged bytes: {damage}\n"
                 ));
             }
         }
         match next {
-            Ok(Some(record)) => records.push(record),
-            Ok(None) => break,
-            Err(e) => {
-                return Err(format!("{path}: {e}; --salvage replays the good records"));
+            Ok(Some(entry)) => {
+                records += 1;
+                forks += u64::from(matches!(entry.record, Record::Fork(f) if !f.thread));
             }
+            Ok(None) => break,
+            Err(error) => return Err(ReplayError::LogRead { log, error }),
         }
     }
+    let reader = entries.reader();
     let tally = reader.damage_tally();
     if tally.ranges > said {
         guest.eprint(&format!(
-            "tee-replay: {path}: skipped {} damaged ranges ({} bytes) in all\n",
+            "tee-replay: {log}: skipped {} damaged ranges ({} bytes) in all\n",
             tally.ranges, tally.bytes
         ));
     }
     let end = match reader.end() {
-        Some(LogEnd::Clean { .. }) if tally.ranges == 0 => "clean".to_string(),
-        Some(LogEnd::Clean { .. }) => "salvaged".to_string(),
+        Some(LogEnd::Clean { .. }) if tally.ranges == 0 => "clean",
+        Some(LogEnd::Clean { .. }) => "salvaged",
         Some(LogEnd::Incomplete { offset }) => {
-            guest.eprint(&format!("tee-replay: {path}: warning: incomplete log (no trailer at offset {offset}); replaying what is there\n"));
-            "incomplete".to_string()
+            guest.eprint(&format!("tee-replay: {log}: warning: incomplete log (no trailer at offset {offset}); replaying what is there\n"));
+            "incomplete"
         }
         Some(LogEnd::TornTail { offset, .. }) => {
-            guest.eprint(&format!("tee-replay: {path}: warning: torn tail at offset {offset}; replaying the good prefix\n"));
-            "torn".to_string()
+            guest.eprint(&format!("tee-replay: {log}: warning: torn tail at offset {offset}; replaying the good prefix\n"));
+            "torn"
         }
-        None => "unknown".to_string(),
+        None => "unknown",
     };
-    Ok((records, end))
+    Ok(Scan {
+        records,
+        forks,
+        end,
+    })
+}
+
+/// The log's records in replay order for the replay itself, read as it
+/// goes; the scan has already reported its damage.
+fn entries(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<Entries, ReplayError> {
+    Ok(Box::new(open_log(rt, plan)?))
 }
 
 fn replay(
@@ -166,8 +200,8 @@ fn replay(
         .as_ref()
         .map(|path| GuestFile::create_output(rt, &path.to_string_lossy(), plan.force))
         .transpose()
-        .map_err(ReplayError::Report)?;
-    let (records, log_end) = read_log(rt, plan, &guest).map_err(ReplayError::Log)?;
+        .map_err(ReplayError::ReportCreate)?;
+    let scan = scan(rt, plan, &guest)?;
     let options = ReplayOptions {
         cages: plan.cages.as_ref().map(|c| c.iter().copied().collect()),
         calls,
@@ -177,8 +211,15 @@ fn replay(
     };
     let chain = match &plan.target {
         Target::Dir(dir) => {
-            let (status, summary) =
-                replay_into_dir(&guest, &records, dir, &options).map_err(ReplayError::IntoDir)?;
+            let mut failed = None;
+            let records =
+                entries(rt, plan)?.map_while(|next| next.map_err(|e| failed = Some(e)).ok());
+            let done = replay_into_dir(&guest, records, dir, &options);
+            if let Some(error) = failed {
+                let log = plan.log.to_string_lossy().into_owned();
+                return Err(ReplayError::LogRead { log, error });
+            }
+            let (status, summary) = done.map_err(ReplayError::IntoDir)?;
             if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
                 write_json(file, &path.to_string_lossy(), &summary)?;
             }
@@ -186,9 +227,11 @@ fn replay(
         }
         Target::Stack(chain) => chain,
     };
-    check_cage_budget(plan, chain, &records)?;
+    check_cage_budget(plan, chain, scan.forks)?;
+    let feed = Feed::new(entries(rt, plan)?);
+    let total = scan.records as usize;
     let state = slot
-        .get_or_init(|| Arc::new(ReplayState::new(in_replay_order(records), options)))
+        .get_or_init(|| Arc::new(ReplayState::new(feed, total, options)))
         .clone();
     let mut argv_chain = chain.clone();
     argv_chain.push(argv.first().cloned().unwrap_or_else(|| "tee-replay".into()));
@@ -212,6 +255,10 @@ fn replay(
         }
     }
     progress.finish();
+    if let Some(error) = state.read_failure() {
+        let log = plan.log.to_string_lossy().into_owned();
+        return Err(ReplayError::LogRead { log, error });
+    }
     if !state.drivers_done() {
         return Err(ReplayError::StackEnded {
             chain: chain.clone(),
@@ -234,7 +281,7 @@ fn replay(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone(),
-        log_end,
+        log_end: scan.end.to_string(),
     };
     for divergence in &report.divergences {
         guest.print(&divergence.render());
@@ -243,21 +290,18 @@ fn replay(
     if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
         write_json(file, &path.to_string_lossy(), &report)?;
     }
-    Ok(i32::from(!report.divergences.is_empty()))
+    let found = if report.divergences.is_empty() {
+        abi::exit::DONE
+    } else {
+        abi::exit::FOUND
+    };
+    Ok(i32::from(found))
 }
 
 /// Refuses a log that needs more cages than Lind has: the replayer, each
 /// grate of the stack and one driver per recorded process each take a cage
 /// id, ids are never reused, and past the last one Lind's fork panics.
-fn check_cage_budget(
-    plan: &ReplayPlan,
-    chain: &[String],
-    records: &[Record],
-) -> Result<(), ReplayError> {
-    let forks = records
-        .iter()
-        .filter(|r| matches!(r, Record::Fork(f) if !f.thread))
-        .count() as u64;
+fn check_cage_budget(plan: &ReplayPlan, chain: &[String], forks: u64) -> Result<(), ReplayError> {
     let needed = 1 + chain.len() as u64 + 1 + forks;
     let available = boundary::consts::MAX_CAGEID - 1;
     if needed > available {
@@ -294,7 +338,7 @@ struct DirSummary;
 #[cfg(not(unix))]
 fn replay_into_dir(
     _: &Guest<'_>,
-    _: &[Record],
+    _: impl Iterator<Item = formats::Entry>,
     _: &std::path::Path,
     _: &ReplayOptions,
 ) -> Result<(i32, DirSummary), String> {

@@ -7,31 +7,107 @@
 //! recorded, a filtered call) are skipped and counted by reason.
 
 use boundary::CageId;
-use formats::Record;
-use std::collections::{BTreeMap, HashMap, HashSet};
+pub use formats::Entry;
+use formats::{ReadError, Record};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar};
 
-/// A record and its index in the log file.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub index: u64,
-    pub record: Record,
+/// The log's records in replay order: by sequence number (the order calls
+/// were numbered in the tee), file order for ties, read as the replay goes
+/// ([`formats::InSeqOrder`]), so memory does not grow with the log.
+pub type Entries = Box<dyn Iterator<Item = Result<Entry, ReadError>> + Send>;
+
+/// The records not yet handed out: the next ones, read ahead only as far
+/// as a question needs, and the read error that ended the stream early.
+pub struct Feed {
+    stream: Entries,
+    ahead: VecDeque<Entry>,
+    failed: Option<ReadError>,
 }
 
-/// Sorts records into replay order: by sequence number (the order calls
-/// entered the tee), file order for ties; records without one are dropped.
-pub fn in_replay_order(records: Vec<Record>) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = records
-        .into_iter()
-        .enumerate()
-        .filter(|(_, r)| r.seq().is_some())
-        .map(|(index, record)| Entry {
-            index: index as u64,
-            record,
-        })
-        .collect();
-    entries.sort_by_key(|e| (e.record.seq(), e.index));
-    entries
+impl Default for Feed {
+    fn default() -> Feed {
+        Feed::new(Box::new(std::iter::empty()))
+    }
+}
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Feed")
+            .field("ahead", &self.ahead.len())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl Feed {
+    /// A feed over `stream`.
+    pub fn new(stream: Entries) -> Feed {
+        Feed {
+            stream,
+            ahead: VecDeque::new(),
+            failed: None,
+        }
+    }
+
+    /// A feed over records already in replay order (tests, small logs).
+    pub fn of(entries: Vec<Entry>) -> Feed {
+        Feed::new(Box::new(entries.into_iter().map(Ok)))
+    }
+
+    /// Reads one more record into the look-ahead; false at the end.
+    fn read_one(&mut self) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        match self.stream.next() {
+            Some(Ok(entry)) => {
+                self.ahead.push_back(entry);
+                true
+            }
+            Some(Err(error)) => {
+                self.failed = Some(error);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The next record.
+    pub fn peek(&mut self) -> Option<&Entry> {
+        if self.ahead.is_empty() {
+            self.read_one();
+        }
+        self.ahead.front()
+    }
+
+    /// Takes the next record.
+    pub fn pop(&mut self) -> Option<Entry> {
+        if self.ahead.is_empty() {
+            self.read_one();
+        }
+        self.ahead.pop_front()
+    }
+
+    /// The first record from here on that `wanted` accepts, reading ahead
+    /// up to it.
+    pub fn find(&mut self, wanted: impl Fn(&Entry) -> bool) -> Option<&Entry> {
+        let mut at = 0;
+        loop {
+            if at == self.ahead.len() && !self.read_one() {
+                return None;
+            }
+            if wanted(&self.ahead[at]) {
+                return self.ahead.get(at);
+            }
+            at += 1;
+        }
+    }
+
+    /// The read error that ended the records early, once.
+    pub fn take_failure(&mut self) -> Option<ReadError> {
+        self.failed.take()
+    }
 }
 
 /// The recorded cage a record belongs to (a fork belongs to its parent).
@@ -51,7 +127,9 @@ pub type SkipReason = &'static str;
 /// The turn-taking state, behind the replayer's lock.
 #[derive(Debug, Default)]
 pub struct Schedule {
-    /// The next entry to hand out.
+    /// The records not yet handed out.
+    pub feed: Feed,
+    /// How many records have been handed out or skipped.
     pub next: usize,
     /// Recorded cage played by each driver.
     pub recorded_of: HashMap<CageId, u64>,
@@ -69,14 +147,29 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A schedule over `feed`.
+    pub fn new(feed: Feed) -> Schedule {
+        Schedule {
+            feed,
+            ..Schedule::default()
+        }
+    }
+
     /// Binds the first driver to the first cage the log shows working.
-    pub fn bind_root(&mut self, driver: CageId, entries: &[Entry]) {
-        let root = entries
-            .iter()
+    pub fn bind_root(&mut self, driver: CageId) {
+        let root = self
+            .feed
             .find(|e| !matches!(e.record, Record::Fork(_)))
             .and_then(|e| owner(&e.record))
             .unwrap_or(0);
         self.bind(driver, root);
+    }
+
+    /// Takes the next record to hand out.
+    pub fn take(&mut self) -> Option<Entry> {
+        let entry = self.feed.pop()?;
+        self.next += 1;
+        Some(entry)
     }
 
     /// Records that `driver` plays recorded cage `cage`.
@@ -116,10 +209,15 @@ impl Schedule {
         }
     }
 
-    /// Counts one skipped record.
+    /// Skips the next record, counted under `reason`.
     pub fn skip(&mut self, reason: SkipReason) {
+        self.take();
+        self.count_skip(reason);
+    }
+
+    /// Counts a record taken and then not replayed.
+    pub fn count_skip(&mut self, reason: SkipReason) {
         *self.skipped.entry(reason).or_default() += 1;
-        self.next += 1;
     }
 
     /// Whether some driver can play `cage` now or soon.
@@ -143,10 +241,51 @@ mod tests {
         })
     }
 
+    fn entries(records: Vec<Record>) -> Vec<Entry> {
+        let index = 0..;
+        index
+            .zip(records)
+            .map(|(index, record)| Entry { index, record })
+            .collect()
+    }
+
     #[test]
-    fn records_are_replayed_in_sequence_order() {
-        let entries = in_replay_order(vec![exit(5, 3), exit(2, 4)]);
-        assert_eq!(entries.iter().map(|e| e.index).collect::<Vec<_>>(), [1, 0]);
+    fn the_feed_reads_ahead_only_as_far_as_asked() {
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = read.clone();
+        let stream = entries(vec![exit(0, 3), exit(1, 4), exit(2, 5)])
+            .into_iter()
+            .inspect(move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .map(Ok);
+        let mut feed = Feed::new(Box::new(stream));
+        assert_eq!(feed.peek().map(|e| e.index), Some(0));
+        assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let found = feed.find(|e| owner(&e.record) == Some(4)).map(|e| e.index);
+        assert_eq!(found, Some(1));
+        assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 2);
+        assert_eq!(feed.pop().map(|e| e.index), Some(0));
+        assert_eq!(feed.pop().map(|e| e.index), Some(1));
+        assert_eq!(feed.pop().map(|e| e.index), Some(2));
+        assert!(feed.pop().is_none());
+    }
+
+    #[test]
+    fn a_read_error_ends_the_feed_and_is_kept() {
+        let stream = vec![
+            Ok(entries(vec![exit(0, 3)]).remove(0)),
+            Err(ReadError::TruncatedHeader { len: 3 }),
+            Ok(entries(vec![exit(1, 3)]).remove(0)),
+        ];
+        let mut feed = Feed::new(Box::new(stream.into_iter()));
+        assert!(feed.pop().is_some());
+        assert!(feed.pop().is_none());
+        assert!(feed.pop().is_none(), "nothing is read after the error");
+        assert!(matches!(
+            feed.take_failure(),
+            Some(ReadError::TruncatedHeader { .. })
+        ));
     }
 
     #[test]
@@ -158,9 +297,8 @@ mod tests {
             thread: false,
             time_us: 0,
         });
-        let entries = in_replay_order(vec![fork, exit(1, 3)]);
-        let mut schedule = Schedule::default();
-        schedule.bind_root(CageId(9), &entries);
+        let mut schedule = Schedule::new(Feed::of(entries(vec![fork, exit(1, 3)])));
+        schedule.bind_root(CageId(9));
         assert_eq!(schedule.recorded_of[&CageId(9)], 3);
         assert!(!schedule.playable(1));
     }

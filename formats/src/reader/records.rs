@@ -84,6 +84,8 @@ pub struct LogReader<R> {
     mode: RecoveryMode,
     index: u64,
     valid_offset: u64,
+    /// Where the last good record's frame starts.
+    record_offset: u64,
     damage: Vec<Damage>,
     tally: DamageTally,
     damaged: bool,
@@ -203,6 +205,7 @@ impl<R: Read> LogReader<R> {
         };
         Ok(LogReader {
             valid_offset: frames.position(),
+            record_offset: frames.position(),
             frames,
             header,
             mode,
@@ -315,6 +318,7 @@ impl<R: Read> LogReader<R> {
             self.trailer = Some(t.clone());
         }
         self.valid_offset = offset + len;
+        self.record_offset = offset;
         self.index += 1;
         Ok(record)
     }
@@ -372,6 +376,11 @@ impl<R: Read> LogReader<R> {
     /// appending to this log should truncate it first.
     pub fn valid_offset(&self) -> u64 {
         self.valid_offset
+    }
+
+    /// Where the frame of the record last returned starts.
+    pub fn record_offset(&self) -> u64 {
+        self.record_offset
     }
 
     /// Good records read so far; the index of the next one.

@@ -1,85 +1,166 @@
 //! `tee-log diff`: the first point where two logs disagree.
 //!
-//! Records are compared in sequence-number order. Sequence numbers,
+//! Records are compared in sequence-number order, streamed: memory does
+//! not grow with the logs. Sequence numbers,
 //! timestamps, raw pointer values (arguments the catalog calls buffers or
 //! pointers, and address results) and the secondary's result are not
 //! behaviour, so they are not compared.
 
-use std::io::Write;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{lookup, read_all, Buffer, Record, RecoveryMode, RetKind, SyscallRecord};
+use formats::SyscallRecord;
+use formats::{lookup, Buffer, InSeqOrder, LogReader, Record, RecoveryMode, RetKind};
 
 use crate::show::line;
 use crate::{describe_end, warn, Failure};
 
 const CONTEXT: usize = 3;
 
+/// One log's records in sequence order, streamed, with the last few kept
+/// for context.
+struct Side<'a> {
+    file: &'a Path,
+    entries: InSeqOrder<BufReader<File>>,
+    recent: VecDeque<Record>,
+    count: u64,
+}
+
+impl<'a> Side<'a> {
+    fn open(file: &'a Path) -> Result<Side<'a>, Failure> {
+        let f = File::open(file).map_err(|error| Failure::File {
+            file: file.to_owned(),
+            error,
+        })?;
+        let reader = LogReader::new(BufReader::with_capacity(256 << 10, f), RecoveryMode::Strict)
+            .map_err(|e| Failure::log(file, e))?;
+        Ok(Side {
+            file,
+            entries: InSeqOrder::new(reader),
+            recent: VecDeque::with_capacity(CONTEXT + 1),
+            count: 0,
+        })
+    }
+
+    /// The next record; at the end, a warning if the log did not end
+    /// cleanly.
+    fn next(&mut self) -> Result<Option<Record>, Failure> {
+        let next = self
+            .entries
+            .next_entry()
+            .map_err(|e| Failure::log(self.file, e))?;
+        let Some(entry) = next else {
+            if let Some(end) = self.entries.reader().end().filter(|e| !e.is_clean()) {
+                let records = self.entries.reader().records_read();
+                warn(self.file, format_args!("{}", describe_end(end, records)));
+            }
+            return Ok(None);
+        };
+        self.count += 1;
+        Ok(Some(entry.record))
+    }
+
+    /// Remembers `record` as context for what follows it.
+    fn keep(&mut self, record: Record) {
+        if self.recent.len() == CONTEXT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(record);
+    }
+
+    /// Up to `n` more records.
+    fn more(&mut self, n: usize) -> Result<Vec<Record>, Failure> {
+        let mut more = Vec::new();
+        while more.len() < n {
+            match self.next()? {
+                Some(r) => more.push(r),
+                None => break,
+            }
+        }
+        Ok(more)
+    }
+
+    /// Reads to the end; how many records there were in all.
+    fn count_rest(&mut self) -> Result<u64, Failure> {
+        while self.next()?.is_some() {}
+        Ok(self.count)
+    }
+}
+
 pub fn run(a: &Path, b: &Path, strsize: usize, out: &mut impl Write) -> Result<ExitCode, Failure> {
-    let left = load(a)?;
-    let right = load(b)?;
-    for (i, (x, y)) in left.iter().zip(&right).enumerate() {
-        let Some(what) = difference(x, y) else {
+    let mut left = Side::open(a)?;
+    let mut right = Side::open(b)?;
+    loop {
+        let (x, y) = (left.next()?, right.next()?);
+        let (x, y) = match (x, y) {
+            (Some(x), Some(y)) => (x, y),
+            (None, None) => break,
+            (x, y) => return longer(&mut left, x, &mut right, y, strsize, out),
+        };
+        let Some(what) = difference(&x, &y) else {
+            left.keep(x);
+            right.keep(y);
             continue;
         };
+        let i = left.count - 1;
         writeln!(
             out,
             "logs differ at record {i} (seq {} in A, seq {} in B): {what}",
             x.seq().unwrap_or(0),
             y.seq().unwrap_or(0)
         )?;
-        for r in &left[i.saturating_sub(CONTEXT)..i] {
+        for r in &left.recent {
             writeln!(out, "  {}", line(r, strsize))?;
         }
-        writeln!(out, "- {}", line(x, strsize))?;
-        writeln!(out, "+ {}", line(y, strsize))?;
-        for r in left.iter().skip(i + 1).take(CONTEXT - 1) {
-            writeln!(out, "  A: {}", line(r, strsize))?;
+        writeln!(out, "- {}", line(&x, strsize))?;
+        writeln!(out, "+ {}", line(&y, strsize))?;
+        for r in left.more(CONTEXT - 1)? {
+            writeln!(out, "  A: {}", line(&r, strsize))?;
         }
-        for r in right.iter().skip(i + 1).take(CONTEXT - 1) {
-            writeln!(out, "  B: {}", line(r, strsize))?;
+        for r in right.more(CONTEXT - 1)? {
+            writeln!(out, "  B: {}", line(&r, strsize))?;
         }
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(abi::exit::FOUND));
     }
-    if left.len() != right.len() {
-        let (longer, name, n) = if left.len() > right.len() {
-            (&left, "A", left.len() - right.len())
-        } else {
-            (&right, "B", right.len() - left.len())
-        };
-        let at = left.len().min(right.len());
-        writeln!(
-            out,
-            "logs differ at record {at}: {name} has {n} more records"
-        )?;
-        for r in &longer[at.saturating_sub(CONTEXT)..at] {
-            writeln!(out, "  {}", line(r, strsize))?;
-        }
-        for r in longer.iter().skip(at).take(CONTEXT) {
-            let sign = if name == "A" { '-' } else { '+' };
-            writeln!(out, "{sign} {}", line(r, strsize))?;
-        }
-        return Ok(ExitCode::from(1));
-    }
-    writeln!(out, "logs agree: {} records", left.len())?;
+    writeln!(out, "logs agree: {} records", left.count)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The log's records that describe behaviour, in sequence order.
-fn load(file: &Path) -> Result<Vec<Record>, Failure> {
-    let contents = read_all(file, RecoveryMode::Strict).map_err(|e| Failure::log(file, e))?;
-    let count = contents.records.len() as u64;
-    if !contents.end.is_clean() {
-        warn(file, format_args!("{}", describe_end(&contents.end, count)));
-    }
-    let mut records: Vec<Record> = contents
-        .records
-        .into_iter()
-        .filter(|r| r.seq().is_some())
+/// One log ended where the other goes on (`x` or `y` is its next record).
+fn longer<'a>(
+    left: &mut Side<'a>,
+    x: Option<Record>,
+    right: &mut Side<'a>,
+    y: Option<Record>,
+    strsize: usize,
+    out: &mut impl Write,
+) -> Result<ExitCode, Failure> {
+    let at = left.count.min(right.count);
+    let (side, name, first) = match (x, y) {
+        (Some(x), _) => (left, "A", x),
+        (_, Some(y)) => (right, "B", y),
+        (None, None) => return Ok(ExitCode::SUCCESS),
+    };
+    let shown: Vec<Record> = std::iter::once(first)
+        .chain(side.more(CONTEXT - 1)?)
         .collect();
-    records.sort_by_key(|r| r.seq());
-    Ok(records)
+    let context: Vec<Record> = side.recent.iter().cloned().collect();
+    let n = side.count_rest()? - at;
+    writeln!(
+        out,
+        "logs differ at record {at}: {name} has {n} more records"
+    )?;
+    for r in &context {
+        writeln!(out, "  {}", line(r, strsize))?;
+    }
+    for r in &shown {
+        let sign = if name == "A" { '-' } else { '+' };
+        writeln!(out, "{sign} {}", line(r, strsize))?;
+    }
+    Ok(ExitCode::from(abi::exit::FOUND))
 }
 
 fn kind(r: &Record) -> &'static str {

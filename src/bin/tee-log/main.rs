@@ -10,13 +10,10 @@ tee-log diff A B
 ```
 
 Errors are one line on stderr, `tee-log: FILE: offset N: what`. Writing
-to a closed pipe (`tee-log dump x | head`) is not an error. Exit codes:
-
-| command | 0 | 1 | 2 | 3 |
-|---|---|---|---|---|
-| dump, stats, salvage | done | error (usage, I/O, unreadable log) | | |
-| verify | clean, complete | error (usage, I/O, unknown version) | torn tail or no trailer; every complete frame intact | corruption |
-| diff | logs agree | logs differ | error (usage included) | |
+to a closed pipe (`tee-log dump x | head`) is not an error. Exit codes
+are the three tools' one scheme (`abi::exit`, the README's table): 0 done
+and nothing found, 1 a finding (a torn or unfinished log, logs that
+differ), 2 the tool's own failure, 3 a damaged log.
 
 dump and stats read in salvage mode: they show what survives and warn
 about what does not. This binary is a tool, not a library.
@@ -35,15 +32,18 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use abi::exit;
 use clap::{Parser, Subcommand};
 use formats::{CallFilter, ReadError};
 
 const EXIT_CODES: &str = "\
-Exit codes:
-  dump, stats, salvage  0 done, 1 error
-  verify                0 clean and complete, 2 torn tail or no trailer,
-                        3 corruption, 1 error
-  diff                  0 logs agree, 1 logs differ, 2 error";
+Exit codes (one scheme for tee-grate, tee-replay and tee-log):
+  0  done; verify: clean and complete; diff: the logs agree
+  1  verify: torn tail or no trailer, every complete frame intact;
+     diff: the logs differ
+  2  the tool's own failure: usage, a file it cannot open, make or read,
+     a log version it does not know
+  3  the log is damaged (verify: corruption; diff: a log it cannot read on)";
 
 #[derive(Parser)]
 #[command(
@@ -83,7 +83,7 @@ enum Command {
         /// The log to read.
         file: PathBuf,
     },
-    /// Check a log: 0 clean, 2 torn tail or no trailer, 3 corrupt.
+    /// Check a log: 0 clean, 1 torn tail or no trailer, 3 corrupt.
     Verify {
         /// The log to check.
         file: PathBuf,
@@ -99,7 +99,7 @@ enum Command {
         #[arg(long)]
         merge: bool,
     },
-    /// Show where two logs first disagree: 0 same, 1 different, 2 error.
+    /// Show where two logs first disagree: 0 same, 1 different.
     Diff {
         /// The first log.
         a: PathBuf,
@@ -139,6 +139,15 @@ impl Failure {
         }
     }
 
+    /// A damaged log is [`exit::DAMAGED`]; anything else is the tool's
+    /// own failure.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Log { error, .. } if error.is_damage() => exit::DAMAGED,
+            _ => exit::FAILED,
+        }
+    }
+
     fn is_broken_pipe(&self) -> bool {
         matches!(self, Failure::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
@@ -163,41 +172,13 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// Which exit code an error gets, by command.
-#[derive(Clone, Copy)]
-enum ErrorCode {
-    One,
-    Two,
-}
-
-impl ErrorCode {
-    fn code(self) -> ExitCode {
-        match self {
-            ErrorCode::One => ExitCode::from(1),
-            ErrorCode::Two => ExitCode::from(2),
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // diff reserves 1 for "logs differ", so its errors (usage too) are 2.
-    let is_diff = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.to_string_lossy().starts_with('-'))
-        .is_some_and(|a| a == "diff");
-    let error_code = if is_diff {
-        ErrorCode::Two
-    } else {
-        ErrorCode::One
-    };
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                error_code.code()
+                ExitCode::from(exit::FAILED)
             } else {
                 ExitCode::SUCCESS
             };
@@ -208,7 +189,7 @@ fn main() -> ExitCode {
         Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("tee-log: {failure}");
-            error_code.code()
+            ExitCode::from(failure.exit_code())
         }
     }
 }

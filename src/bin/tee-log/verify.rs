@@ -1,17 +1,17 @@
 //! `tee-log verify`: one verdict line and an exit code a script can use.
-//! 0 clean and complete; 2 torn tail or missing trailer (every complete
-//! frame intact); 3 corruption; 1 could not judge (I/O, unknown version).
+//! 0 clean and complete; 1 torn tail or missing trailer (every complete
+//! frame intact); 3 corruption; 2 could not judge (I/O, unknown version).
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{LogEnd, ReadError, RecoveryMode};
+use formats::{LogEnd, ReadError, RecoveryMode, SEQ_WINDOW};
 
 use crate::{describe_end, Failure};
 
-const TORN: u8 = 2;
-const CORRUPT: u8 = 3;
+const TORN: u8 = abi::exit::FOUND;
+const CORRUPT: u8 = abi::exit::DAMAGED;
 
 pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
     let source = std::fs::File::open(file).map_err(|error| Failure::File {
@@ -32,12 +32,25 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         Err(e) => return Err(Failure::log(file, e)),
     };
     // Damage is dropped as it comes: the tally keeps what the verdict says.
-    while reader
-        .next_record()
-        .map_err(|e| Failure::log(file, e))?
-        .is_some()
-    {
+    let mut highest = None::<u64>;
+    while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
         reader.take_damage();
+        let Some(seq) = record.seq() else {
+            continue;
+        };
+        // The writer's order promise (SPEC.md, "Order"), which replay and
+        // diff rely on to read in bounded memory.
+        if let Some(after) = highest.filter(|&h| seq.saturating_add(SEQ_WINDOW) <= h) {
+            let error = ReadError::OutOfOrder {
+                offset: reader.record_offset(),
+                record_index: reader.records_read() - 1,
+                seq,
+                after,
+            };
+            writeln!(out, "{}: corrupt: {error}", file.display())?;
+            return Ok(ExitCode::from(CORRUPT));
+        }
+        highest = Some(highest.map_or(seq, |h| h.max(seq)));
     }
     let records = reader.records_read();
     let tally = reader.damage_tally();
