@@ -1,12 +1,15 @@
 //! Arbitrary bytes into the log reader, in both modes, and through a
 //! salvage: nothing may panic, damage reports must lie inside the input,
-//! and a salvaged log must read back clean with the same records.
+//! and a salvaged log must read back clean with the same records. Read in
+//! sequence order, every numbered record comes out once, in order, or the
+//! reader names the one out of place.
 //!
 //! The first input byte chooses whether a valid header is put in front, so
 //! most runs get past the header into the frames.
 #![no_main]
 
-use formats::{LogHeader, LogReader, LogWriter, Record, RecoveryMode, SyncPolicy};
+use formats::{InSeqOrder, LogHeader, LogReader, LogWriter, ReadError, Record, RecoveryMode};
+use formats::{SyncPolicy, SEQ_WINDOW};
 use libfuzzer_sys::fuzz_target;
 
 fn header_bytes() -> Vec<u8> {
@@ -72,4 +75,25 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(again.end().is_some_and(|e| e.is_clean()));
     assert_eq!(back, kept);
+
+    // Sequence order: sorted, complete, or an error about a late record.
+    let in_order = InSeqOrder::new(LogReader::new(&salvaged[..], RecoveryMode::Strict).expect("header"));
+    let mut seqs = Vec::new();
+    let mut late = None;
+    for entry in in_order {
+        match entry {
+            Ok(e) => seqs.push(e.record.seq().expect("only numbered records")),
+            Err(ReadError::OutOfOrder { seq, after, .. }) => {
+                assert!(seq + SEQ_WINDOW <= after);
+                late = Some(seq);
+                break;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "not in order: {seqs:?}");
+    if late.is_none() {
+        let numbered = kept.iter().filter(|r| r.seq().is_some()).count();
+        assert_eq!(seqs.len(), numbered);
+    }
 });
