@@ -8,8 +8,11 @@
 //! a small call (close of a bad fd, 100,000 times) in ns per call as the
 //! app measures it, and 20000 writes of 4 KiB plus their read-back as
 //! whole-process time, each as a ratio to the bare run of the same round.
-//! Medians of 3 rounds; the modes of a round run back to back, so the
-//! ratios compare like with like on a shared, noisy machine.
+//! Then the recorded write run is replayed on Lind into one pass-through
+//! grate (`tee-replay`), in records per second and in grate hops per
+//! replayed record, the hop measured in the same round. Medians of 3
+//! rounds; the modes of a round run back to back, so the ratios compare
+//! like with like on a shared, noisy machine.
 
 #[allow(dead_code)]
 #[path = "../tests/util.rs"]
@@ -91,6 +94,8 @@ fn main() {
     let run = kit.run_dir("bench");
     let mut close_ns = vec![Vec::new(); MODES.len()];
     let mut write_s = vec![Vec::new(); MODES.len()];
+    let mut replay_us = Vec::new();
+    let mut replay_hops = Vec::new();
     for round in 0..ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let log = run.path(&format!("r{round}-m{m}.log"));
@@ -120,6 +125,13 @@ fn main() {
                 mode.name
             );
             let _ = std::fs::remove_dir_all(kit.host(&dir));
+            if mode.name == "tee-grate --record" {
+                let (us, records) = replay(&log);
+                replay_us.push(us);
+                let hop_ns = close_ns[2][round] - close_ns[0][round];
+                replay_hops.push(us * 1e3 / hop_ns);
+                println!("round {round}: replayed {records} records");
+            }
             let _ = std::fs::remove_file(kit.host(&log));
         }
     }
@@ -148,5 +160,36 @@ fn main() {
         (write[3] / write[0] - 1.0) / (write[1] / write[0] - 1.0),
         write[1] / write[0] - 1.0
     );
+    let us = median(replay_us);
+    println!(
+        "replay into one pass-through grate: {:.0} records/s, {us:.1} us per record ({:.1} hops)",
+        1e6 / us,
+        median(replay_hops)
+    );
     run.remove_if(true);
+}
+
+/// Replays `log` on Lind into one pass-through grate; the time per
+/// record in microseconds, and the records replayed.
+fn replay(log: &str) -> (f64, u64) {
+    let args = [
+        "tee-replay.cwasm",
+        log,
+        "%<",
+        "grates/passthrough-grate.cwasm",
+        "%>",
+    ];
+    let start = Instant::now();
+    let out = lind(&args);
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(out.status, 0, "tee-replay: {out:?}");
+    // "LOG: N records, M replayed, 0 divergences"
+    let replayed: u64 = out
+        .stderr
+        .split(" replayed")
+        .next()
+        .and_then(|s| s.rsplit(", ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no replayed count in {out:?}"));
+    (elapsed * 1e6 / replayed as f64, replayed)
 }

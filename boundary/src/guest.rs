@@ -139,6 +139,11 @@ impl<'a> Guest<'a> {
         Arg::new(value, self.me)
     }
 
+    /// A pointer argument to `addr` in this cage's own memory.
+    pub fn own_arg(&self, addr: u64) -> Arg {
+        Arg::own_ptr(addr, self.me)
+    }
+
     /// A C `int` argument, sign-extended as glibc widens it.
     pub fn int(&self, value: i32) -> Arg {
         Arg::new(i64::from(value) as u64, self.me)

@@ -66,6 +66,16 @@ pub trait ThreeI: Send + Sync {
     fn read_own(&self, addr: u64, out: &mut [u8]);
     /// Writes this cage's own memory.
     fn write_own(&self, addr: u64, data: &[u8]);
+    /// The own-memory address of the bytes at `ptr`, when this cage's
+    /// memory is the running program's own (a Lind grate: its linear
+    /// memory), so that a call can read or fill a Rust buffer in place;
+    /// `None` where own memory is kept apart (the host runtime), and
+    /// callers copy through [`ThreeI::alloc`]. The address is only good
+    /// while the buffer is borrowed.
+    fn own_addr(&self, ptr: *const u8) -> Option<u64> {
+        let _ = ptr;
+        None
+    }
     /// The host address of an own guest address, as glibc's translation
     /// computes it: what goes inside structures of host addresses (iovec
     /// arrays, argv arrays) that 3i passes on untranslated.

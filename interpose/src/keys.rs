@@ -23,17 +23,18 @@ pub const START_APP: i32 = 1;
 /// The tee's private numbers, registered on its hold cages' ancestors.
 pub const TEE_CALLS: [u32; 3] = [HOLD_CHECKIN, HOLD_ADOPT, HOLD_APP_EXITED];
 
-/// A replay driver asks for its next step; the result is the step's
-/// encoded length.
-pub const STEP_LEN: u32 = PRIVATE_BASE + 0x101;
-/// The driver fetches the staged step into its buffer (arg1).
+/// A replay driver reports the outcome of its last step, if it has one
+/// (arg1: buffer or 0, arg2: length), and asks for its next step, copied to
+/// its buffer (arg3) if it fits in arg4 bytes: one hop per step. The result
+/// is the step's encoded length; a length above arg4 means fetch it.
+pub const STEP_NEXT: u32 = PRIVATE_BASE + 0x101;
+/// The driver fetches a staged step too big for its buffer into a buffer
+/// of that length (arg1).
 pub const STEP_FETCH: u32 = PRIVATE_BASE + 0x102;
-/// The driver reports the outcome of a call step (arg1: buffer, arg2: length).
-pub const STEP_RESULT: u32 = PRIVATE_BASE + 0x103;
 /// The driver forked (arg1: the recorded child cage, arg2: the new driver).
 pub const STEP_FORKED: u32 = PRIVATE_BASE + 0x104;
 /// The replayer's private numbers, registered on the stack's top cage.
-pub const REPLAY_CALLS: [u32; 4] = [STEP_LEN, STEP_FETCH, STEP_RESULT, STEP_FORKED];
+pub const REPLAY_CALLS: [u32; 3] = [STEP_NEXT, STEP_FETCH, STEP_FORKED];
 
 /// What a handler registration is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,11 +1,10 @@
 //! [`LindRt`]: [`ThreeI`] over Lind's glibc and grate-rs.
 
 use crate::{argv, ffi, slots};
-use boundary::clock::{timespec_ns, TIMESPEC_SIZE};
 use boundary::consts::GRATE_ERR;
 use boundary::registration::Registration;
 use boundary::{
-    nr, Arg, Args, CageId, ChildMain, ChildSetup, CopyKind, Errno, ThreadBody, ThreadJoin, ThreeI,
+    Args, CageId, ChildMain, ChildSetup, CopyKind, Errno, ThreadBody, ThreadJoin, ThreeI,
 };
 use grate_rs::GrateError;
 use std::sync::Arc;
@@ -104,6 +103,12 @@ impl ThreeI for LindRt {
         ffi::write_own(addr, data);
     }
 
+    fn own_addr(&self, ptr: *const u8) -> Option<u64> {
+        // A grate's Rust heap and stack are its linear memory: a pointer's
+        // value is its guest address.
+        Some(ptr as usize as u64)
+    }
+
     fn host_addr(&self, addr: u64) -> u64 {
         ffi::memory_base().wrapping_add(addr)
     }
@@ -151,21 +156,6 @@ impl ThreeI for LindRt {
         ffi::with_guest_addr(data, |src| {
             self.copy_data((src, me), (addr, cage), len, CopyKind::Raw)
         })
-    }
-
-    /// The timespec goes in a Rust buffer, whose address is a guest
-    /// address here: no own-memory allocation on the per-record path.
-    fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
-        let me = self.cage_id();
-        let mut raw = [0u8; TIMESPEC_SIZE];
-        let ret = ffi::with_guest_addr_mut(&mut raw, |ts| {
-            let mut args = Arg::all_unused(me);
-            args[0] = Arg::new(i64::from(clock) as u64, me);
-            args[1] = Arg::own_ptr(ts, me);
-            self.make_call(nr::CLOCK_GETTIME, me, me, &args)
-        });
-        boundary::guest::check(ret)?;
-        Ok(timespec_ns(&raw))
     }
 
     fn fork(&self, child: ChildMain) -> Result<CageId, Errno> {

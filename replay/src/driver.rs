@@ -8,29 +8,35 @@ use boundary::{nr, ThreeI};
 use formats::SyscallRecord;
 use interpose::capture::capture_outputs;
 use interpose::exec_args::stage_exec;
-use interpose::keys::{STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use interpose::keys::{STEP_FETCH, STEP_FORKED, STEP_NEXT};
 use interpose::staging::stage_record;
 use interpose::verdict::Answer;
 
 /// The argv word that selects the driver role.
 pub const DRIVER_FLAG: &str = "--driver";
 
+/// How many bytes of step the driver's buffer takes; a larger step is
+/// fetched with a second call.
+const STEP_BUFFER: usize = 64 << 10;
+
 /// The driver role's main: run steps until told to stop.
 pub fn driver_main(rt: &dyn ThreeI) -> i32 {
     let guest = Guest::new(rt);
+    let mut buf = OwnBuf::zeroed(rt, STEP_BUFFER);
+    let mut outcome = None;
     loop {
-        let Some(step) = next_step(&guest) else {
+        let Some(step) = next_step(&guest, &buf, outcome.take()) else {
             guest.eprint("tee-replay: driver: the replayer sent an unreadable step\n");
             return i32::from(abi::exit::FAILED);
         };
         match step {
-            Step::Call(record) => {
-                let outcome = run_call(rt, &record);
-                report(&guest, &outcome);
-            }
+            Step::Call(record) => outcome = Some(run_call(rt, &record)),
             Step::Exec { path, argv } => {
-                let outcome = run_exec(rt, &path, &argv);
-                report(&guest, &outcome);
+                // An exec let through (--passthrough) replaces the cage's
+                // memory: the buffer is freed before and made again after.
+                drop(buf);
+                outcome = Some(run_exec(rt, &path, &argv));
+                buf = OwnBuf::zeroed(rt, STEP_BUFFER);
             }
             Step::Fork { child } => {
                 let forked = rt.fork(Box::new(driver_main));
@@ -43,19 +49,29 @@ pub fn driver_main(rt: &dyn ThreeI) -> i32 {
     }
 }
 
-fn next_step(guest: &Guest<'_>) -> Option<Step> {
-    let len = usize::try_from(guest.syscall(STEP_LEN, &[])).ok()?;
-    let buf = OwnBuf::zeroed(guest.rt(), len);
-    if guest.call(STEP_FETCH, &[buf.arg()]) != 0 {
-        return None;
+/// Reports `outcome` and takes the next step, in one call when the step
+/// fits in `buf`.
+fn next_step(guest: &Guest<'_>, buf: &OwnBuf<'_>, outcome: Option<Answer>) -> Option<Step> {
+    let bytes = outcome.map(|o| postcard::to_allocvec(&o).unwrap_or_default());
+    let sent = bytes.as_ref().map(|b| OwnBuf::from_bytes(guest.rt(), b));
+    let (addr, len) = match &sent {
+        Some(sent) => (sent.arg(), guest.scalar(sent.len() as u64)),
+        None => (guest.scalar(0), guest.scalar(0)),
+    };
+    let cap = guest.scalar(buf.len() as u64);
+    let len = usize::try_from(guest.call(STEP_NEXT, &[addr, len, buf.arg(), cap])).ok()?;
+    drop(sent);
+    let mut step = vec![0; len];
+    if len <= buf.len() {
+        guest.rt().read_own(buf.addr(), &mut step);
+    } else {
+        let big = OwnBuf::zeroed(guest.rt(), len);
+        if guest.call(STEP_FETCH, &[big.arg()]) != 0 {
+            return None;
+        }
+        step = big.to_vec();
     }
-    postcard::from_bytes(&buf.to_vec()).ok()
-}
-
-fn report(guest: &Guest<'_>, outcome: &Answer) {
-    let bytes = postcard::to_allocvec(outcome).unwrap_or_default();
-    let buf = OwnBuf::from_bytes(guest.rt(), &bytes);
-    guest.call(STEP_RESULT, &[buf.arg(), guest.scalar(bytes.len() as u64)]);
+    postcard::from_bytes(&step).ok()
 }
 
 fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Answer {

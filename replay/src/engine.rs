@@ -126,8 +126,36 @@ impl ReplayState {
         self.schedule().next
     }
 
+    /// Takes `driver`'s outcome of its last step if it sends one (address
+    /// and length in its memory), then stages its next step and copies it
+    /// to `buf` if it fits in `cap` bytes. Returns the step's length; one
+    /// above `cap` is left for [`ReplayState::fetch`].
+    pub fn next(
+        &self,
+        rt: &dyn ThreeI,
+        driver: CageId,
+        outcome: Option<(u64, u64)>,
+        buf: u64,
+        cap: u64,
+    ) -> i32 {
+        if let Some((addr, len)) = outcome {
+            let taken = self.result(rt, driver, addr, len);
+            if taken != 0 {
+                return taken;
+            }
+        }
+        let len = self.step_len(driver);
+        if u64::try_from(len).is_ok_and(|len| len <= cap) {
+            let copied = self.fetch(rt, driver, buf);
+            if copied != 0 {
+                return copied;
+            }
+        }
+        len
+    }
+
     /// Stages `driver`'s next step; returns its encoded length.
-    pub fn step_len(&self, driver: CageId) -> i32 {
+    fn step_len(&self, driver: CageId) -> i32 {
         let (step, entry) = self.next_step(driver);
         let expectation = self.expect(driver, &step, entry.as_ref());
         let bytes = postcard::to_allocvec(&step).unwrap_or_default();
@@ -333,7 +361,7 @@ impl ReplayState {
     }
 
     /// Takes `driver`'s outcome for its last step and compares it.
-    pub fn result(&self, rt: &dyn ThreeI, driver: CageId, addr: u64, len: u64) -> i32 {
+    fn result(&self, rt: &dyn ThreeI, driver: CageId, addr: u64, len: u64) -> i32 {
         let Some(pending) = self.pending().remove(&driver) else {
             return Errno::EINVAL.ret();
         };

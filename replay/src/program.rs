@@ -14,7 +14,7 @@ use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
 use formats::{InSeqOrder, LogEnd, LogReader, Record, RecoveryMode};
 use interpose::floor::Unmatched;
 use interpose::keys::{self, install_floor, Role};
-use interpose::keys::{REPLAY_CALLS, STEP_FETCH, STEP_FORKED, STEP_LEN, STEP_RESULT};
+use interpose::keys::{REPLAY_CALLS, STEP_FETCH, STEP_FORKED, STEP_NEXT};
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -76,11 +76,11 @@ impl Program for TeeReplay {
                     .floor
                     .handle(rt, nr, args, &|c| state.is_driver(c), unmatched)
             }
-            Some((Role::Private, STEP_LEN)) => state.step_len(from),
-            Some((Role::Private, STEP_FETCH)) => state.fetch(rt, from, args[0].value),
-            Some((Role::Private, STEP_RESULT)) => {
-                state.result(rt, from, args[0].value, args[1].value)
+            Some((Role::Private, STEP_NEXT)) => {
+                let outcome = (args[1].value > 0).then_some((args[0].value, args[1].value));
+                state.next(rt, from, outcome, args[2].value, args[3].value)
             }
+            Some((Role::Private, STEP_FETCH)) => state.fetch(rt, from, args[0].value),
             Some((Role::Private, STEP_FORKED)) => {
                 state.forked(args[0].value, CageId(args[1].value))
             }
