@@ -94,12 +94,13 @@ pub fn compares_data(info: &SyscallInfo) -> bool {
 /// `(buffer position in the list, byte offset)`.
 pub fn first_difference(expected: &[Buffer], got: &[Buffer]) -> Option<(usize, usize)> {
     for (i, (e, g)) in expected.iter().zip(got).enumerate() {
-        if let Some(at) = e.data.iter().zip(&g.data).position(|(a, b)| a != b) {
-            return Some((i, at));
+        // Equal buffers, the common case, are compared whole (memcmp);
+        // only a difference is looked for byte by byte.
+        if e.data == g.data {
+            continue;
         }
-        if e.data.len() != g.data.len() {
-            return Some((i, e.data.len().min(g.data.len())));
-        }
+        let at = e.data.iter().zip(&g.data).position(|(a, b)| a != b);
+        return Some((i, at.unwrap_or(e.data.len().min(g.data.len()))));
     }
     (expected.len() != got.len()).then_some((expected.len().min(got.len()), 0))
 }

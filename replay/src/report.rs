@@ -93,7 +93,34 @@ impl Divergence {
 #[derive(Default)]
 struct FdStory {
     path: Option<String>,
-    calls: VecDeque<String>,
+    /// The last calls, by file index, with their buffers cut to what a
+    /// line shows: rendered only when a divergence asks.
+    calls: VecDeque<(u64, SyscallRecord)>,
+}
+
+/// Bytes of each buffer an earlier call's line shows.
+const SHOWN: usize = 16;
+
+/// `call` with its buffers cut to one byte more than a line shows, so the
+/// line still ends in "..." where the bytes go on.
+fn kept(call: &SyscallRecord) -> SyscallRecord {
+    let cut = |buffers: &[Buffer]| {
+        buffers
+            .iter()
+            .map(|b| Buffer {
+                arg: b.arg,
+                index: b.index,
+                data: b.data[..b.data.len().min(SHOWN + 1)].to_vec(),
+                truncated_from: b.truncated_from,
+            })
+            .collect()
+    };
+    SyscallRecord {
+        inputs: cut(&call.inputs),
+        outputs: cut(&call.outputs),
+        args: call.args.clone(),
+        ..*call
+    }
 }
 
 /// What the log says happened to each recorded fd: its path and last calls.
@@ -107,7 +134,7 @@ impl FdHistory {
     pub fn note(&self, info: &SyscallInfo, call: &SyscallRecord, index: u64) {
         let full = call.full_args();
         let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        let line = format!("#{index} {}", formats::describe_call(call, 16));
+        let line = (index, kept(call));
         if let (FdEffect::ResultFd, true) = (info.fd_effect, call.result >= 0) {
             let path = info
                 .args
@@ -141,7 +168,14 @@ impl FdHistory {
     pub fn previous(&self, cage: boundary::CageId, fd: i32) -> Vec<String> {
         let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
         fds.get(&(cage.0, fd))
-            .map(|s| s.calls.iter().cloned().collect())
+            .map(|s| {
+                s.calls
+                    .iter()
+                    .map(|(index, call)| {
+                        format!("#{index} {}", formats::describe_call(call, SHOWN))
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
