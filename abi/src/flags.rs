@@ -111,6 +111,109 @@ value_set! {
     }
 }
 
+value_set! {
+    /// `shutdown` directions.
+    shut {
+        SHUT_RD = 0,
+        SHUT_WR = 1,
+        SHUT_RDWR = 2,
+    }
+}
+
+value_set! {
+    /// `flock` operations.
+    lock {
+        LOCK_SH = 1,
+        LOCK_EX = 2,
+        LOCK_NB = 4,
+        LOCK_UN = 8,
+    }
+}
+
+value_set! {
+    /// `wait4` and `waitpid` options.
+    wait {
+        WNOHANG = 1,
+        WUNTRACED = 2,
+        WCONTINUED = 8,
+    }
+}
+
+value_set! {
+    /// The fd flags `dup3`, `pipe2` and `epoll_create1` take, in bit order
+    /// (`EPOLL_CLOEXEC` is `O_CLOEXEC`).
+    fd_flags {
+        O_NONBLOCK = 0o4000,
+        O_CLOEXEC = 0o2000000,
+    }
+}
+
+value_set! {
+    /// `epoll_create1` flags.
+    epoll_flags {
+        EPOLL_CLOEXEC = 0o2000000,
+    }
+}
+
+value_set! {
+    /// `epoll_ctl` operations.
+    epoll_op {
+        EPOLL_CTL_ADD = 1,
+        EPOLL_CTL_DEL = 2,
+        EPOLL_CTL_MOD = 3,
+    }
+}
+
+value_set! {
+    /// Signal numbers.
+    signal {
+        SIGHUP = 1,
+        SIGINT = 2,
+        SIGQUIT = 3,
+        SIGILL = 4,
+        SIGTRAP = 5,
+        SIGABRT = 6,
+        SIGBUS = 7,
+        SIGFPE = 8,
+        SIGKILL = 9,
+        SIGUSR1 = 10,
+        SIGSEGV = 11,
+        SIGUSR2 = 12,
+        SIGPIPE = 13,
+        SIGALRM = 14,
+        SIGTERM = 15,
+        SIGCHLD = 17,
+        SIGCONT = 18,
+        SIGSTOP = 19,
+        SIGTSTP = 20,
+        SIGTTIN = 21,
+        SIGTTOU = 22,
+        SIGURG = 23,
+        SIGXCPU = 24,
+        SIGXFSZ = 25,
+        SIGVTALRM = 26,
+        SIGPROF = 27,
+        SIGWINCH = 28,
+        SIGIO = 29,
+        SIGPWR = 30,
+        SIGSYS = 31,
+    }
+}
+
+value_set! {
+    /// `d_type` of a directory entry.
+    dirent_type {
+        DT_UNKNOWN = 0,
+        DT_FIFO = 1,
+        DT_CHR = 2,
+        DT_DIR = 4,
+        DT_BLK = 6,
+        DT_REG = 8,
+        DT_LNK = 10,
+        DT_SOCK = 12,
+    }
+}
+
 /// A socket type as strace prints it: the type by name, then its flags
 /// (`SOCK_STREAM|SOCK_CLOEXEC`).
 pub fn socket_type(value: i32) -> String {

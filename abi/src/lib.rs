@@ -13,8 +13,10 @@ The facts behind it are in `docs/lind-3i.md`.
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod dirent;
 pub mod errno;
 pub mod exit;
 pub mod flags;
 pub mod limits;
+pub mod sockaddr;
 pub mod stat;
