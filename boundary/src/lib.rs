@@ -33,7 +33,7 @@
 mod args;
 pub mod clock;
 pub mod consts;
-pub mod dirent;
+pub use abi::dirent;
 pub mod errno;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;

@@ -90,18 +90,18 @@ fn sockaddr_struct(data: &[u8]) -> Option<String> {
 /// A `getdents` buffer as strace -v prints it, at most `max` entries:
 /// `[{d_ino=7, d_off=1, d_reclen=24, d_type=DT_DIR, d_name="."}, ...]`.
 fn dirent_list(data: &[u8], max: usize) -> Option<String> {
-    let entries = abi::dirent::entries(data)?;
+    let entries = abi::dirent::listing(data)?;
     let shown: Vec<String> = entries
         .iter()
         .take(max)
-        .map(|e| {
+        .map(|l| {
             format!(
                 "{{d_ino={}, d_off={}, d_reclen={}, d_type={}, d_name=\"{}\"}}",
-                e.ino,
-                e.off,
-                e.reclen,
-                abi::flags::one_of(i32::from(e.kind), abi::flags::dirent_type::NAMES),
-                escape_bytes(&e.name)
+                l.entry.ino,
+                l.off,
+                l.reclen,
+                abi::flags::one_of(i32::from(l.entry.kind), abi::flags::dirent_type::NAMES),
+                escape_bytes(&l.entry.name)
             )
         })
         .collect();
