@@ -23,6 +23,11 @@ Forms (the primary's result is what the app sees; the secondary gets a copy):
 Within a block, grates form an argv chain: each grate takes its own arguments
 and starts the next word as its child, as Lind grates do.
 
+Paths: the native tee-grate takes --record FILE as a host path, absolute or
+relative to the directory it runs in; on Lind it is a lindfs path. The app
+and the grates see lindfs paths (natively: under LIND_ROOT, by default the
+current directory).
+
 Exit status: the app's, or 2 for the tee's own failure (README, \"Exit codes\").";
 
 /// Command-line options (everything before the blocks and the app).

@@ -7,7 +7,7 @@
 
 use crate::error::TeeError;
 use boundary::clock::GuestClock;
-use boundary::guest_file::GuestFile;
+use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
 use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
@@ -18,7 +18,7 @@ use std::sync::RwLock;
 pub struct Recorder {
     /// Taken out (under the write lock) when the log is closed; appends
     /// share the read lock, so they never wait on each other here.
-    writer: RwLock<Option<LogWriter<GuestFile>>>,
+    writer: RwLock<Option<LogWriter<ToolFile>>>,
     path: String,
     clock: GuestClock,
     /// The monotonic time recording started, in microseconds.
@@ -68,7 +68,7 @@ impl Clock for WriterClock {
 }
 
 impl Recorder {
-    /// Creates `path` (see [`GuestFile::create_output`]) and writes the
+    /// Creates `path` (see [`ToolFile::create_output`]) and writes the
     /// header.
     pub fn create(
         rt: &dyn ThreeI,
@@ -77,7 +77,7 @@ impl Recorder {
         policy: SyncPolicy,
         force: bool,
     ) -> Result<Recorder, TeeError> {
-        let file = GuestFile::create_output(rt, path, force).map_err(TeeError::Output)?;
+        let file = ToolFile::create_output(rt, path, force).map_err(TeeError::Output)?;
         let clock = GuestClock::new(rt);
         let header = LogHeader::created_at(
             "tee-grate",
@@ -90,7 +90,7 @@ impl Recorder {
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
                 .map_err(|error| TeeError::LogHeader {
                     path: path.to_string(),
-                    removed: GuestFile::remove_output(rt, path),
+                    removed: ToolFile::remove_output(rt, path),
                     error,
                 })?
                 .bounded_order();

@@ -1,6 +1,8 @@
-//! Command-line errors: one line, exit 2, nothing started.
+//! Command-line errors: one line, exit 2, nothing started; and which
+//! paths on a command line are the host's.
 
-use crate::util::{run, scratch};
+use crate::util::{assert_demo_tree, run, run_ok, scratch};
+use std::path::Path;
 
 fn one_line_error(name: &str, args: &[&str], needle: &str) {
     let dir = scratch();
@@ -111,4 +113,85 @@ fn a_missing_app_is_named_in_one_line_in_every_form() {
             "{args:?}: {out:?}"
         );
     }
+}
+
+/// The native tools take their own files (the --record log, the log a
+/// replay reads, --into-dir, --report) as host paths, absolute or relative
+/// to the directory they run in, like any command-line tool; only what the
+/// cages see keeps lindfs paths. Tried from a directory other than the
+/// log's, as a script would.
+#[test]
+fn the_tools_own_files_are_host_paths_from_any_directory() {
+    let elsewhere = scratch();
+    let work = scratch();
+    std::fs::create_dir(elsewhere.path().join("x")).expect("mkdir");
+    let abs = |rel: &str| elsewhere.path().join(rel).to_string_lossy().into_owned();
+    let log = abs("x/trace.log");
+    run_ok(
+        work.path(),
+        "tee-grate",
+        &["--record", &log, "--", "demo-files"],
+        0,
+    );
+    assert!(Path::new(&log).is_file(), "the log is at the host path");
+    assert!(
+        !work.path().join(log.trim_start_matches('/')).exists(),
+        "and not under the app's lindfs root"
+    );
+    run_ok(work.path(), "tee-log", &["verify", &log], 0);
+    let (out, report) = (abs("x/out"), abs("x/report.json"));
+    run_ok(
+        work.path(),
+        "tee-replay",
+        &[&log, "--into-dir", &out, "--report", &report],
+        0,
+    );
+    assert_demo_tree(elsewhere.path(), "x/out/demo-out");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(summary["directory"], serde_json::json!(out));
+    let stack_report = abs("x/stack.json");
+    run_ok(
+        work.path(),
+        "tee-replay",
+        &[
+            &log,
+            "--report",
+            &stack_report,
+            "%<",
+            "passthrough-grate",
+            "%>",
+        ],
+        0,
+    );
+    assert!(Path::new(&stack_report).is_file());
+    // Relative paths are the shell's, from the log's own directory too.
+    run_ok(elsewhere.path(), "tee-log", &["verify", "x/trace.log"], 0);
+    run_ok(
+        elsewhere.path(),
+        "tee-replay",
+        &["x/trace.log", "--into-dir", "x/again"],
+        0,
+    );
+    assert_demo_tree(elsewhere.path(), "x/again/demo-out");
+
+    // A path that cannot be used is named as it was given.
+    let missing = abs("nowhere/trace.log");
+    let out = run(work.path(), "tee-replay", &[&missing, "--into-dir", "o"]);
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(out.stderr.contains(&missing), "{}", out.stderr);
+    let out = run(
+        work.path(),
+        "tee-grate",
+        &["--record", &missing, "--", "hello"],
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("{missing}: cannot create it")),
+        "{}",
+        out.stderr
+    );
+    let out = run(work.path(), "tee-grate", &["--record", &log, "--", "hello"]);
+    assert_eq!(out.status, 2, "an existing log is kept: {out:?}");
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
 }

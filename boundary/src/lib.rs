@@ -43,6 +43,7 @@ pub mod iovec;
 pub mod nr;
 mod program;
 pub mod registration;
+pub mod tool_file;
 pub use abi::stat;
 mod threei;
 pub mod wait;

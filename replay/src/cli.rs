@@ -13,7 +13,12 @@ Examples (quote the markers: < and > are shell redirections):
   tee-replay trace.log --into-dir restored/
       rebuild the app's files in a plain directory, no grate involved
 
-Exit status: 0 no divergence, 1 divergence found, 2 the replayer's own failure\n(README, \"Exit codes\").";
+Paths: the native tee-replay takes FILE, --report and --into-dir as host
+paths, absolute or relative to the directory it runs in; on Lind, FILE and
+--report are lindfs paths. The replayed grates see lindfs paths.
+
+Exit status: 0 no divergence, 1 divergence found, 2 the replayer's own failure,
+3 a damaged log (README, \"Exit codes\").";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -7,9 +7,8 @@ use crate::engine::{ReplayOptions, ReplayState};
 use crate::error::ReplayError;
 use crate::report::Report;
 use crate::schedule::{Entries, Feed};
-use boundary::consts::open_flags;
 use boundary::guest::Guest;
-use boundary::guest_file::GuestFile;
+use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
 use formats::{InSeqOrder, LogEnd, LogReader, Record, RecoveryMode};
 use interpose::floor::Unmatched;
@@ -95,7 +94,7 @@ const DAMAGE_LINES: u64 = 10;
 /// The log in replay order, read through this cage's own table.
 fn open_log(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<InSeqOrder<LogFile>, ReplayError> {
     let log = plan.log.to_string_lossy().into_owned();
-    let file = match GuestFile::open(rt, &log, open_flags::O_RDONLY | open_flags::O_CLOEXEC, 0) {
+    let file = match ToolFile::open(rt, &log) {
         Ok(file) => file,
         Err(error) => return Err(ReplayError::LogOpen { log, error }),
     };
@@ -111,7 +110,7 @@ fn open_log(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<InSeqOrder<LogFile>, R
 }
 
 /// The log's file, buffered.
-type LogFile = std::io::BufReader<GuestFile>;
+type LogFile = std::io::BufReader<ToolFile>;
 
 /// Bytes read from the log per call.
 const LOG_BUFFER: usize = 256 << 10;
@@ -198,7 +197,7 @@ fn replay(
     let mut report_file = plan
         .report
         .as_ref()
-        .map(|path| GuestFile::create_output(rt, &path.to_string_lossy(), plan.force))
+        .map(|path| ToolFile::create_output(rt, &path.to_string_lossy(), plan.force))
         .transpose()
         .map_err(ReplayError::ReportCreate)?;
     let scan = scan(rt, plan, &guest)?;
@@ -317,7 +316,7 @@ fn check_cage_budget(plan: &ReplayPlan, chain: &[String], forks: u64) -> Result<
 
 /// Writes `value` as pretty JSON to the report file `name`.
 fn write_json(
-    file: &mut GuestFile,
+    file: &mut ToolFile,
     name: &str,
     value: &impl serde::Serialize,
 ) -> Result<(), ReplayError> {
