@@ -807,3 +807,33 @@ fn a_log_out_of_order_beyond_the_writers_bound_is_refused_not_misreplayed() {
         verify.stdout
     );
 }
+
+/// A log written by format 1.0 (kept as a fixture since then) still
+/// dumps, verifies and replays, into a directory and into a stack.
+#[test]
+fn a_version_1_0_log_still_dumps_verifies_and_replays() {
+    let dir = scratch();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("formats/tests/fixtures/v1.0-small.tlog");
+    std::fs::copy(&fixture, dir.path().join("old.tlog")).expect("fixture");
+    let dump = run_ok(dir.path(), "tee-log", &["dump", "old.tlog"], 0);
+    assert!(
+        dump.stdout.contains(r#"write(1, "hello\n", 6) = 6"#),
+        "{}",
+        dump.stdout
+    );
+    run_ok(dir.path(), "tee-log", &["verify", "old.tlog"], 0);
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["old.tlog", "--into-dir", "out"],
+        0,
+    );
+    let out = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["old.tlog", "%<", "passthrough-grate", "%>"],
+        0,
+    );
+    assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
+}

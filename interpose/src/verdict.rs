@@ -94,13 +94,18 @@ pub fn compares_data(info: &SyscallInfo) -> bool {
 /// `(buffer position in the list, byte offset)`.
 pub fn first_difference(expected: &[Buffer], got: &[Buffer]) -> Option<(usize, usize)> {
     for (i, (e, g)) in expected.iter().zip(got).enumerate() {
+        // A recording cut by --max-buffer vouches for its bytes only.
+        let theirs = match e.truncated_from {
+            Some(_) => &g.data[..g.data.len().min(e.data.len())],
+            None => &g.data[..],
+        };
         // Equal buffers, the common case, are compared whole (memcmp);
         // only a difference is looked for byte by byte.
-        if e.data == g.data {
+        if e.data[..] == *theirs {
             continue;
         }
-        let at = e.data.iter().zip(&g.data).position(|(a, b)| a != b);
-        return Some((i, at.unwrap_or(e.data.len().min(g.data.len()))));
+        let at = e.data.iter().zip(theirs).position(|(a, b)| a != b);
+        return Some((i, at.unwrap_or(e.data.len().min(theirs.len()))));
     }
     (expected.len() != got.len()).then_some((expected.len().min(got.len()), 0))
 }
@@ -192,5 +197,25 @@ mod tests {
         );
         assert_eq!(first_difference(&[buffer(b"ab")], &[buffer(b"ab")]), None);
         assert_eq!(first_difference(&[buffer(b"ab")], &[]), Some((0, 0)));
+    }
+
+    #[test]
+    fn a_cut_recording_is_compared_only_as_far_as_it_holds() {
+        let mut cut = buffer(b"abcd");
+        cut.truncated_from = Some(4096);
+        let mut whole = b"abcd".to_vec();
+        whole.resize(4096, 0);
+        assert_eq!(first_difference(&[cut.clone()], &[buffer(&whole)]), None);
+        whole[2] = b'X';
+        assert_eq!(
+            first_difference(&[cut.clone()], &[buffer(&whole)]),
+            Some((0, 2))
+        );
+        assert_eq!(first_difference(&[cut], &[buffer(b"ab")]), Some((0, 2)));
+        // Uncut, the extra bytes are a difference.
+        assert_eq!(
+            first_difference(&[buffer(b"abcd")], &[buffer(b"abcd\0")]),
+            Some((0, 4))
+        );
     }
 }
