@@ -415,3 +415,56 @@ fn a_full_disk_leaves_no_empty_log_and_says_why() {
         "an empty log was left behind"
     );
 }
+
+/// `dump -y` names each fd by the file the log shows behind it, as strace
+/// -y does, through opens (an *at path under its dirfd's file), dups,
+/// pipes and closes; other cages' fds and filters do not confuse it.
+#[test]
+fn dump_names_fds_by_their_files() {
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "demo-files"],
+        0,
+    );
+    let dump = run_ok(dir.path(), "tee-log", &["dump", "-y", "t.log"], 0).stdout;
+    for want in [
+        r#"open("demo-out/notes.txt", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3<demo-out/notes.txt>"#,
+        r#"write(3<demo-out/notes.txt>, "alpha\n", 6) = 6"#,
+        r#"openat(3<demo-out>, "notes.txt", O_RDONLY) = 4<demo-out/notes.txt>"#,
+        r#"dup2(3<demo-out/dup.txt>, 20) = 20<demo-out/dup.txt>"#,
+        r#"write(30<demo-out/dup.txt>, "dupfd\n", 6) = 6"#,
+        r#"read(3<pipe>, "through the pipe", 64) = 16"#,
+        r#"[cage 3] write(3<demo-out/child.txt>, "child start\n", 12) = 12"#,
+    ] {
+        assert!(dump.contains(want), "no {want:?} in\n{dump}");
+    }
+    // A closed fd loses its name: the reused 3 is named by its new open.
+    let reopen = dump
+        .lines()
+        .position(|l| l.contains(r#"open("demo-out/data.bin""#))
+        .expect("data.bin open");
+    assert!(dump
+        .lines()
+        .nth(reopen)
+        .unwrap()
+        .ends_with("= 3<demo-out/data.bin>"));
+    // Filtering shows fewer lines, named the same.
+    let writes = run_ok(
+        dir.path(),
+        "tee-log",
+        &["dump", "-y", "--calls", "write", "t.log"],
+        0,
+    )
+    .stdout;
+    assert!(
+        writes.contains(r#"write(30<demo-out/dup.txt>, "dupfd\n", 6) = 6"#),
+        "{writes}"
+    );
+    let plain = run_ok(dir.path(), "tee-log", &["dump", "t.log"], 0).stdout;
+    assert!(
+        plain.contains(r#"write(3, "alpha\n", 6) = 6"#),
+        "without -y, fds stay numbers"
+    );
+}

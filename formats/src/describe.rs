@@ -180,6 +180,22 @@ fn decoded(name: &str, pos: usize, value: u64) -> Option<String> {
 
 /// `name(args...) = result`, buffers shown escaped and cut at `max` bytes.
 pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
+    describe_call_with(record, max, &FdNames::default())
+}
+
+/// What a reader knows of the files behind a call's fds, for strace's
+/// `-y` form (`write(3</tmp/x>, ...)`): the name of each fd argument, and
+/// of the fd the call returns.
+#[derive(Default)]
+pub struct FdNames<'a> {
+    /// The name of an fd argument, if known.
+    pub arg: Option<&'a dyn Fn(i32) -> Option<String>>,
+    /// The name of the fd the call returns, if it returns one.
+    pub result: Option<String>,
+}
+
+/// [`describe_call`], with fds named as strace -y names them.
+pub fn describe_call_with(record: &SyscallRecord, max: usize, names: &FdNames<'_>) -> String {
     let full = record.full_args();
     let Some(info) = lookup(record.nr) else {
         let args: Vec<String> = full
@@ -218,9 +234,14 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
         let text = match kind {
             ArgKind::Unused => continue,
             ArgKind::Signal => abi::flags::one_of(value as i32, abi::flags::signal::NAMES),
-            ArgKind::Fd | ArgKind::DirFd | ArgKind::Int | ArgKind::Pid => {
-                (value as i32).to_string()
+            ArgKind::Fd | ArgKind::DirFd => {
+                let fd = value as i32;
+                match names.arg.and_then(|name| name(fd)) {
+                    Some(name) => format!("{fd}<{name}>"),
+                    None => fd.to_string(),
+                }
             }
+            ArgKind::Int | ArgKind::Pid => (value as i32).to_string(),
             ArgKind::Size | ArgKind::Offset => value.to_string(),
             ArgKind::Flags => format!("{:#x}", value as u32),
             ArgKind::Mode => format!("0{:o}", value as u32),
@@ -259,6 +280,9 @@ pub fn describe_call(record: &SyscallRecord, max: usize) -> String {
     }
     let mut out = format!("{}({})", info.name, shown.join(", "));
     let _ = write!(out, " = {}", describe_result(record.nr, record.result));
+    if let (Some(name), true) = (&names.result, record.result >= 0) {
+        let _ = write!(out, "<{name}>");
+    }
     out
 }
 

@@ -118,7 +118,7 @@ mod writer;
 pub use crate::clock::SystemClock;
 pub use crate::{
     clock::Clock,
-    describe::{describe_call, describe_result, errno_name, quote},
+    describe::{describe_call, describe_call_with, describe_result, errno_name, quote, FdNames},
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
     frame::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},

@@ -4,15 +4,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{CallFilter, LogEnd, RecoveryMode};
+use formats::{CallFilter, LogEnd, Record, RecoveryMode};
 use serde_json::json;
 
-use crate::show::{cage_of, call_of, json, line};
+use crate::fd_names::FdTracker;
+use crate::show::{cage_of, call_of, json, line, syscall_line};
 use crate::{describe_end, open, warn, Failure};
 
 pub struct Options {
     pub strsize: usize,
     pub json: bool,
+    /// Name each fd by the file the log shows behind it (strace -y).
+    pub fd_names: bool,
     pub cages: Vec<u64>,
     pub calls: CallFilter,
 }
@@ -43,6 +46,7 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         writeln!(out, "{header}")?;
     }
     let mut listed = 0u64;
+    let mut fds = options.fd_names.then(FdTracker::default);
     loop {
         let index = reader.records_read();
         let next = reader.next_record().map_err(|e| Failure::log(file, e))?;
@@ -64,13 +68,20 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
             }
         }
         let Some(record) = next else { break };
-        if !options.wants(&record) {
-            continue;
+        if options.wants(&record) {
+            match (&record, &fds) {
+                _ if options.json => writeln!(out, "{}", json(&record, index))?,
+                (Record::Syscall(call), Some(fds)) => {
+                    let name = |fd| fds.name(call.cage, fd);
+                    let names = fds.names_for(call, &name);
+                    writeln!(out, "{}", syscall_line(call, options.strsize, &names))?;
+                }
+                _ => writeln!(out, "{}", line(&record, options.strsize))?,
+            }
         }
-        if options.json {
-            writeln!(out, "{}", json(&record, index))?;
-        } else {
-            writeln!(out, "{}", line(&record, options.strsize))?;
+        // Every record moves the names on, shown or filtered out.
+        if let Some(fds) = fds.as_mut() {
+            fds.note(&record);
         }
     }
     let unlisted = reader.damage_tally().ranges - listed;

@@ -2,7 +2,7 @@
 `tee-log`: read, check, repair and compare tee-grate trace logs.
 
 ```text
-tee-log dump FILE [-s N] [--json] [--cage C]... [--calls FILTER]
+tee-log dump FILE [-s N] [-y] [--json] [--cage C]... [--calls FILTER]
 tee-log stats FILE
 tee-log verify FILE
 tee-log salvage IN OUT [--merge]
@@ -22,6 +22,7 @@ about what does not. This binary is a tool, not a library.
 
 mod diff;
 mod dump;
+mod fd_names;
 mod salvage;
 mod show;
 mod stats;
@@ -70,6 +71,10 @@ enum Command {
         /// damage and the end.
         #[arg(long)]
         json: bool,
+        /// Name each fd by the file the log shows behind it, as strace -y
+        /// does: `write(3<demo-out/notes.txt>, ...)`.
+        #[arg(short = 'y', long = "fd-names")]
+        fd_names: bool,
         /// Only records of this cage (repeatable).
         #[arg(long = "cage", value_name = "C")]
         cages: Vec<u64>,
@@ -202,12 +207,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             file,
             strsize,
             json,
+            fd_names,
             cages,
             calls,
         } => {
             let options = dump::Options {
                 strsize,
                 json,
+                fd_names,
                 cages,
                 calls: calls.unwrap_or_else(CallFilter::all),
             };

@@ -1,8 +1,8 @@
 //! Records for people (strace-like lines) and for programs (JSON).
 
 use formats::{
-    describe_call, describe_result, errno_name, escape_bytes, lookup, quote, Buffer, DropReason,
-    Record,
+    describe_call, describe_call_with, describe_result, errno_name, escape_bytes, lookup, quote,
+    Buffer, DropReason, FdNames, Record, SyscallRecord,
 };
 use serde_json::{json, Value};
 
@@ -36,15 +36,22 @@ fn reason_name(reason: DropReason) -> &'static str {
 }
 
 /// One line per record: `[cage 3] write(1, "hello\n", 6) = 6`.
+/// A syscall record's line, its fds named by `names`.
+pub fn syscall_line(r: &SyscallRecord, strsize: usize, names: &FdNames<'_>) -> String {
+    let mut s = format!(
+        "[cage {}] {}",
+        r.cage,
+        describe_call_with(r, strsize, names)
+    );
+    if let Some(sec) = r.secondary.filter(|&sec| sec != r.result) {
+        s.push_str(&format!(" [secondary = {}]", describe_result(r.nr, sec)));
+    }
+    s
+}
+
 pub fn line(record: &Record, strsize: usize) -> String {
     match record {
-        Record::Syscall(r) => {
-            let mut s = format!("[cage {}] {}", r.cage, describe_call(r, strsize));
-            if let Some(sec) = r.secondary.filter(|&sec| sec != r.result) {
-                s.push_str(&format!(" [secondary = {}]", describe_result(r.nr, sec)));
-            }
-            s
-        }
+        Record::Syscall(r) => syscall_line(r, strsize, &FdNames::default()),
         Record::Fork(r) if r.thread => format!("[cage {}] clone(thread) = {}", r.parent, r.child),
         Record::Fork(r) => format!("[cage {}] fork() = {}", r.parent, r.child),
         Record::Exec(r) => {
