@@ -144,28 +144,25 @@ impl ReplayState {
                 return taken;
             }
         }
-        let len = self.step_len(driver);
-        if u64::try_from(len).is_ok_and(|len| len <= cap) {
-            let copied = self.fetch(rt, driver, buf);
-            if copied != 0 {
-                return copied;
-            }
-        }
-        len
-    }
-
-    /// Stages `driver`'s next step; returns its encoded length.
-    fn step_len(&self, driver: CageId) -> i32 {
         let (step, entry) = self.next_step(driver);
         let expectation = self.expect(driver, &step, entry.as_ref());
         let bytes = postcard::to_allocvec(&step).unwrap_or_default();
         let len = bytes.len() as i32;
+        let fits = bytes.len() as u64 <= cap;
         let pending = Pending {
             entry,
             bytes,
             expectation,
         };
         self.pending().insert(driver, pending);
+        // A step that fits goes to the driver now; one that does not waits
+        // for its fetch.
+        if fits {
+            let copied = self.fetch(rt, driver, buf);
+            if copied != 0 {
+                return copied;
+            }
+        }
         len
     }
 
@@ -191,11 +188,11 @@ impl ReplayState {
 
     /// Copies `driver`'s staged step to `addr` in its memory.
     pub fn fetch(&self, rt: &dyn ThreeI, driver: CageId, addr: u64) -> i32 {
-        let bytes = match self.pending().get(&driver) {
-            Some(p) => p.bytes.clone(),
-            None => return Errno::EINVAL.ret(),
+        let pending = self.pending();
+        let Some(p) = pending.get(&driver) else {
+            return Errno::EINVAL.ret();
         };
-        match rt.write_foreign(addr, driver, &bytes) {
+        match rt.write_foreign(addr, driver, &p.bytes) {
             Ok(()) => 0,
             Err(errno) => errno.ret(),
         }

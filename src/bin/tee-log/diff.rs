@@ -8,12 +8,12 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use formats::SyscallRecord;
-use formats::{lookup, Buffer, InSeqOrder, LogReader, Record, RecoveryMode, RetKind};
+use formats::{lookup, Buffer, InSeqOrder, Record, RecoveryMode, RetKind};
 
 use crate::show::line;
 use crate::{describe_end, warn, Failure};
@@ -24,22 +24,16 @@ const CONTEXT: usize = 3;
 /// for context.
 struct Side<'a> {
     file: &'a Path,
-    entries: InSeqOrder<BufReader<File>>,
+    entries: InSeqOrder<File>,
     recent: VecDeque<Record>,
     count: u64,
 }
 
 impl<'a> Side<'a> {
     fn open(file: &'a Path) -> Result<Side<'a>, Failure> {
-        let f = File::open(file).map_err(|error| Failure::File {
-            file: file.to_owned(),
-            error,
-        })?;
-        let reader = LogReader::new(BufReader::with_capacity(256 << 10, f), RecoveryMode::Strict)
-            .map_err(|e| Failure::log(file, e))?;
         Ok(Side {
             file,
-            entries: InSeqOrder::new(reader),
+            entries: InSeqOrder::new(crate::open(file, RecoveryMode::Strict)?),
             recent: VecDeque::with_capacity(CONTEXT + 1),
             count: 0,
         })

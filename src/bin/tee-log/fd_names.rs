@@ -80,11 +80,7 @@ impl FdTracker {
                     .remove(&(call.cage, full[usize::from(pos)].0 as i32));
             }
             FdEffect::DupTo { to, .. } if call.result >= 0 => {
-                let target = (call.cage, full[usize::from(to)].0 as i32);
-                match named {
-                    Some(name) => self.names.insert(target, name),
-                    None => self.names.remove(&target),
-                };
+                self.set((call.cage, full[usize::from(to)].0 as i32), named);
             }
             FdEffect::PairOut(pos) if call.result == 0 => {
                 let kind = if info.name == "socketpair" {
@@ -98,18 +94,22 @@ impl FdTracker {
                     self.names.insert((call.cage, fd), kind.to_string());
                 }
             }
-            FdEffect::Fcntl if !is_dupfd(full[1].0) => {}
-            _ if call.result >= 0
-                && (info.ret == formats::RetKind::Fd || info.fd_effect == FdEffect::Fcntl) =>
-            {
-                let target = (call.cage, call.result as i32);
-                match named {
-                    Some(name) => self.names.insert(target, name),
-                    None => self.names.remove(&target),
-                };
+            FdEffect::ResultFd | FdEffect::DupOf(_) if call.result >= 0 => {
+                self.set((call.cage, call.result as i32), named);
+            }
+            FdEffect::Fcntl if call.result >= 0 && is_dupfd(full[1].0) => {
+                self.set((call.cage, call.result as i32), named);
             }
             _ => {}
         }
+    }
+
+    /// `fd` of a cage is now `name`, or nothing known.
+    fn set(&mut self, target: (u64, i32), name: Option<String>) {
+        match name {
+            Some(name) => self.names.insert(target, name),
+            None => self.names.remove(&target),
+        };
     }
 
     /// The names `call` is shown with, before it is noted.

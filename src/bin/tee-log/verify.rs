@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{LogEnd, ReadError, RecoveryMode, SEQ_WINDOW};
+use formats::{InSeqOrder, LogEnd, ReadError, RecoveryMode};
 
 use crate::{describe_end, Failure};
 
@@ -19,7 +19,7 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         error,
     })?;
     // Salvage reads past damage so the verdict can say how much there is.
-    let mut reader = match formats::LogReader::new(source, RecoveryMode::Salvage) {
+    let reader = match formats::LogReader::new(source, RecoveryMode::Salvage) {
         Ok(r) => r,
         Err(e @ ReadError::TruncatedHeader { .. }) => {
             writeln!(out, "{}: torn: {e}", file.display())?;
@@ -32,26 +32,22 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         Err(e) => return Err(Failure::log(file, e)),
     };
     // Damage is dropped as it comes: the tally keeps what the verdict says.
-    let mut highest = None::<u64>;
-    while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
-        reader.take_damage();
-        let Some(seq) = record.seq() else {
-            continue;
-        };
-        // The writer's order promise (SPEC.md, "Order"), which replay and
-        // diff rely on to read in bounded memory.
-        if let Some(after) = highest.filter(|&h| seq.saturating_add(SEQ_WINDOW) <= h) {
-            let error = ReadError::OutOfOrder {
-                offset: reader.record_offset(),
-                record_index: reader.records_read() - 1,
-                seq,
-                after,
-            };
-            writeln!(out, "{}: corrupt: {error}", file.display())?;
-            return Ok(ExitCode::from(CORRUPT));
+    // Read in sequence order, which also checks the writer's order promise
+    // (SPEC.md, "Order") that replay and diff rely on.
+    let mut in_order = InSeqOrder::new(reader);
+    loop {
+        match in_order.next_entry() {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e @ ReadError::OutOfOrder { .. }) => {
+                writeln!(out, "{}: corrupt: {e}", file.display())?;
+                return Ok(ExitCode::from(CORRUPT));
+            }
+            Err(e) => return Err(Failure::log(file, e)),
         }
-        highest = Some(highest.map_or(seq, |h| h.max(seq)));
+        in_order.reader_mut().take_damage();
     }
+    let reader = in_order.reader();
     let records = reader.records_read();
     let tally = reader.damage_tally();
     if let Some(first) = &tally.first {
