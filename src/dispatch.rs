@@ -32,11 +32,16 @@ impl TeeState {
 
     /// A call that goes to the primary only; recorded, never duplicated.
     fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
+        let recorder = self.secondary.recorder();
+        let started = recorder.map(|r| r.start());
         let ret = self.primary(rt, nr, cage, args);
-        if let (Some(recorder), Some(info)) = (self.secondary.recorder(), formats::lookup(nr)) {
+        if let (Some(recorder), Some(started), Some(info)) =
+            (recorder, started, formats::lookup(nr))
+        {
+            let timing = recorder.answered(started);
             let ticket = recorder.ticket();
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
-            recorder.syscall(ticket, cage, nr, args, Vec::new(), outputs, ret);
+            recorder.syscall(ticket, timing, cage, nr, args, Vec::new(), outputs, ret);
         }
         ret
     }
@@ -65,16 +70,19 @@ impl TeeState {
             stack.pairs.forget_closed(info, cage, args);
             translated
         });
+        let recorder = self.secondary.recorder();
+        let started = recorder.map(|r| r.start());
         let ret = self.primary(rt, info.nr, cage, args);
+        let timing = recorder.zip(started).map(|(r, s)| r.answered(s));
         // Numbered once the primary has answered: concurrent calls are
         // logged in the order they completed, which for an open and the
         // writes on the fd it returned is the order the kernel applied
         // them; for ordered calls on one fd the lock above makes it so.
-        let ticket = self.secondary.recorder().map(|r| r.ticket());
+        let ticket = recorder.map(|r| r.ticket());
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
-        match (&self.secondary, translated, ticket) {
-            (Secondary::Recorder(recorder), _, Some(ticket)) => {
-                recorder.syscall(ticket, cage, info.nr, args, inputs, outputs, ret)
+        match (&self.secondary, translated, ticket.zip(timing)) {
+            (Secondary::Recorder(recorder), _, Some((ticket, timing))) => {
+                recorder.syscall(ticket, timing, cage, info.nr, args, inputs, outputs, ret)
             }
             (Secondary::Stack(stack), Some(Some(translated)), _) => {
                 let primary = Answer {

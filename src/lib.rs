@@ -44,6 +44,8 @@ mod faults;
 mod hold;
 mod lifecycle;
 #[cfg(feature = "host")]
+pub mod meter;
+#[cfg(feature = "host")]
 pub mod native;
 mod order;
 mod recorder;

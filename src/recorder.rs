@@ -21,8 +21,8 @@ pub struct Recorder {
     writer: RwLock<Option<LogWriter<ToolFile>>>,
     path: String,
     clock: GuestClock,
-    /// The monotonic time recording started, in microseconds.
-    start_us: u64,
+    /// The monotonic time recording started, in nanoseconds.
+    start_ns: u64,
     warned: AtomicBool,
     /// The next sequence number.
     seq: AtomicU64,
@@ -56,6 +56,18 @@ impl Drop for Ticket<'_> {
             writer.pass(self.seq);
         }
     }
+}
+
+/// The monotonic clock before a call went to the primary (`None` when
+/// it could not be read).
+#[derive(Clone, Copy, Debug)]
+pub struct Started(Option<u64>);
+
+/// When a call's primary answered and how long it took, for its record.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    time_us: u64,
+    duration_ns: Option<u64>,
 }
 
 /// The writer's clock: the tee's own, in milliseconds.
@@ -97,7 +109,7 @@ impl Recorder {
         Ok(Recorder {
             writer: RwLock::new(Some(writer)),
             path: path.to_string(),
-            start_us: clock.monotonic_us(),
+            start_ns: clock.monotonic_ns().unwrap_or(0),
             clock,
             warned: AtomicBool::new(false),
             seq: AtomicU64::new(0),
@@ -114,7 +126,24 @@ impl Recorder {
     }
 
     fn time_us(&self) -> u64 {
-        self.clock.monotonic_us().saturating_sub(self.start_us)
+        self.clock
+            .monotonic_us()
+            .saturating_sub(self.start_ns / 1_000)
+    }
+
+    /// The clock, read just before a call goes to the primary.
+    pub fn start(&self) -> Started {
+        Started(self.clock.monotonic_ns())
+    }
+
+    /// When the primary answered a call that `started`, and how long it
+    /// took: read as soon as it returns, before anything is copied.
+    pub fn answered(&self, started: Started) -> Timing {
+        let now = self.clock.monotonic_ns();
+        Timing {
+            time_us: now.map_or(0, |ns| ns.saturating_sub(self.start_ns) / 1_000),
+            duration_ns: started.0.zip(now).map(|(a, b)| b.saturating_sub(a)),
+        }
     }
 
     fn append(&self, record: &Record) {
@@ -136,6 +165,7 @@ impl Recorder {
     pub fn syscall(
         &self,
         ticket: Ticket<'_>,
+        timing: Timing,
         cage: CageId,
         nr: u32,
         args: &Args,
@@ -152,7 +182,8 @@ impl Recorder {
             outputs,
             result: i64::from(result),
             secondary: None,
-            time_us: self.time_us(),
+            time_us: timing.time_us,
+            duration_ns: timing.duration_ns,
         };
         self.append(&Record::Syscall(record));
     }

@@ -48,6 +48,8 @@ fn call(seq: u64, cage: u64, nr: u32, values: &[u64], result: i64) -> SyscallRec
         result,
         secondary: None,
         time_us: 1_000 + seq * 250,
+        // Calls later in the session took longer: 3 µs to 6 µs.
+        duration_ns: Some(seq * 1_000),
     }
 }
 
@@ -292,15 +294,114 @@ fn stats_counts_calls_errors_and_cages() {
         "{out}"
     );
     assert!(out.contains("duration: 0.002000 s"), "{out}");
+    // strace -c's columns, then bytes in and out, then the name.
     let row = |name: &str| {
         out.lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
     };
-    assert_eq!(row("write ").as_deref(), Some("1 0 6 0"));
-    assert_eq!(row("open ").as_deref(), Some("1 1 8 0"));
-    assert_eq!(row("read ").as_deref(), Some("1 0 0 5"));
-    assert_eq!(row("3 ").as_deref(), Some("4 1 0 1 1"), "cage 3: {out}");
+    // 18 µs in all: close 6, read 5, open 4, write 3.
+    assert_eq!(
+        row("close").as_deref(),
+        Some("33.33 0.000006 6 1 0 0 0 close")
+    );
+    assert_eq!(
+        row("write").as_deref(),
+        Some("16.67 0.000003 3 1 0 6 0 write")
+    );
+    assert_eq!(
+        row("open").as_deref(),
+        Some("22.22 0.000004 4 1 1 8 0 open")
+    );
+    assert_eq!(
+        row("read").as_deref(),
+        Some("27.78 0.000005 5 1 0 0 5 read")
+    );
+    assert_eq!(
+        row("total").as_deref(),
+        Some("100.00 0.000018 4 1 14 5 total")
+    );
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|n| ["close", "read", "open", "write"].contains(n))
+        .collect();
+    assert_eq!(names, ["close", "read", "open", "write"], "by time: {out}");
+    let cage = out.lines().find(|l| l.starts_with("3 ")).unwrap();
+    assert_eq!(
+        cage.split_whitespace().collect::<Vec<_>>(),
+        ["3", "4", "1", "0.000018", "0", "1", "1"],
+        "cage 3: {out}"
+    );
+
+    let (code, out, err) = tee_log(&["stats", path_str(&log), "--sort", "errors", "--per-cage"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|n| ["close", "read", "open", "write"].contains(n))
+        .collect();
+    // The log's table, then cage 3's: errors first, then calls and name.
+    assert_eq!(rows, ["open", "close", "read", "write"].repeat(2), "{out}");
+    assert!(out.contains("\ncage 3:\n"), "{out}");
+    assert!(!out.contains("cage 2:"), "cage 2 made no syscalls: {out}");
+}
+
+#[test]
+fn a_log_without_durations_has_no_times_in_stats_or_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = session(0);
+    for r in &mut records {
+        if let Record::Syscall(call) = r {
+            call.duration_ns = None;
+        }
+    }
+    let log = write_log(dir.path(), "a.tlog", &records, true);
+    let (code, out, err) = tee_log(&["stats", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    let write = out.lines().find(|l| l.ends_with(" write")).unwrap();
+    assert_eq!(
+        write.split_whitespace().collect::<Vec<_>>(),
+        ["-", "-", "-", "1", "0", "6", "0", "write"]
+    );
+    let (code, out, err) = tee_log(&["dump", "-T", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('<'), "{out}");
+}
+
+#[test]
+fn dump_shows_durations_and_stamps_as_strace_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path(), "a.tlog", &session(0), true);
+    let (code, out, err) = tee_log(&["dump", "-T", path_str(&log)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("[cage 3] write(1, \"hello\\n\", 6) = 6 <0.000003>\n"),
+        "{out}"
+    );
+    // Fork, exec and exit have no duration.
+    assert!(out.contains("[cage 2] fork() = 3\n"), "{out}");
+    // The header's creation time plus when each call began: the fork is
+    // at 1000 µs, the write returned at 1750 µs after 3 µs.
+    let (code, out, _) = tee_log(&["dump", "-ttt", path_str(&log)]);
+    assert_eq!(code, 0);
+    let stamp_of = |call: &str| -> u64 {
+        let l = out.lines().find(|l| l.contains(call)).unwrap();
+        let stamp = l.split_whitespace().nth(2).unwrap();
+        let (s, us) = stamp.split_once('.').unwrap();
+        assert_eq!(us.len(), 6, "{l}");
+        s.parse::<u64>().unwrap() * 1_000_000 + us.parse::<u64>().unwrap()
+    };
+    assert_eq!(stamp_of(" write(") - stamp_of(" fork("), 747, "{out}");
+    // -r: from the exec (1100 µs) to the write's start (1747 µs).
+    let (code, out, _) = tee_log(&["dump", "-r", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[cage 3]      0.000647 write("), "{out}");
+    let (code, _, err) = tee_log(&["dump", "-t", "-r", path_str(&log)]);
+    assert_eq!(code, 2, "-t and -r together: {err}");
+    let (code, out, _) = tee_log(&["dump", "--json", path_str(&log)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"duration_ns\":3000"), "{out}");
 }
 
 #[test]

@@ -147,6 +147,21 @@ fn imfs_recording_replays_clean_and_a_regression_is_pinned() {
     assert_eq!(first["fd_path"], "demo-out/notes.txt");
     assert_eq!(first["recorded"], 6);
     assert_eq!(first["replayed"], 3);
+    // Both durations: the recorded primary's and the replayed stack's.
+    let recorded_ns = match &log.records[first_file_write] {
+        formats::Record::Syscall(s) => s.duration_ns.expect("a 1.2 log times its calls"),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first["recorded_ns"], recorded_ns);
+    assert!(first["replayed_ns"].as_u64().is_some(), "{first}");
+    assert!(
+        out.stdout.contains(&format!(
+            "  took {} s recorded / ",
+            formats::seconds(recorded_ns)
+        )),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -606,6 +621,7 @@ fn crafted_call(
         result,
         secondary: None,
         time_us: seq,
+        duration_ns: None,
     })
 }
 
@@ -808,32 +824,46 @@ fn a_log_out_of_order_beyond_the_writers_bound_is_refused_not_misreplayed() {
     );
 }
 
-/// A log written by format 1.0 (kept as a fixture since then) still
-/// dumps, verifies and replays, into a directory and into a stack.
+/// Logs written by formats 1.0 and 1.1 (kept as fixtures since) still
+/// dump, verify, replay and give stats and a timeline; without durations.
 #[test]
-fn a_version_1_0_log_still_dumps_verifies_and_replays() {
-    let dir = scratch();
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("formats/tests/fixtures/v1.0-small.tlog");
-    std::fs::copy(&fixture, dir.path().join("old.tlog")).expect("fixture");
-    let dump = run_ok(dir.path(), "tee-log", &["dump", "old.tlog"], 0);
-    assert!(
-        dump.stdout.contains(r#"write(1, "hello\n", 6) = 6"#),
-        "{}",
-        dump.stdout
-    );
-    run_ok(dir.path(), "tee-log", &["verify", "old.tlog"], 0);
-    run_ok(
-        dir.path(),
-        "tee-replay",
-        &["old.tlog", "--into-dir", "out"],
-        0,
-    );
-    let out = run_ok(
-        dir.path(),
-        "tee-replay",
-        &["old.tlog", "%<", "passthrough-grate", "%>"],
-        0,
-    );
-    assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
+fn version_1_0_and_1_1_logs_still_dump_verify_and_replay() {
+    for version in ["1.0", "1.1"] {
+        let dir = scratch();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("formats/tests/fixtures/v{version}-small.tlog"));
+        std::fs::copy(&fixture, dir.path().join("old.tlog")).expect("fixture");
+        let dump = run_ok(dir.path(), "tee-log", &["dump", "-T", "old.tlog"], 0);
+        assert!(
+            dump.stdout.contains("write(1, \"hello\\n\", 6) = 6\n"),
+            "{version}: {}",
+            dump.stdout
+        );
+        run_ok(dir.path(), "tee-log", &["verify", "old.tlog"], 0);
+        let stats = run_ok(dir.path(), "tee-log", &["stats", "old.tlog"], 0);
+        assert!(
+            stats.stdout.contains("     -           -"),
+            "{}",
+            stats.stdout
+        );
+        run_ok(
+            dir.path(),
+            "tee-log",
+            &["timeline", "old.tlog", "-o", "t.json", "--svg", "t.svg"],
+            0,
+        );
+        run_ok(
+            dir.path(),
+            "tee-replay",
+            &["old.tlog", "--into-dir", "out"],
+            0,
+        );
+        let out = run_ok(
+            dir.path(),
+            "tee-replay",
+            &["old.tlog", "%<", "passthrough-grate", "%>"],
+            0,
+        );
+        assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
+    }
 }

@@ -12,7 +12,11 @@ mod cli;
 mod live;
 /// `tee-log` on written and damaged logs.
 mod log_cli;
+/// Progress bars on a terminal, none in pipes.
+mod progress;
 /// `tee-grate --record`.
 mod record;
 /// tee-replay into stacks and directories.
 mod replay;
+/// `tee-log timeline`: Trace Event Format and SVG.
+mod timeline;

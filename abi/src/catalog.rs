@@ -161,6 +161,34 @@ pub enum CallClass {
     Misc,
 }
 
+impl CallClass {
+    /// Every class, in the order a legend lists them.
+    pub const ALL: [CallClass; 8] = [
+        CallClass::Fs,
+        CallClass::Net,
+        CallClass::Proc,
+        CallClass::Mem,
+        CallClass::Signal,
+        CallClass::Time,
+        CallClass::ThreeI,
+        CallClass::Misc,
+    ];
+
+    /// The class's name in filters and pictures (`fs`, `net`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            CallClass::Fs => "fs",
+            CallClass::Net => "net",
+            CallClass::Proc => "proc",
+            CallClass::Mem => "mem",
+            CallClass::Signal => "signal",
+            CallClass::Time => "time",
+            CallClass::ThreeI => "3i",
+            CallClass::Misc => "misc",
+        }
+    }
+}
+
 /// One syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallInfo {
@@ -333,15 +361,12 @@ impl CallFilter {
                     filter.all = true;
                     continue;
                 }
-                "fs" | "file" => Some(CallClass::Fs),
-                "net" | "network" => Some(CallClass::Net),
-                "proc" | "process" => Some(CallClass::Proc),
-                "mem" | "memory" => Some(CallClass::Mem),
-                "signal" => Some(CallClass::Signal),
-                "time" => Some(CallClass::Time),
-                "3i" | "threei" => Some(CallClass::ThreeI),
-                "misc" => Some(CallClass::Misc),
-                _ => None,
+                "file" => Some(CallClass::Fs),
+                "network" => Some(CallClass::Net),
+                "process" => Some(CallClass::Proc),
+                "memory" => Some(CallClass::Mem),
+                "threei" => Some(CallClass::ThreeI),
+                _ => CallClass::ALL.into_iter().find(|c| c.name() == item),
             };
             if let Some(class) = class {
                 filter.classes.push(class);

@@ -13,3 +13,8 @@ pub const MAX_CALL_BYTES: u64 = 64 << 20;
 
 /// Lind's largest cage id; ids are never reused (docs/lind-3i.md §7.3).
 pub const MAX_CAGEID: u64 = 2048;
+
+/// Logs at least this large get a progress bar on a terminal from the
+/// native tools (replay, salvage, stats, timeline); smaller ones are read
+/// before a bar would be worth drawing.
+pub const PROGRESS_MIN_BYTES: u64 = 4 << 20;

@@ -84,11 +84,14 @@ impl GuestClock {
         GuestClock { rt: rt.detach() }
     }
 
+    /// Monotonic time in nanoseconds; `None` if the clock cannot be read.
+    pub fn monotonic_ns(&self) -> Option<u64> {
+        Guest::new(&*self.rt).clock_ns(CLOCK_MONOTONIC).ok()
+    }
+
     /// Monotonic time in microseconds; 0 if the clock cannot be read.
     pub fn monotonic_us(&self) -> u64 {
-        Guest::new(&*self.rt)
-            .clock_ns(CLOCK_MONOTONIC)
-            .map_or(0, |ns| ns / 1_000)
+        self.monotonic_ns().map_or(0, |ns| ns / 1_000)
     }
 
     /// Wall time in milliseconds since the Unix epoch; 0 if unreadable.

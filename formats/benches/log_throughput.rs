@@ -6,7 +6,8 @@
 //! copying the same bytes into the same kind of 64 KiB buffer and running
 //! crc32fast over them. Runs are interleaved and the median of several is
 //! kept, so machine noise moves both sides alike. Targets: 4 KiB records
-//! written at >= 60% of the baseline; `close(3) = 0` in <= 24 bytes.
+//! written at >= 60% of the baseline; `close(3) = 0` in <= 26 bytes with
+//! its duration (a 1.2 record: 3 bytes of the 25 say how long it took).
 //!
 //! (d) is the worst case a salvaging reader meets: a file of false frame
 //! starts, each claiming a 16 MiB frame, timed against the same baseline
@@ -40,6 +41,7 @@ fn close(seq: u64) -> Record {
         result: 0,
         secondary: None,
         time_us: 2_500_000 + seq,
+        duration_ns: Some(1_500 + seq % 64),
     })
 }
 
@@ -63,6 +65,7 @@ fn write_4k(seq: u64, data: &[u8]) -> Record {
         result: data.len() as i64,
         secondary: None,
         time_us: 2_500_000 + seq,
+        duration_ns: Some(9_000 + seq % 64),
     })
 }
 
@@ -245,7 +248,7 @@ fn main() {
         per_sec(small_n, wsb),
         ratio(ws, wsb)
     );
-    println!("    on disk    {close_frame:>12.1} bytes/record (target <= 24)");
+    println!("    on disk    {close_frame:>12.1} bytes/record (target <= 26)");
     println!("(b) records with a 4 KiB buffer");
     println!(
         "    write      {:>12.2} GB/s ({:.0} records/s)",
@@ -288,7 +291,7 @@ fn main() {
         hsb.as_secs_f64(),
         ratio(hs, hsb)
     );
-    let ok = close_frame <= 24.0 && ratio(wb, wbb) >= 0.60;
+    let ok = close_frame <= 26.0 && ratio(wb, wbb) >= 0.60;
     println!();
     if full {
         println!("targets {}", if ok { "met" } else { "NOT met" });

@@ -28,6 +28,17 @@ fn buffers_at(record: &SyscallRecord, pos: usize, outputs: bool) -> Vec<&Buffer>
     list.iter().filter(|b| usize::from(b.arg) == pos).collect()
 }
 
+/// Whether a recorded result is a failure, as strace -c counts errors:
+/// an errno for most calls, `-1` for the calls that return it, never for
+/// an address (addresses look negative).
+pub fn is_error(nr: u32, result: i64) -> bool {
+    match lookup(nr).map(|i| i.ret) {
+        Some(RetKind::GuestAddr) => false,
+        Some(RetKind::MinusOne) => result == -1,
+        _ => (-4095..0).contains(&result),
+    }
+}
+
 /// A result as strace shows it: an error as `-1 ENOENT (No such file or
 /// directory)`, what the app saw once glibc set `errno`.
 pub fn describe_result(nr: u32, result: i64) -> String {
@@ -286,9 +297,22 @@ pub fn describe_call_with(record: &SyscallRecord, max: usize, names: &FdNames<'_
     out
 }
 
+/// Nanoseconds as strace -T shows seconds: `0.000012`, to the nearest µs.
+pub fn seconds(ns: u64) -> String {
+    let us = ns.saturating_add(500) / 1_000;
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_round_to_the_microsecond() {
+        assert_eq!(seconds(12_345), "0.000012");
+        assert_eq!(seconds(12_500), "0.000013");
+        assert_eq!(seconds(2_000_000_000), "2.000000");
+    }
 
     fn write_record(result: i64) -> SyscallRecord {
         SyscallRecord {
@@ -316,6 +340,7 @@ mod tests {
             result,
             secondary: None,
             time_us: 0,
+            duration_ns: None,
         }
     }
 
@@ -364,6 +389,7 @@ mod tests {
             result,
             secondary: None,
             time_us: 0,
+            duration_ns: None,
         }
     }
 

@@ -165,6 +165,7 @@ pub(crate) fn syscall_len(r: &SyscallRecord, nargs: usize) -> usize {
         + varint_len(zigzag(r.result))
         + option_len(r.secondary.map(zigzag))
         + varint_len(r.time_us)
+        + option_len(r.duration_ns)
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -197,6 +198,7 @@ pub(crate) fn syscall(out: &mut impl Out, r: &SyscallRecord, nargs: usize) {
     run.varint(zigzag(r.result));
     run.option(r.secondary.map(zigzag));
     run.varint(r.time_us);
+    run.option(r.duration_ns);
     run.flush();
 }
 
@@ -231,10 +233,21 @@ mod tests {
             proptest::collection::vec(arg, 0..=6),
             proptest::collection::vec(arb_buffer(), 0..3),
             proptest::collection::vec(arb_buffer(), 0..3),
-            (any::<i64>(), any::<Option<i64>>(), any::<u64>()),
+            (
+                any::<i64>(),
+                any::<Option<i64>>(),
+                any::<u64>(),
+                any::<Option<u64>>(),
+            ),
         )
             .prop_map(
-                |((seq, cage, nr), args, inputs, outputs, (result, secondary, time_us))| {
+                |(
+                    (seq, cage, nr),
+                    args,
+                    inputs,
+                    outputs,
+                    (result, secondary, time_us, duration_ns),
+                )| {
                     SyscallRecord {
                         seq,
                         cage,
@@ -245,6 +258,7 @@ mod tests {
                         result,
                         secondary,
                         time_us,
+                        duration_ns,
                     }
                 },
             )

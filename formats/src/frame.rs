@@ -13,7 +13,7 @@ pub const MAGIC: [u8; 8] = *b"TEEGRATE";
 pub const FORMAT_MAJOR: u16 = 1;
 
 /// The format minor version this crate writes; newer minors are read.
-pub const FORMAT_MINOR: u16 = 1;
+pub const FORMAT_MINOR: u16 = 2;
 
 /// The two bytes every frame starts with: the anchor a salvaging reader
 /// looks for. 0xF9 never occurs in UTF-8 text, so paths and text buffers

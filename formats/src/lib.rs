@@ -47,6 +47,7 @@ let close = SyscallRecord {
     result: 0,
     secondary: None,
     time_us: 1_500,
+    duration_ns: None,
 };
 writer.append(&Record::Syscall(close.clone()));
 writer.append(&Record::Exit(ExitRecord { seq: 2, cage: 2, status: 0, process: true, time_us: 1_600 }));
@@ -65,8 +66,9 @@ assert!(reader.end().unwrap().is_clean());
 # Key decisions
 
 * **postcard for payloads.** It is compact (varints, one-byte enum tags, no
-  field names), so a `close(3) = 0` record is 22 bytes on disk framing
-  included, and it is serde, so the record types are plain structs. It is not
+  field names), so a `close(3) = 0` record is 25 bytes on disk framing
+  included (3 of them its duration), and it is serde, so the record types
+  are plain structs. It is not
   self-describing: compatibility is kept by the rules in SPEC.md
   ("Stability"): variants and fields are only appended.
 * **Length, CRC and a sync marker per frame.** The length delimits a record
@@ -118,7 +120,10 @@ mod writer;
 pub use crate::clock::SystemClock;
 pub use crate::{
     clock::Clock,
-    describe::{describe_call, describe_call_with, describe_result, errno_name, quote, FdNames},
+    describe::{
+        describe_call, describe_call_with, describe_result, errno_name, is_error, quote, seconds,
+        FdNames,
+    },
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
     frame::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},

@@ -77,8 +77,12 @@ pub struct SyscallRecord {
     pub result: i64,
     /// What the secondary returned, when a live tee logs one.
     pub secondary: Option<i64>,
-    /// Microseconds since the log's creation, monotonic.
+    /// Microseconds since the log's creation, monotonic, taken when the
+    /// primary returned.
     pub time_us: u64,
+    /// How long the primary took, in nanoseconds (since format 1.2; `None`
+    /// in older logs and where the writer had no clock).
+    pub duration_ns: Option<u64>,
 }
 
 /// A fork or thread creation, as the primary performed it.
@@ -179,6 +183,24 @@ impl Record {
             Record::Exit(r) => Some(r.time_us),
             Record::Dropped(_) | Record::Trailer(_) => None,
         }
+    }
+
+    /// When the record's event began, in microseconds since the log's
+    /// creation: a syscall's start is its duration before it returned.
+    pub fn started_us(&self) -> Option<u64> {
+        match self {
+            Record::Syscall(r) => Some(r.started_us()),
+            other => other.time_us(),
+        }
+    }
+}
+
+impl SyscallRecord {
+    /// When the call went to the primary, in microseconds since the log's
+    /// creation (when it returned, for a log without durations).
+    pub fn started_us(&self) -> u64 {
+        self.time_us
+            .saturating_sub(self.duration_ns.unwrap_or(0) / 1_000)
     }
 }
 
@@ -309,6 +331,7 @@ mod tests {
             result: 0,
             secondary: None,
             time_us: 0,
+            duration_ns: None,
         }
     }
 

@@ -580,6 +580,7 @@ mod tests {
             result: 5,
             secondary: Some(-9),
             time_us: 1234,
+            duration_ns: None,
         };
         let trimmed = postcard::to_stdvec(&Record::Syscall(r.clone())).unwrap();
         r.args.extend(

@@ -9,8 +9,13 @@ use std::path::{Path, PathBuf};
 use common::{args, buffer, close, header};
 use formats::*;
 
-/// The fixture this writer writes (the current version, 1.1).
+/// The fixture this writer writes (the current version, 1.2).
 fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2-small.tlog")
+}
+
+/// A log written by the 1.1 writer, before syscall records had durations.
+fn v1_1_fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.1-small.tlog")
 }
 
@@ -38,6 +43,14 @@ fn spec_hex(marker: &str) -> Vec<u8> {
         .collect()
 }
 
+/// `record` (a syscall) with its primary's duration.
+fn timed(mut record: Record, ns: u64) -> Record {
+    if let Record::Syscall(r) = &mut record {
+        r.duration_ns = Some(ns);
+    }
+    record
+}
+
 /// The frame bytes of one record as the writer lays them out.
 fn frame_of(record: &Record) -> Vec<u8> {
     let mut empty = Vec::new();
@@ -51,15 +64,16 @@ fn frame_of(record: &Record) -> Vec<u8> {
 
 #[test]
 fn close_frame_matches_the_spec() {
-    let frame = frame_of(&close(7, 3, 2_500_000));
+    let frame = frame_of(&timed(close(7, 3, 2_500_000), 1_500));
     assert_eq!(frame, spec_hex("<!-- golden:close-frame -->"));
 }
 
 #[test]
-fn close_frame_is_at_most_24_bytes() {
-    // Sequence numbers up to 16383 and times up to 268 s keep it there.
-    let frame = frame_of(&close(16_383, 3, 268_000_000));
-    assert!(frame.len() <= 24, "{} bytes", frame.len());
+fn close_frame_is_at_most_27_bytes() {
+    // Sequence numbers up to 16383, times up to 268 s and durations up
+    // to 16 µs keep it there; an untimed one is 3 bytes less.
+    let frame = frame_of(&timed(close(16_383, 3, 268_000_000), 16_383));
+    assert!(frame.len() <= 27, "{} bytes", frame.len());
 }
 
 #[test]
@@ -71,8 +85,10 @@ fn header_matches_the_spec() {
     assert_eq!(log, spec_hex("<!-- golden:header -->"));
 }
 
-/// The records of the checked-in fixture: one of each kind.
-fn fixture_records() -> Vec<Record> {
+/// The records of the checked-in fixtures: one of each kind. Logs before
+/// 1.2 have no durations; the 1.2 fixture has some, and a close without.
+fn fixture_records(timed: bool) -> Vec<Record> {
+    let took = |ns: u64| timed.then_some(ns);
     let mut write = SyscallRecord {
         seq: 3,
         cage: 3,
@@ -83,6 +99,7 @@ fn fixture_records() -> Vec<Record> {
         result: 6,
         secondary: Some(6),
         time_us: 1_200,
+        duration_ns: took(12_345),
     };
     write.trim_args();
     vec![
@@ -112,6 +129,7 @@ fn fixture_records() -> Vec<Record> {
             result: -2,
             secondary: None,
             time_us: 1_300,
+            duration_ns: took(800),
         }),
         Record::Syscall(SyscallRecord {
             seq: 5,
@@ -128,6 +146,7 @@ fn fixture_records() -> Vec<Record> {
             result: 4096,
             secondary: None,
             time_us: 1_400,
+            duration_ns: took(200_000_000),
         }),
         close(6, 3, 1_500),
         Record::Dropped(DroppedRecord {
@@ -148,7 +167,7 @@ fn fixture_records() -> Vec<Record> {
 fn fixture_bytes() -> Vec<u8> {
     let mut log = Vec::new();
     let w = LogWriter::new(&mut log, &header(), SyncPolicy::OnExit).unwrap();
-    for r in fixture_records() {
+    for r in fixture_records(true) {
         w.append(&r);
     }
     w.finish();
@@ -165,23 +184,38 @@ fn v1_0_fixture_still_decodes() {
             ..header()
         }
     );
-    let n = fixture_records().len();
-    assert_eq!(contents.records[..n], fixture_records()[..]);
+    let n = fixture_records(false).len();
+    assert_eq!(contents.records[..n], fixture_records(false)[..]);
     assert!(contents.end.is_clean());
 }
 
 #[test]
-fn v1_1_fixture_decodes() {
+fn v1_1_fixture_still_decodes() {
+    let contents = read_all(v1_1_fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(
+        contents.header,
+        LogHeader {
+            minor: 1,
+            ..header()
+        }
+    );
+    let n = fixture_records(false).len();
+    assert_eq!(contents.records[..n], fixture_records(false)[..]);
+    assert!(contents.end.is_clean());
+}
+
+#[test]
+fn v1_2_fixture_decodes() {
     let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
     assert_eq!(contents.header, header());
-    let n = fixture_records().len();
-    assert_eq!(contents.records[..n], fixture_records()[..]);
+    let n = fixture_records(true).len();
+    assert_eq!(contents.records[..n], fixture_records(true)[..]);
     assert!(contents.end.is_clean());
     assert_eq!(contents.records.len(), n + 1);
 }
 
 #[test]
-fn v1_1_fixture_is_what_this_writer_writes() {
+fn v1_2_fixture_is_what_this_writer_writes() {
     let on_disk = std::fs::read(fixture_path()).unwrap();
     assert_eq!(on_disk, fixture_bytes());
 }

@@ -5,6 +5,7 @@
 use crate::report::{Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Feed, Schedule};
 use crate::step::Step;
+use boundary::clock::CLOCK_MONOTONIC;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::CallFilter;
 use formats::{Record, SyscallRecord};
@@ -38,6 +39,8 @@ struct Pending {
     entry: Option<Entry>,
     bytes: Vec<u8>,
     expectation: Option<u64>,
+    /// The replayer's monotonic clock when the step was handed out.
+    handed_ns: Option<u64>,
 }
 
 /// The replayer's state, shared by its main and every handler call.
@@ -138,8 +141,14 @@ impl ReplayState {
         buf: u64,
         cap: u64,
     ) -> i32 {
+        // One reading ends the last step's time and starts this one's: a
+        // replayed call is timed from its step's handing out to its
+        // outcome, the stack's time plus the driver's own around it. The
+        // driver cannot time itself: its clock calls would go through the
+        // stack under test.
+        let now = rt.clock_ns(CLOCK_MONOTONIC).ok();
         if let Some((addr, len)) = outcome {
-            let taken = self.result(rt, driver, addr, len);
+            let taken = self.result(rt, driver, addr, len, now);
             if taken != 0 {
                 return taken;
             }
@@ -153,6 +162,7 @@ impl ReplayState {
             entry,
             bytes,
             expectation,
+            handed_ns: now,
         };
         self.pending().insert(driver, pending);
         // A step that fits goes to the driver now; one that does not waits
@@ -358,7 +368,14 @@ impl ReplayState {
     }
 
     /// Takes `driver`'s outcome for its last step and compares it.
-    fn result(&self, rt: &dyn ThreeI, driver: CageId, addr: u64, len: u64) -> i32 {
+    fn result(
+        &self,
+        rt: &dyn ThreeI,
+        driver: CageId,
+        addr: u64,
+        len: u64,
+        now: Option<u64>,
+    ) -> i32 {
         let Some(pending) = self.pending().remove(&driver) else {
             return Errno::EINVAL.ret();
         };
@@ -376,13 +393,14 @@ impl ReplayState {
             return Errno::EINVAL.ret();
         };
         if let Some(entry) = &pending.entry {
-            self.judge(entry, &outcome);
+            let took = pending.handed_ns.zip(now).map(|(a, b)| b.saturating_sub(a));
+            self.judge(entry, &outcome, took);
         }
         self.wake_next(&mut self.schedule());
         0
     }
 
-    fn judge(&self, entry: &Entry, outcome: &Answer) {
+    fn judge(&self, entry: &Entry, outcome: &Answer, took_ns: Option<u64>) {
         self.replayed.fetch_add(1, Ordering::Relaxed);
         let Record::Syscall(call) = &entry.record else {
             return;
@@ -424,6 +442,8 @@ impl ReplayState {
                 call: formats::describe_call(call, 32),
                 recorded: call.result,
                 replayed: i64::from(outcome.result),
+                recorded_ns: call.duration_ns,
+                replayed_ns: took_ns,
                 output,
                 fd_path: fd.and_then(|fd| self.history.path(cage, fd)),
                 previous: fd

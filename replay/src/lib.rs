@@ -20,7 +20,7 @@ pub mod error;
 #[cfg(unix)]
 pub mod into_dir;
 mod program;
-mod progress;
+pub mod progress;
 pub mod report;
 pub mod schedule;
 pub mod step;

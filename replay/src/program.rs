@@ -119,6 +119,8 @@ const LOG_BUFFER: usize = 256 << 10;
 /// how many processes it forks, and how it ends.
 struct Scan {
     records: u64,
+    /// Where the last good frame ends: the log's size, near enough.
+    bytes: u64,
     forks: u64,
     end: &'static str,
 }
@@ -174,6 +176,7 @@ fn scan(rt: &dyn ThreeI, plan: &ReplayPlan, guest: &Guest<'_>) -> Result<Scan, R
     };
     Ok(Scan {
         records,
+        bytes: reader.valid_offset(),
         forks,
         end,
     })
@@ -211,9 +214,12 @@ fn replay(
     let chain = match &plan.target {
         Target::Dir(dir) => {
             let mut failed = None;
-            let records =
-                entries(rt, plan)?.map_while(|next| next.map_err(|e| failed = Some(e)).ok());
+            let meter = crate::progress::meter(scan.records, scan.bytes);
+            let records = entries(rt, plan)?
+                .map_while(|next| next.map_err(|e| failed = Some(e)).ok())
+                .inspect(|entry| meter.show(entry.index));
             let done = replay_into_dir(&guest, records, dir, &options);
+            meter.finish();
             if let Some(error) = failed {
                 let log = plan.log.to_string_lossy().into_owned();
                 return Err(ReplayError::LogRead { log, error });
@@ -242,11 +248,11 @@ fn replay(
             chain: chain.clone(),
             errno,
         })?;
-    let progress = crate::progress::Progress::new(state.total());
+    let progress = crate::progress::meter(scan.records, scan.bytes);
     loop {
         match guest.waitpid(-1, boundary::wait::WNOHANG) {
             Ok((pid, _)) if pid.0 == 0 => {
-                progress.show(state.position());
+                progress.show(state.position() as u64);
                 boundary::clock::pause(std::time::Duration::from_millis(20));
             }
             Ok(_) => continue,

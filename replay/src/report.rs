@@ -1,6 +1,6 @@
 //! What a replay found: divergences with their context, and the summary.
 
-use formats::escape_bytes;
+use formats::{escape_bytes, seconds};
 use formats::{ArgKind, FdEffect, Len, SyscallInfo};
 use formats::{Buffer, SyscallRecord};
 use serde::Serialize;
@@ -56,6 +56,11 @@ pub struct Divergence {
     pub call: String,
     pub recorded: i64,
     pub replayed: i64,
+    /// How long the recorded primary took (logs of format 1.2 on).
+    pub recorded_ns: Option<u64>,
+    /// How long the replayed call took, timed by the replayer from handing
+    /// the step out to its outcome (the driver's own work included).
+    pub replayed_ns: Option<u64>,
     pub output: Option<OutputDiff>,
     /// The path the call's fd was opened with, when the log shows it.
     pub fd_path: Option<String>,
@@ -70,6 +75,15 @@ impl Divergence {
             "divergence at record {} (seq {}, cage {}): {}\n  recorded {} / replayed {}\n",
             self.index, self.seq, self.cage, self.call, self.recorded, self.replayed
         );
+        if self.recorded_ns.is_some() || self.replayed_ns.is_some() {
+            let took = |ns: Option<u64>| ns.map_or_else(|| "?".to_owned(), seconds);
+            let _ = writeln!(
+                out,
+                "  took {} s recorded / {} s replayed",
+                took(self.recorded_ns),
+                took(self.replayed_ns)
+            );
+        }
         if let Some(diff) = &self.output {
             let _ = writeln!(
                 out,

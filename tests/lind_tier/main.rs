@@ -284,6 +284,39 @@ fn record_verifies_dumps_and_replays_to_the_same_files() {
             dump.stdout.contains("write(") && dump.stdout.contains("open("),
             || format!("dump shows no calls:\n{}", dump.stdout),
         )?;
+        // The tee on Lind times every call it records.
+        let json = kit.tee_log(&["dump", "--json", &kit.host(&log)]);
+        let syscalls: Vec<&str> = json
+            .stdout
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"syscall\""))
+            .collect();
+        expect(
+            !syscalls.is_empty() && syscalls.iter().all(|l| !l.contains("\"duration_ns\":null")),
+            || format!("a syscall record without its duration:\n{}", json.stdout),
+        )?;
+        let timed = kit.tee_log(&["dump", "-T", &kit.host(&log)]);
+        expect(timed.stdout.contains(") = 0 <0."), || {
+            format!("dump -T shows no durations:\n{}", timed.stdout)
+        })?;
+        // A replay on Lind into a stack that shortens writes diverges at
+        // the first one, and says how long it took there and when recorded.
+        let faulty = lind(&[
+            "tee-replay.cwasm",
+            &log,
+            "%<",
+            "grates/faulty-grate.cwasm",
+            "short-write",
+            "%>",
+        ]);
+        expect(
+            faulty.status == 1
+                && faulty.stdout.contains("divergence at record ")
+                && faulty.stdout.contains(" s recorded / ")
+                && !faulty.stdout.contains("took ?")
+                && !faulty.stdout.contains("/ ? s"),
+            || format!("replay into faulty-grate short-write: {faulty:?}"),
+        )?;
         let archive = run.path(&format!("{s}-archive"));
         let replay = lind(&[
             "tee-replay.cwasm",

@@ -94,7 +94,8 @@ pub struct LogReader<R> {
     stopped: bool,
     /// The trailer, while it is the last thing read.
     trailer: Option<TrailerRecord>,
-    newer_minor: bool,
+    /// The log's minor version: what its records may hold.
+    minor: u16,
     unknown: u64,
     /// Where a second, concatenated log begins, once found.
     second_log: Option<u64>,
@@ -216,7 +217,7 @@ impl<R: Read> LogReader<R> {
             end: None,
             stopped: false,
             trailer: None,
-            newer_minor: minor > FORMAT_MINOR,
+            minor,
             unknown: 0,
             second_log: None,
             merge: false,
@@ -256,7 +257,7 @@ impl<R: Read> LogReader<R> {
                     len,
                     payload,
                 } => {
-                    let decoded = decode(self.frames.payload(payload), self.newer_minor);
+                    let decoded = decode(self.frames.payload(payload), self.minor);
                     match decoded {
                         Ok(record) => return self.accept(record, offset, len).map(Some),
                         Err(None) => {
@@ -402,10 +403,35 @@ impl<R: Read> Iterator for LogReader<R> {
     }
 }
 
-/// Decodes one payload. `Err(None)`: a record kind from a newer minor
-/// version, to be skipped. Trailing bytes are a newer minor's appended
-/// fields, and damage otherwise.
-fn decode(payload: &[u8], newer_minor: bool) -> Result<Record, Option<DamageReason>> {
+/// Decodes one payload of a log of version 1.`minor`. `Err(None)`: a
+/// record kind from a newer minor version, to be skipped. Trailing bytes
+/// are a newer minor's appended fields, and damage otherwise.
+fn decode(payload: &[u8], minor: u16) -> Result<Record, Option<DamageReason>> {
+    let newer_minor = minor > FORMAT_MINOR;
+    if minor < DURATION_MINOR && payload.first() == Some(&SYSCALL_TAG) {
+        // Before 1.2 a syscall record ended at `time_us`: it reads as one
+        // that says `duration_ns: None` (one `00` byte).
+        let mut padded = Vec::with_capacity(payload.len() + 1);
+        padded.extend_from_slice(payload);
+        padded.push(0);
+        return match decode_current(&padded, false) {
+            // The byte read as a duration was the old record's own: extra.
+            Ok(Record::Syscall(r)) if r.duration_ns.is_some() => {
+                Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+            }
+            other => other,
+        };
+    }
+    decode_current(payload, newer_minor)
+}
+
+/// The minor version that appended `duration_ns` to syscall records.
+const DURATION_MINOR: u16 = 2;
+
+/// The tag of `Record::Syscall`.
+const SYSCALL_TAG: u8 = 0;
+
+fn decode_current(payload: &[u8], newer_minor: bool) -> Result<Record, Option<DamageReason>> {
     match postcard::take_from_bytes::<Record>(payload) {
         Ok((record, rest)) if rest.is_empty() || newer_minor => Ok(record),
         Ok((_, rest)) => Err(Some(DamageReason::TrailingBytes {
@@ -427,7 +453,7 @@ fn decode(payload: &[u8], newer_minor: bool) -> Result<Record, Option<DamageReas
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{DropReason, DroppedRecord};
+    use crate::record::{DropReason, DroppedRecord, SyscallRecord};
 
     #[test]
     fn known_kinds_matches_the_record_enum() {
@@ -446,9 +472,9 @@ mod tests {
     #[test]
     fn unknown_kind_is_skipped_only_for_newer_minors() {
         let payload = [KNOWN_KINDS as u8, 1, 2, 3];
-        assert_eq!(decode(&payload, true), Err(None));
+        assert_eq!(decode(&payload, FORMAT_MINOR + 1), Err(None));
         assert!(matches!(
-            decode(&payload, false),
+            decode(&payload, FORMAT_MINOR),
             Err(Some(DamageReason::BadPayload { .. }))
         ));
     }
@@ -462,9 +488,49 @@ mod tests {
         });
         let mut payload = postcard::to_stdvec(&rec).unwrap();
         payload.push(7);
-        assert_eq!(decode(&payload, true), Ok(rec));
+        assert_eq!(decode(&payload, FORMAT_MINOR + 1), Ok(rec));
         assert_eq!(
-            decode(&payload, false),
+            decode(&payload, FORMAT_MINOR),
+            Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+        );
+    }
+
+    fn syscall(duration_ns: Option<u64>) -> SyscallRecord {
+        SyscallRecord {
+            seq: 1,
+            cage: 2,
+            nr: 3,
+            args: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            result: 0,
+            secondary: None,
+            time_us: 5,
+            duration_ns,
+        }
+    }
+
+    #[test]
+    fn a_syscall_before_1_2_reads_without_a_duration() {
+        let now = postcard::to_stdvec(&Record::Syscall(syscall(None))).unwrap();
+        // The 1.1 layout: the same bytes without the last field.
+        let old = &now[..now.len() - 1];
+        for minor in [0, 1] {
+            assert_eq!(decode(old, minor), Ok(Record::Syscall(syscall(None))));
+            assert!(decode(&now, minor).is_err(), "1.{minor} with an extra byte");
+        }
+        assert!(decode(old, FORMAT_MINOR).is_err(), "1.2 needs the field");
+        let timed = postcard::to_stdvec(&Record::Syscall(syscall(Some(1_500)))).unwrap();
+        assert_eq!(
+            decode(&timed, FORMAT_MINOR),
+            Ok(Record::Syscall(syscall(Some(1_500))))
+        );
+        // A 1.1 record with one byte more that happens to read as a
+        // duration is still an extra byte.
+        let mut extra = old.to_vec();
+        extra.push(1);
+        assert_eq!(
+            decode(&extra, 1),
             Err(Some(DamageReason::TrailingBytes { extra: 1 }))
         );
     }

@@ -49,6 +49,7 @@ pub fn close(seq: u64, fd: u64, time_us: u64) -> Record {
         result: 0,
         secondary: None,
         time_us,
+        duration_ns: None,
     })
 }
 
@@ -66,6 +67,7 @@ pub fn sample_records(n: u64) -> Vec<Record> {
                 result: 6,
                 secondary: None,
                 time_us: 1000 * i,
+                duration_ns: None,
             }),
             1 => Record::Syscall(SyscallRecord {
                 seq: i,
@@ -77,6 +79,7 @@ pub fn sample_records(n: u64) -> Vec<Record> {
                 result: 17,
                 secondary: Some(17),
                 time_us: 1000 * i,
+                duration_ns: None,
             }),
             2 => close(i, 4 + i, 1000 * i),
             3 => Record::Fork(ForkRecord {
@@ -96,6 +99,7 @@ pub fn sample_records(n: u64) -> Vec<Record> {
                 result: -2,
                 secondary: Some(-2),
                 time_us: 1000 * i,
+                duration_ns: None,
             }),
         })
         .collect()
@@ -196,6 +200,7 @@ pub fn arb_syscall() -> impl Strategy<Value = SyscallRecord> {
                     result,
                     secondary,
                     time_us,
+                    duration_ns: None,
                 }
             },
         )

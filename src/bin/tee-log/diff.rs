@@ -317,6 +317,7 @@ mod tests {
             result: data.len() as i64,
             secondary: None,
             time_us: seq * 10,
+            duration_ns: None,
         })
     }
 

@@ -8,7 +8,8 @@ use formats::{CallFilter, LogEnd, Record, RecoveryMode};
 use serde_json::json;
 
 use crate::fd_names::FdTracker;
-use crate::show::{cage_of, call_of, json, line, syscall_line};
+use crate::show::{body, cage_of, cage_prefix, call_of, json, syscall_body};
+use crate::when::{seconds, Stamp, Stamper};
 use crate::{describe_end, open, warn, Failure};
 
 pub struct Options {
@@ -18,6 +19,10 @@ pub struct Options {
     pub fd_names: bool,
     pub cages: Vec<u64>,
     pub calls: CallFilter,
+    /// The time stamp leading each line (strace -t, -tt, -ttt, -r).
+    pub stamp: Option<Stamp>,
+    /// How long each call's primary took, after it (strace -T).
+    pub durations: bool,
 }
 
 impl Options {
@@ -47,6 +52,8 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
     }
     let mut listed = 0u64;
     let mut fds = options.fd_names.then(FdTracker::default);
+    let created = reader.header().created_unix_ms;
+    let mut stamper = options.stamp.map(|stamp| Stamper::new(stamp, created));
     loop {
         let index = reader.records_read();
         let next = reader.next_record().map_err(|e| Failure::log(file, e))?;
@@ -69,14 +76,28 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         }
         let Some(record) = next else { break };
         if options.wants(&record) {
-            match (&record, &fds) {
-                _ if options.json => writeln!(out, "{}", json(&record, index))?,
-                (Record::Syscall(call), Some(fds)) => {
-                    let name = |fd| fds.name(call.cage, fd);
-                    let names = fds.names_for(call, &name);
-                    writeln!(out, "{}", syscall_line(call, options.strsize, &names))?;
-                }
-                _ => writeln!(out, "{}", line(&record, options.strsize))?,
+            if options.json {
+                writeln!(out, "{}", json(&record, index))?;
+            } else {
+                let text = match (&record, &fds) {
+                    (Record::Syscall(call), Some(fds)) => {
+                        let name = |fd| fds.name(call.cage, fd);
+                        let names = fds.names_for(call, &name);
+                        syscall_body(call, options.strsize, &names)
+                    }
+                    _ => body(&record, options.strsize),
+                };
+                let stamp = match (stamper.as_mut(), record.started_us()) {
+                    (Some(stamper), Some(at)) => stamper.stamp(at),
+                    _ => String::new(),
+                };
+                let took = match &record {
+                    Record::Syscall(call) if options.durations => call
+                        .duration_ns
+                        .map_or_else(String::new, |ns| format!(" <{}>", seconds(ns))),
+                    _ => String::new(),
+                };
+                writeln!(out, "{}{stamp}{text}{took}", cage_prefix(&record))?;
             }
         }
         // Every record moves the names on, shown or filtered out.

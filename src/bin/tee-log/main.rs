@@ -2,11 +2,12 @@
 `tee-log`: read, check, repair and compare tee-grate trace logs.
 
 ```text
-tee-log dump FILE [-s N] [-y] [--json] [--cage C]... [--calls FILTER]
-tee-log stats FILE
+tee-log dump FILE [-s N] [-y] [-T] [-t|-tt|-ttt|-r] [--json] [--cage C]... [--calls FILTER]
+tee-log stats FILE [--sort time|calls|errors] [--per-cage]
 tee-log verify FILE
 tee-log salvage IN OUT [--merge]
 tee-log diff A B
+tee-log timeline FILE [-o trace.json] [--svg picture.svg] [--force]
 ```
 
 Errors are one line on stderr, `tee-log: FILE: offset N: what`. Writing
@@ -26,7 +27,11 @@ mod fd_names;
 mod salvage;
 mod show;
 mod stats;
+mod timeline;
 mod verify;
+mod when;
+
+use tee::meter;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -75,6 +80,19 @@ enum Command {
         /// does: `write(3<demo-out/notes.txt>, ...)`.
         #[arg(short = 'y', long = "fd-names")]
         fd_names: bool,
+        /// Show how long each call's primary took, as strace -T does:
+        /// ` <0.000012>` in seconds (logs of format 1.2 and later).
+        #[arg(short = 'T', long = "durations")]
+        durations: bool,
+        /// Lead each line with the time its call began, as strace does: -t
+        /// the time of day (UTC), -tt with microseconds, -ttt seconds since
+        /// the epoch.
+        #[arg(short = 't', action = clap::ArgAction::Count, conflicts_with = "relative")]
+        time: u8,
+        /// Lead each line with the seconds since the previous line's call
+        /// began, as strace -r does.
+        #[arg(short = 'r', long = "relative")]
+        relative: bool,
         /// Only records of this cage (repeatable).
         #[arg(long = "cage", value_name = "C")]
         cages: Vec<u64>,
@@ -83,10 +101,17 @@ enum Command {
         #[arg(long, value_name = "FILTER", value_parser = CallFilter::parse)]
         calls: Option<CallFilter>,
     },
-    /// Counts, errors and bytes per syscall and per cage.
+    /// strace -c's table (time in the primary, calls, errors) with bytes,
+    /// per syscall and per cage.
     Stats {
         /// The log to read.
         file: PathBuf,
+        /// The order of the rows.
+        #[arg(long, value_enum, default_value_t = stats::SortBy::Time)]
+        sort: stats::SortBy,
+        /// Also one syscall table for each cage.
+        #[arg(long)]
+        per_cage: bool,
     },
     /// Check a log: 0 clean, 1 torn tail or no trailer, 3 corrupt.
     Verify {
@@ -103,6 +128,23 @@ enum Command {
         /// (by default only the first log is kept).
         #[arg(long)]
         merge: bool,
+    },
+    /// Write the log as a timeline: Trace Event Format JSON (open it in
+    /// ui.perfetto.dev, chrome://tracing or speedscope.app) and/or an SVG
+    /// picture any browser shows.
+    #[command(group = clap::ArgGroup::new("output").required(true).multiple(true))]
+    Timeline {
+        /// The log to read.
+        file: PathBuf,
+        /// The Trace Event Format file to create (a host path).
+        #[arg(short = 'o', long = "output", value_name = "JSON", group = "output")]
+        json: Option<PathBuf>,
+        /// The SVG picture to create (a host path).
+        #[arg(long, value_name = "SVG", group = "output")]
+        svg: Option<PathBuf>,
+        /// Replace output files that exist.
+        #[arg(long)]
+        force: bool,
     },
     /// Show where two logs first disagree: 0 same, 1 different.
     Diff {
@@ -146,6 +188,18 @@ impl Failure {
 
     /// A damaged log is [`exit::DAMAGED`]; anything else is the tool's
     /// own failure.
+    /// A standard-output error as one writing `file` instead (the output
+    /// files of a command write through the same code).
+    pub fn on(self, file: &Path) -> Failure {
+        match self {
+            Failure::Stdout(error) => Failure::File {
+                file: file.to_owned(),
+                error,
+            },
+            other => other,
+        }
+    }
+
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Log { error, .. } if error.is_damage() => exit::DAMAGED,
@@ -208,6 +262,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             strsize,
             json,
             fd_names,
+            durations,
+            time,
+            relative,
             cages,
             calls,
         } => {
@@ -217,10 +274,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 fd_names,
                 cages,
                 calls: calls.unwrap_or_else(CallFilter::all),
+                stamp: when::Stamp::from_flags(time, relative),
+                durations,
             };
             dump::run(&file, &options, &mut out)?
         }
-        Command::Stats { file } => stats::run(&file, &mut out)?,
+        Command::Stats {
+            file,
+            sort,
+            per_cage,
+        } => stats::run(&file, &stats::Options { sort, per_cage }, &mut out)?,
         Command::Verify { file } => verify::run(&file, &mut out)?,
         Command::Salvage {
             input,
@@ -228,6 +291,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             merge,
         } => salvage::run(&input, &output, merge, &mut out)?,
         Command::Diff { a, b, strsize } => diff::run(&a, &b, strsize, &mut out)?,
+        Command::Timeline {
+            file,
+            json,
+            svg,
+            force,
+        } => timeline::run(&file, &timeline::Options { json, svg, force }, &mut out)?,
     };
     out.flush()?;
     Ok(code)

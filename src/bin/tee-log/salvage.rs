@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use formats::{LogEnd, LogWriter, Record, RecoveryMode, SyncPolicy};
 
+use crate::meter::Meter;
 use crate::{describe_end, open, Failure};
 
 pub fn run(
@@ -21,19 +22,25 @@ pub fn run(
         .map_err(|e| Failure::other(output, e.to_string()))?;
     let mut copied = 0u64;
     let mut listed = 0u64;
+    let meter = Meter::for_file(input, "salvage", 1);
     loop {
         let next = reader.next_record().map_err(|e| Failure::log(input, e))?;
+        meter.set(reader.valid_offset());
         for d in reader.take_damage() {
             listed += 1;
-            writeln!(
-                out,
-                "skipped offset {}..{} ({} bytes, before record {}): {}",
-                d.offset,
-                d.offset + d.len,
-                d.len,
-                d.record_index,
-                d.reason
-            )?;
+            // Above the bar, not through it.
+            meter.suspend(|| {
+                writeln!(
+                    out,
+                    "skipped offset {}..{} ({} bytes, before record {}): {}",
+                    d.offset,
+                    d.offset + d.len,
+                    d.len,
+                    d.record_index,
+                    d.reason
+                )?;
+                out.flush()
+            })?;
         }
         let Some(record) = next else { break };
         // The new log gets its own trailer; the old one's counts are stale.
@@ -69,6 +76,7 @@ pub fn run(
         }
     }
     let status = writer.finish();
+    meter.finish();
     if let Some(error) = status.error {
         return Err(Failure::other(output, error));
     }

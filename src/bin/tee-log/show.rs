@@ -35,30 +35,26 @@ fn reason_name(reason: DropReason) -> &'static str {
     }
 }
 
-/// One line per record: `[cage 3] write(1, "hello\n", 6) = 6`.
-/// A syscall record's line, its fds named by `names`.
-pub fn syscall_line(r: &SyscallRecord, strsize: usize, names: &FdNames<'_>) -> String {
-    let mut s = format!(
-        "[cage {}] {}",
-        r.cage,
-        describe_call_with(r, strsize, names)
-    );
+/// A syscall record's call and result, its fds named by `names`:
+/// `write(1, "hello\n", 6) = 6`.
+pub fn syscall_body(r: &SyscallRecord, strsize: usize, names: &FdNames<'_>) -> String {
+    let mut s = describe_call_with(r, strsize, names);
     if let Some(sec) = r.secondary.filter(|&sec| sec != r.result) {
         s.push_str(&format!(" [secondary = {}]", describe_result(r.nr, sec)));
     }
     s
 }
 
-pub fn line(record: &Record, strsize: usize) -> String {
+/// What a record says, without its cage: `write(1, "hello\n", 6) = 6`.
+pub fn body(record: &Record, strsize: usize) -> String {
     match record {
-        Record::Syscall(r) => syscall_line(r, strsize, &FdNames::default()),
-        Record::Fork(r) if r.thread => format!("[cage {}] clone(thread) = {}", r.parent, r.child),
-        Record::Fork(r) => format!("[cage {}] fork() = {}", r.parent, r.child),
+        Record::Syscall(r) => syscall_body(r, strsize, &FdNames::default()),
+        Record::Fork(r) if r.thread => format!("clone(thread) = {}", r.child),
+        Record::Fork(r) => format!("fork() = {}", r.child),
         Record::Exec(r) => {
             let argv: Vec<String> = r.argv.iter().map(|a| quote(a, strsize, false)).collect();
             let mut s = format!(
-                "[cage {}] execve({}, [{}])",
-                r.cage,
+                "execve({}, [{}])",
                 quote(&r.path, strsize, false),
                 argv.join(", ")
             );
@@ -67,8 +63,8 @@ pub fn line(record: &Record, strsize: usize) -> String {
             }
             s
         }
-        Record::Exit(r) if r.process => format!("[cage {}] exit_group({})", r.cage, r.status),
-        Record::Exit(r) => format!("[cage {}] exit({})", r.cage, r.status),
+        Record::Exit(r) if r.process => format!("exit_group({})", r.status),
+        Record::Exit(r) => format!("exit({})", r.status),
         Record::Dropped(d) => format!(
             "--- {} records dropped ({}): {} ---",
             d.count,
@@ -80,6 +76,16 @@ pub fn line(record: &Record, strsize: usize) -> String {
             t.records, t.bytes
         ),
     }
+}
+
+/// `[cage 3] ` for a record about a cage, nothing otherwise.
+pub fn cage_prefix(record: &Record) -> String {
+    cage_of(record).map_or_else(String::new, |c| format!("[cage {c}] "))
+}
+
+/// One line per record: `[cage 3] write(1, "hello\n", 6) = 6`.
+pub fn line(record: &Record, strsize: usize) -> String {
+    format!("{}{}", cage_prefix(record), body(record, strsize))
 }
 
 fn buffers(list: &[Buffer]) -> Value {
@@ -130,6 +136,7 @@ pub fn json(record: &Record, index: u64) -> Value {
                 "decoded": describe_call(r, DECODED_STRSIZE),
                 "secondary": r.secondary,
                 "time_us": r.time_us,
+                "duration_ns": r.duration_ns,
             })
         }
         Record::Fork(r) => json!({

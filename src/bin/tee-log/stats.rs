@@ -5,22 +5,62 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{lookup, Buffer, Record, RecoveryMode, RetKind};
+use formats::{is_error, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
 
+use crate::meter::Meter;
+use crate::when::{seconds, utc};
 use crate::{describe_end, open, Failure};
 
-#[derive(Default)]
+/// What one table row adds up: a syscall's calls, in one cage or all.
+#[derive(Clone, Default)]
 struct CallStats {
     calls: u64,
     errors: u64,
     bytes_in: u64,
     bytes_out: u64,
+    /// Nanoseconds the primary took, over the calls that say.
+    ns: u64,
+    /// Calls whose record has a duration (logs of format 1.2 on).
+    timed: u64,
+}
+
+impl CallStats {
+    fn add(&mut self, r: &SyscallRecord, failed: bool) {
+        self.calls += 1;
+        self.errors += u64::from(failed);
+        self.bytes_in = self.bytes_in.saturating_add(logical_len(&r.inputs));
+        self.bytes_out = self.bytes_out.saturating_add(logical_len(&r.outputs));
+        if let Some(ns) = r.duration_ns {
+            self.ns = self.ns.saturating_add(ns);
+            self.timed += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &CallStats) {
+        self.calls += other.calls;
+        self.errors += other.errors;
+        self.bytes_in = self.bytes_in.saturating_add(other.bytes_in);
+        self.bytes_out = self.bytes_out.saturating_add(other.bytes_out);
+        self.ns = self.ns.saturating_add(other.ns);
+        self.timed += other.timed;
+    }
+}
+
+/// The order of a table's rows (`--sort`); ties go by calls, then name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortBy {
+    /// Most time in the primary first, as strace -c sorts.
+    #[default]
+    Time,
+    /// Most calls first.
+    Calls,
+    /// Most errors first.
+    Errors,
 }
 
 #[derive(Default)]
 struct CageStats {
-    syscalls: u64,
-    errors: u64,
+    calls: BTreeMap<u32, CallStats>,
     forks: u64,
     execs: u64,
     exits: u64,
@@ -34,24 +74,25 @@ fn logical_len(buffers: &[Buffer]) -> u64 {
     })
 }
 
-fn is_error(nr: u32, result: i64) -> bool {
-    match lookup(nr).map(|i| i.ret) {
-        Some(RetKind::GuestAddr) => false,
-        Some(RetKind::MinusOne) => result == -1,
-        _ => (-4095..0).contains(&result),
-    }
+/// What `stats` shows beside the totals.
+pub struct Options {
+    pub sort: SortBy,
+    /// A syscall table for each cage after the one for the whole log.
+    pub per_cage: bool,
 }
 
-pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
+pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCode, Failure> {
     let mut reader = open(file, RecoveryMode::Salvage)?;
     let mut calls: BTreeMap<u32, CallStats> = BTreeMap::new();
     let mut cages: BTreeMap<u64, CageStats> = BTreeMap::new();
     let (mut syscalls, mut forks, mut execs, mut exits, mut dropped) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
+    let meter = Meter::for_file(file, "stats", 1);
     while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
         // The tally counts the damage; the ranges themselves are not shown.
         reader.take_damage();
+        meter.set(reader.valid_offset());
         if let Some(t) = record.time_us() {
             first = Some(first.map_or(t, |f| f.min(t)));
             last = Some(last.map_or(t, |l| l.max(t)));
@@ -60,14 +101,9 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
             Record::Syscall(r) => {
                 syscalls += 1;
                 let failed = is_error(r.nr, r.result);
-                let s = calls.entry(r.nr).or_default();
-                s.calls += 1;
-                s.errors += u64::from(failed);
-                s.bytes_in = s.bytes_in.saturating_add(logical_len(&r.inputs));
-                s.bytes_out = s.bytes_out.saturating_add(logical_len(&r.outputs));
+                calls.entry(r.nr).or_default().add(r, failed);
                 let c = cages.entry(r.cage).or_default();
-                c.syscalls += 1;
-                c.errors += u64::from(failed);
+                c.calls.entry(r.nr).or_default().add(r, failed);
             }
             Record::Fork(r) => {
                 forks += 1;
@@ -85,6 +121,7 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
             Record::Trailer(_) => {}
         }
     }
+    meter.finish();
     let damage = reader.damage_tally();
     let damage = (damage.ranges, damage.bytes);
 
@@ -121,74 +158,106 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
     }
 
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:<24} {:>9} {:>8} {:>12} {:>12}",
-        "syscall", "calls", "errors", "bytes in", "bytes out"
-    )?;
-    let mut rows: Vec<(&u32, &CallStats)> = calls.iter().collect();
-    rows.sort_by(|a, b| b.1.calls.cmp(&a.1.calls).then(a.0.cmp(b.0)));
-    for (nr, s) in rows {
-        let name = lookup(*nr).map_or_else(|| format!("syscall_{nr}"), |i| i.name.to_owned());
-        writeln!(
-            out,
-            "{name:<24} {:>9} {:>8} {:>12} {:>12}",
-            s.calls, s.errors, s.bytes_in, s.bytes_out
-        )?;
-    }
+    table(out, &calls, options.sort)?;
     writeln!(out)?;
     writeln!(
         out,
-        "{:<8} {:>9} {:>8} {:>6} {:>6} {:>6}",
-        "cage", "syscalls", "errors", "forks", "execs", "exits"
+        "{:<8} {:>9} {:>8} {:>11} {:>6} {:>6} {:>6}",
+        "cage", "syscalls", "errors", "seconds", "forks", "execs", "exits"
     )?;
     for (cage, c) in &cages {
+        let total = total_of(&c.calls);
         writeln!(
             out,
-            "{cage:<8} {:>9} {:>8} {:>6} {:>6} {:>6}",
-            c.syscalls, c.errors, c.forks, c.execs, c.exits
+            "{cage:<8} {:>9} {:>8} {:>11} {:>6} {:>6} {:>6}",
+            total.calls,
+            total.errors,
+            seconds_of(&total),
+            c.forks,
+            c.execs,
+            c.exits
         )?;
+    }
+    if options.per_cage {
+        for (cage, c) in cages.iter().filter(|(_, c)| !c.calls.is_empty()) {
+            writeln!(out)?;
+            writeln!(out, "cage {cage}:")?;
+            table(out, &c.calls, options.sort)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `ms` since the epoch as an ISO 8601 UTC time.
-fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+fn total_of(calls: &BTreeMap<u32, CallStats>) -> CallStats {
+    calls.values().fold(CallStats::default(), |mut t, s| {
+        t.merge(s);
+        t
+    })
 }
 
-/// The proleptic Gregorian date `days` after 1970-01-01 (Hinnant's
-/// algorithm, restricted to dates after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(1_700_000_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
+/// Seconds in the primary, or `-` where no call says (an older log).
+fn seconds_of(s: &CallStats) -> String {
+    if s.timed == 0 {
+        "-".to_owned()
+    } else {
+        seconds(s.ns)
     }
+}
+
+const RULE: &str =
+    "------ ----------- ----------- --------- --------- ------------ ------------ ----------------";
+
+/// strace -c's table, with the bytes each syscall moved before its name:
+/// `% time  seconds  usecs/call  calls  errors  bytes in  bytes out  syscall`.
+fn table(
+    out: &mut impl Write,
+    calls: &BTreeMap<u32, CallStats>,
+    sort: SortBy,
+) -> std::io::Result<()> {
+    let total = total_of(calls);
+    let name = |nr: u32| lookup(nr).map_or_else(|| format!("syscall_{nr}"), |i| i.name.to_owned());
+    let mut rows: Vec<(String, &CallStats)> = calls.iter().map(|(nr, s)| (name(*nr), s)).collect();
+    rows.sort_by(|a, b| {
+        let key = |s: &CallStats| match sort {
+            SortBy::Time => s.ns,
+            SortBy::Calls => s.calls,
+            SortBy::Errors => s.errors,
+        };
+        key(b.1)
+            .cmp(&key(a.1))
+            .then(b.1.calls.cmp(&a.1.calls))
+            .then(a.0.cmp(&b.0))
+    });
+    writeln!(
+        out,
+        "{:>6} {:>11} {:>11} {:>9} {:>9} {:>12} {:>12} syscall",
+        "% time", "seconds", "usecs/call", "calls", "errors", "bytes in", "bytes out"
+    )?;
+    writeln!(out, "{RULE}")?;
+    let row = |out: &mut dyn Write, s: &CallStats, name: &str, per_call: bool| {
+        let share = if total.ns == 0 || s.timed == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", s.ns as f64 * 100.0 / total.ns as f64)
+        };
+        let usecs = match s.ns.checked_div(s.timed) {
+            Some(ns) if per_call => (ns.saturating_add(500) / 1_000).to_string(),
+            None if per_call => "-".to_owned(),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "{share:>6} {:>11} {usecs:>11} {:>9} {:>9} {:>12} {:>12} {name}",
+            seconds_of(s),
+            s.calls,
+            s.errors,
+            s.bytes_in,
+            s.bytes_out
+        )
+    };
+    for (name, s) in rows {
+        row(out, s, &name, true)?;
+    }
+    writeln!(out, "{RULE}")?;
+    row(out, &total, "total", false)
 }
