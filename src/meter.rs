@@ -57,6 +57,32 @@ impl Meter {
         }
     }
 
+    /// A line that says how work of unknown length goes (`message`),
+    /// on a terminal whatever the log's size.
+    pub fn spinner(what: &str) -> Meter {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template("{prefix}: {spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(style);
+            bar.set_prefix(what.to_owned());
+            bar
+        });
+        Meter {
+            bar,
+            pass_len: 0,
+            base: AtomicU64::new(0),
+        }
+    }
+
+    /// What a spinner says now.
+    pub fn message(&self, text: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(text);
+            bar.tick();
+        }
+    }
+
     /// Whether a bar is drawn.
     pub fn is_shown(&self) -> bool {
         self.bar.is_some()

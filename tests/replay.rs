@@ -867,3 +867,147 @@ fn version_1_0_and_1_1_logs_still_dump_verify_and_replay() {
         assert!(out.stderr.contains("0 divergences"), "{}", out.stderr);
     }
 }
+
+/// Stacks as tee-replay takes them: imfs-grate alone, with writes
+/// shortened, with reads garbled.
+const IMFS: [&str; 3] = ["%<", "imfs-grate", "%>"];
+const SHORT: [&str; 5] = ["%<", "imfs-grate", "faulty-grate", "short-write", "%>"];
+const GARBLED: [&str; 7] = [
+    "%<",
+    "imfs-grate",
+    "faulty-grate",
+    "garbage",
+    "--calls",
+    "read",
+    "%>",
+];
+
+/// `tee-replay LOG '%<' A '%>' '%<' B '%>'`: the stacks are compared with
+/// each other, the recording is only their input.
+#[test]
+fn differential_replay_pins_the_first_call_where_two_stacks_part_ways() {
+    let rec = scratch();
+    record(rec.path(), &[]);
+    let dir = replay_dir(rec.path());
+    let log = formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict).unwrap();
+    let first_file_write = log
+        .records
+        .iter()
+        .position(
+            |r| matches!(r, formats::Record::Syscall(s) if s.nr == 1 && s.full_args()[0].0 > 2),
+        )
+        .expect("a write to a file");
+    // Absolute paths for the log and the report, from another directory.
+    let elsewhere = scratch();
+    let log_path = dir.path().join("t.log");
+    let report_path = dir.path().join("r.json");
+    let out = run_ok(
+        elsewhere.path(),
+        "tee-replay",
+        &[
+            &[
+                "--report",
+                report_path.to_str().unwrap(),
+                log_path.to_str().unwrap(),
+            ][..],
+            &IMFS,
+            &SHORT,
+        ]
+        .concat(),
+        1,
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "divergence at record {first_file_write} (seq {first_file_write}, cage 2) between stacks 1 and 2: write(3, \"alpha\\n\", 6) = 6\n  stack 1 returned 6 / stack 2 returned 3\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("fd opened as \"demo-out/notes.txt\""),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("into 2 stacks"), "{}", out.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let d = &report["divergences"][0];
+    assert_eq!(d["index"], first_file_write as u64);
+    assert_eq!(d["between"], serde_json::json!([1, 2]));
+    assert_eq!(d["kind"], "result");
+    assert_eq!(d["fd_path"], "demo-out/notes.txt");
+    assert_eq!(report["divergences"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["stacks"][1]["chain"],
+        "imfs-grate faulty-grate short-write"
+    );
+
+    // Two stacks that both shorten writes differ from the recording in the
+    // same way everywhere: no divergence, the agreement counted.
+    let same = run_ok(
+        dir.path(),
+        "tee-replay",
+        &[&["t.log"][..], &SHORT, &SHORT].concat(),
+        0,
+    );
+    assert!(
+        same.stderr.contains(" 0 divergences between stacks"),
+        "{}",
+        same.stderr
+    );
+    let alike: u64 = same
+        .stderr
+        .split("divergences between stacks; ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count of calls alike against the recording");
+    assert!(alike > 0, "{}", same.stderr);
+
+    // Three stacks: each compared with the first.
+    let three = run_ok(
+        dir.path(),
+        "tee-replay",
+        &[&["--keep-going", "t.log"][..], &IMFS, &IMFS, &SHORT].concat(),
+        1,
+    );
+    assert!(
+        three.stdout.contains("between stacks 1 and 3"),
+        "{}",
+        three.stdout
+    );
+    assert!(
+        !three.stdout.contains("between stacks 1 and 2"),
+        "{}",
+        three.stdout
+    );
+
+    // Bytes that differ are shown where they first do, from both stacks.
+    let garbled = run_ok(
+        dir.path(),
+        "tee-replay",
+        &[&["t.log"][..], &IMFS, &GARBLED].concat(),
+        1,
+    );
+    assert!(
+        garbled.stdout.contains(
+            "output of arg 2 differs at byte 0: stack 1 \"alpha\\nbe\" / stack 2 \"\\xa5"
+        ),
+        "{}",
+        garbled.stdout
+    );
+
+    // An unclosed second stack is one clear line and exit 2.
+    let unclosed = run_ok(
+        dir.path(),
+        "tee-replay",
+        &["t.log", "%<", "imfs-grate", "%>", "%<", "imfs-grate"],
+        2,
+    );
+    assert!(
+        unclosed.stderr.contains("stack 2 has no closing '%>'"),
+        "{}",
+        unclosed.stderr
+    );
+    assert_eq!(unclosed.stderr.lines().count(), 1, "{}", unclosed.stderr);
+}

@@ -16,7 +16,11 @@ mod log_cli;
 mod progress;
 /// `tee-grate --record`.
 mod record;
+/// `tee-log reduce`: delta debugging of a log.
+mod reduce;
 /// tee-replay into stacks and directories.
 mod replay;
+/// `tee-log repro`: a C reproducer, built with cc.
+mod repro;
 /// `tee-log timeline`: Trace Event Format and SVG.
 mod timeline;

@@ -83,6 +83,8 @@ struct Pending {
     scratch: Option<(u64, u64)>,
     inputs: Option<Inputs>,
     answer: Arc<Answer>,
+    /// Calls it has answered.
+    hits: AtomicU64,
 }
 
 /// What an expectation expects.
@@ -240,19 +242,28 @@ impl Floor {
             scratch: expected.scratch,
             inputs: expected.inputs,
             answer: expected.answer,
+            hits: AtomicU64::new(0),
         });
         id
     }
 
-    /// Withdraws expectation `id` of `cage`.
-    pub fn withdraw(&self, cage: CageId, id: u64) {
+    /// Withdraws expectation `id` of `cage`; returns how many calls it
+    /// answered (none: the stack never sent the call down).
+    pub fn withdraw(&self, cage: CageId, id: u64) -> u64 {
         let mut pending = self.lock();
+        let mut hits = 0;
         if let Some(list) = pending.get_mut(&cage) {
-            list.retain(|p| p.id != id);
+            list.retain(|p| {
+                if p.id == id {
+                    hits = p.hits.load(Ordering::Relaxed);
+                }
+                p.id != id
+            });
             if list.is_empty() {
                 pending.remove(&cage);
             }
         }
+        hits
     }
 
     fn find(&self, nr: u32, args: &Args) -> Option<Arc<Answer>> {
@@ -268,12 +279,16 @@ impl Floor {
                     .scratch
                     .is_some_and(|(lo, hi)| args.iter().any(|a| (lo..hi).contains(&a.value)));
                 if in_scratch || same_input_pointers(info, p.inputs.as_ref(), args) {
+                    p.hits.fetch_add(1, Ordering::Relaxed);
                     return Some(p.answer.clone());
                 }
                 best = best.or(Some(p));
             }
         }
-        best.map(|p| p.answer.clone())
+        best.map(|p| {
+            p.hits.fetch_add(1, Ordering::Relaxed);
+            p.answer.clone()
+        })
     }
 
     /// The expected call that `args` (a call from no caller the floor

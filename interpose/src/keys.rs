@@ -26,12 +26,15 @@ pub const TEE_CALLS: [u32; 3] = [HOLD_CHECKIN, HOLD_ADOPT, HOLD_APP_EXITED];
 /// A replay driver reports the outcome of its last step, if it has one
 /// (arg1: buffer or 0, arg2: length), and asks for its next step, copied to
 /// its buffer (arg3) if it fits in arg4 bytes: one hop per step. The result
-/// is the step's encoded length; a length above arg4 means fetch it.
+/// is the step's encoded length; a length above arg4 means fetch it. The
+/// last argument of every step call (here arg5) is the driver's stack, the
+/// place of its stack on tee-replay's command line (from 0).
 pub const STEP_NEXT: u32 = PRIVATE_BASE + 0x101;
 /// The driver fetches a staged step too big for its buffer into a buffer
-/// of that length (arg1).
+/// of that length (arg1; arg2: its stack).
 pub const STEP_FETCH: u32 = PRIVATE_BASE + 0x102;
-/// The driver forked (arg1: the recorded child cage, arg2: the new driver).
+/// The driver forked (arg1: the recorded child cage, arg2: the new driver,
+/// arg3: its stack).
 pub const STEP_FORKED: u32 = PRIVATE_BASE + 0x104;
 /// The replayer's private numbers, registered on the stack's top cage.
 pub const REPLAY_CALLS: [u32; 3] = [STEP_NEXT, STEP_FETCH, STEP_FORKED];

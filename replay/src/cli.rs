@@ -10,6 +10,8 @@ Examples (quote the markers: < and > are shell redirections):
       replay the log into archive-grate; answers come from the recording
   tee-replay --keep-going --report r.json trace.log '%<' imfs-grate '%>'
       report every divergence, and write them as JSON
+  tee-replay trace.log '%<' imfs-grate '%>' '%<' imfs-grate faulty-grate short-write '%>'
+      replay into both stacks side by side and report where they disagree
   tee-replay trace.log --into-dir restored/
       rebuild the app's files in a plain directory, no grate involved
 
@@ -59,7 +61,8 @@ struct Options {
     /// The trace log.
     #[arg(value_name = "FILE")]
     log: PathBuf,
-    /// '%<' GRATE [ARGS]... '%>'
+    /// '%<' GRATE [ARGS]... '%>', once per stack: with two or more, the
+    /// stacks are compared with the first, not with the recording
     #[arg(
         value_name = "STACK",
         trailing_var_arg = true,
@@ -71,8 +74,9 @@ struct Options {
 /// Where the records go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// A grate stack, as an argv chain.
-    Stack(Vec<String>),
+    /// One grate stack or more, each as an argv chain. With more than one
+    /// the replay is differential: each stack is compared with the first.
+    Stacks(Vec<Vec<String>>),
     /// A plain host directory.
     Dir(PathBuf),
 }
@@ -132,7 +136,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
                 "nothing to replay into: give '%<' GRATE... '%>' or --into-dir DIR; {QUOTE_HINT}"
             ))
         }
-        (None, false) => Target::Stack(stack_chain(&options.stack)?),
+        (None, false) => Target::Stacks(stack_chains(&options.stack)?),
     };
     let cages = options
         .cages
@@ -160,8 +164,8 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
     }))
 }
 
-/// The argv chain between `%<` and `%>`.
-fn stack_chain(words: &[String]) -> Result<Vec<String>, String> {
+/// The argv chains between each `%<` and its `%>`.
+pub fn stack_chains(words: &[String]) -> Result<Vec<Vec<String>>, String> {
     if let Some(at) = words.iter().position(|w| w == "%") {
         return Err(format!("a bare `%` (stack word {}): the shell took a marker's < or > as a redirection; {QUOTE_HINT}", at + 1));
     }
@@ -170,29 +174,42 @@ fn stack_chain(words: &[String]) -> Result<Vec<String>, String> {
             "unknown option `{option}` (options go before the log)"
         ));
     }
-    if words.first().map(String::as_str) != Some("%<") {
-        return Err(format!(
-            "the stack must start with '%<', not `{}`; {QUOTE_HINT}",
-            words[0]
-        ));
+    let mut chains = Vec::new();
+    let mut rest = words;
+    while let Some(first) = rest.first() {
+        if first != "%<" {
+            let what = if chains.is_empty() {
+                "the stack"
+            } else {
+                "each further stack"
+            };
+            return Err(format!(
+                "{what} must start with '%<', not `{first}`; {QUOTE_HINT}"
+            ));
+        }
+        let Some(close) = rest.iter().position(|w| w == "%>") else {
+            return Err(format!(
+                "stack {} has no closing '%>'; {QUOTE_HINT}",
+                chains.len() + 1
+            ));
+        };
+        let chain = rest[1..close].to_vec();
+        if chain.is_empty() {
+            return Err(format!(
+                "empty stack {}: name at least one grate between '%<' and '%>'",
+                chains.len() + 1
+            ));
+        }
+        if chain.iter().any(|w| w == "%<") {
+            return Err(format!(
+                "'%<' inside stack {}: close each stack with '%>' before the next",
+                chains.len() + 1
+            ));
+        }
+        chains.push(chain);
+        rest = &rest[close + 1..];
     }
-    let Some(close) = words.iter().position(|w| w == "%>") else {
-        return Err(format!("the stack has no closing '%>'; {QUOTE_HINT}"));
-    };
-    if close + 1 != words.len() {
-        return Err(format!(
-            "`{}` after '%>': the stack must come last",
-            words[close + 1]
-        ));
-    }
-    let chain = words[1..close].to_vec();
-    if chain.is_empty() {
-        return Err("empty stack: name at least one grate between '%<' and '%>'".into());
-    }
-    if chain.iter().any(|w| w == "%<") {
-        return Err("'%<' inside the stack: there is one stack, no nesting".into());
-    }
-    Ok(chain)
+    Ok(chains)
 }
 
 #[cfg(test)]
@@ -221,9 +238,25 @@ mod tests {
         };
         assert_eq!(
             plan.target,
-            Target::Stack(vec!["archive-grate".into(), "/a".into()])
+            Target::Stacks(vec![vec!["archive-grate".into(), "/a".into()]])
         );
         assert!(plan.keep_going);
+    }
+
+    #[test]
+    fn several_stacks_one_after_another() {
+        let Ok(Parsed::Run(plan)) = parse_line("t.log %< a %> %< b x %> %< c %>") else {
+            panic!("did not parse")
+        };
+        let chain = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            plan.target,
+            Target::Stacks(vec![chain(&["a"]), chain(&["b", "x"]), chain(&["c"])])
+        );
+        assert!(error("t.log %< a %> %< b").contains("stack 2 has no closing"));
+        assert!(error("t.log %< a %> b").contains("each further stack must start"));
+        assert!(error("t.log %< a %> %< %>").contains("empty stack 2"));
+        assert!(error("t.log %< a %< b %>").contains("inside stack 1"));
     }
 
     #[test]
@@ -238,6 +271,7 @@ mod tests {
     #[test]
     fn lost_markers_are_explained() {
         assert!(error("t.log %< imfs-grate").contains("no closing '%>'"));
+        assert!(error("t.log %< a %> junk").contains("must start with '%<'"));
         assert!(error("t.log % imfs-grate %").contains("redirection"));
         assert!(error("t.log imfs-grate").contains("must start with '%<'"));
         assert!(error("t.log").contains("nothing to replay into"));

@@ -12,20 +12,22 @@ use interpose::keys::{STEP_FETCH, STEP_FORKED, STEP_NEXT};
 use interpose::staging::stage_record;
 use interpose::verdict::Answer;
 
-/// The argv word that selects the driver role.
+/// The argv word that selects the driver role; the word after it is the
+/// driver's stack (its place on the command line, from 0).
 pub const DRIVER_FLAG: &str = "--driver";
 
 /// How many bytes of step the driver's buffer takes; a larger step is
 /// fetched with a second call.
 const STEP_BUFFER: usize = 64 << 10;
 
-/// The driver role's main: run steps until told to stop.
-pub fn driver_main(rt: &dyn ThreeI) -> i32 {
+/// The driver role's main for a driver of stack `stack`: run steps until
+/// told to stop.
+pub fn driver_main(rt: &dyn ThreeI, stack: u64) -> i32 {
     let guest = Guest::new(rt);
     let mut buf = OwnBuf::zeroed(rt, STEP_BUFFER);
     let mut outcome = None;
     loop {
-        let Some(step) = next_step(&guest, &buf, outcome.take()) else {
+        let Some(step) = next_step(&guest, &buf, outcome.take(), stack) else {
             guest.eprint("tee-replay: driver: the replayer sent an unreadable step\n");
             return i32::from(abi::exit::FAILED);
         };
@@ -39,9 +41,9 @@ pub fn driver_main(rt: &dyn ThreeI) -> i32 {
                 buf = OwnBuf::zeroed(rt, STEP_BUFFER);
             }
             Step::Fork { child } => {
-                let forked = rt.fork(Box::new(driver_main));
+                let forked = rt.fork(Box::new(move |rt| driver_main(rt, stack)));
                 let real = forked.map_or(0, |c| c.0);
-                guest.syscall(STEP_FORKED, &[child, real]);
+                guest.syscall(STEP_FORKED, &[child, real, stack]);
             }
             Step::Exit { status } => rt.exit(status),
             Step::Done => return 0,
@@ -51,7 +53,12 @@ pub fn driver_main(rt: &dyn ThreeI) -> i32 {
 
 /// Reports `outcome` and takes the next step, in one call when the step
 /// fits in `buf`.
-fn next_step(guest: &Guest<'_>, buf: &OwnBuf<'_>, outcome: Option<Answer>) -> Option<Step> {
+fn next_step(
+    guest: &Guest<'_>,
+    buf: &OwnBuf<'_>,
+    outcome: Option<Answer>,
+    stack: u64,
+) -> Option<Step> {
     let bytes = outcome.map(|o| postcard::to_allocvec(&o).unwrap_or_default());
     let sent = bytes.as_ref().map(|b| OwnBuf::from_bytes(guest.rt(), b));
     let (addr, len) = match &sent {
@@ -59,14 +66,15 @@ fn next_step(guest: &Guest<'_>, buf: &OwnBuf<'_>, outcome: Option<Answer>) -> Op
         None => (guest.scalar(0), guest.scalar(0)),
     };
     let cap = guest.scalar(buf.len() as u64);
-    let len = usize::try_from(guest.call(STEP_NEXT, &[addr, len, buf.arg(), cap])).ok()?;
+    let stack = guest.scalar(stack);
+    let len = usize::try_from(guest.call(STEP_NEXT, &[addr, len, buf.arg(), cap, stack])).ok()?;
     drop(sent);
     let mut step = vec![0; len];
     if len <= buf.len() {
         guest.rt().read_own(buf.addr(), &mut step);
     } else {
         let big = OwnBuf::zeroed(guest.rt(), len);
-        if guest.call(STEP_FETCH, &[big.arg()]) != 0 {
+        if guest.call(STEP_FETCH, &[big.arg(), stack]) != 0 {
             return None;
         }
         step = big.to_vec();

@@ -2,7 +2,8 @@
 //! sets the floor's expectations, and compares what the stack returned with
 //! what was recorded.
 
-use crate::report::{Divergence, FdHistory, OutputDiff};
+use crate::compare::{Comparator, Played};
+use crate::report::{kind_of, Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Feed, Schedule};
 use crate::step::Step;
 use boundary::clock::CLOCK_MONOTONIC;
@@ -51,19 +52,72 @@ pub struct ReplayState {
     schedule: Mutex<Schedule>,
     pending: Mutex<std::collections::HashMap<CageId, Pending>>,
     pub pairs: FdPairs,
-    pub floor: Floor,
+    /// Under every stack of the replay: expectations are per driver cage,
+    /// and no two stacks share one.
+    pub floor: Arc<Floor>,
     history: FdHistory,
+    /// Against the recording; in a differential replay, the comparator
+    /// keeps the divergences and these are only counted.
     pub divergences: Mutex<Vec<Divergence>>,
+    /// Replayed calls whose outcome differs from the recording.
+    pub unlike_recording: AtomicU64,
     pub replayed: AtomicU64,
     /// Replayed calls whose recorded input was cut (`--max-buffer`): the
     /// stack got fewer bytes than the app wrote.
     pub cut_inputs: AtomicU64,
-    stop: AtomicBool,
+    /// Shared by every stack of the replay: the first divergence ends it.
+    stop: Arc<AtomicBool>,
+    /// This stack's place on the command line, from 0.
+    stack: usize,
+    comparator: Option<Arc<Comparator>>,
+    started: Arc<Gate>,
+    /// Opened when this stack's first driver asks for a step: its chain
+    /// has finished forking.
+    pub arrived: Gate,
 }
 
-impl ReplayState {
-    /// A replay of the `total` records of `feed`.
-    pub fn new(feed: Feed, total: usize, options: ReplayOptions) -> ReplayState {
+/// What the stacks of one replay share: the floor, the stop flag and, with
+/// more than one stack, the comparator.
+#[derive(Clone)]
+pub struct Shared {
+    pub floor: Arc<Floor>,
+    pub stop: Arc<AtomicBool>,
+    pub comparator: Option<Arc<Comparator>>,
+    /// Set once every stack is up: no driver takes a step before.
+    pub started: Arc<Gate>,
+}
+
+/// A gate that opens once and stays open.
+#[derive(Default)]
+pub struct Gate {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Opens the gate for everyone waiting and to come.
+    pub fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.opened.notify_all();
+    }
+
+    /// Whether the gate is open.
+    pub fn is_open(&self) -> bool {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until the gate is open.
+    pub fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Shared {
+    /// What `stacks` stacks share.
+    pub fn new(stacks: usize, options: &ReplayOptions) -> Shared {
         // --passthrough lets the stack reach the real system; otherwise
         // nothing of the host leaks into the replay either.
         let floor = if options.passthrough {
@@ -71,19 +125,61 @@ impl ReplayState {
         } else {
             Floor::sealed()
         };
+        let stop = Arc::new(AtomicBool::new(false));
+        let comparator = (stacks > 1)
+            .then(|| Arc::new(Comparator::new(stacks, options.keep_going, stop.clone())));
+        let started = Arc::new(Gate::default());
+        if stacks == 1 {
+            started.open();
+        }
+        Shared {
+            floor: Arc::new(floor),
+            stop,
+            comparator,
+            started,
+        }
+    }
+}
+
+impl ReplayState {
+    /// A replay of the `total` records of `feed` into one stack.
+    pub fn new(feed: Feed, total: usize, options: ReplayOptions) -> ReplayState {
+        let shared = Shared::new(1, &options);
+        ReplayState::of_stack(feed, total, options, &shared, 0)
+    }
+
+    /// Stack number `stack` (from 0) of a replay whose stacks share
+    /// `shared`; each reads its own `feed` of the same log.
+    pub fn of_stack(
+        feed: Feed,
+        total: usize,
+        options: ReplayOptions,
+        shared: &Shared,
+        stack: usize,
+    ) -> ReplayState {
         ReplayState {
             total,
             options,
             schedule: Mutex::new(Schedule::new(feed)),
             pending: Mutex::default(),
             pairs: FdPairs::default(),
-            floor,
+            floor: shared.floor.clone(),
             history: FdHistory::default(),
             divergences: Mutex::default(),
+            unlike_recording: AtomicU64::new(0),
             replayed: AtomicU64::new(0),
             cut_inputs: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
+            stop: shared.stop.clone(),
+            stack,
+            comparator: shared.comparator.clone(),
+            started: shared.started.clone(),
+            arrived: Gate::default(),
         }
+    }
+
+    /// Wakes every driver of this stack (the replay is stopping).
+    pub fn wake_all(&self) {
+        self.schedule().ring_all();
     }
 
     fn schedule(&self) -> MutexGuard<'_, Schedule> {
@@ -141,6 +237,10 @@ impl ReplayState {
         buf: u64,
         cap: u64,
     ) -> i32 {
+        // Every stack is up before any takes a step (see `replay`'s
+        // spawning, which waits for each chain to arrive here).
+        self.arrived.open();
+        self.started.wait();
         // One reading ends the last step's time and starts this one's: a
         // replayed call is timed from its step's handing out to its
         // outcome, the stack's time plus the driver's own around it. The
@@ -379,9 +479,9 @@ impl ReplayState {
         let Some(pending) = self.pending().remove(&driver) else {
             return Errno::EINVAL.ret();
         };
-        if let Some(id) = pending.expectation {
-            self.floor.withdraw(driver, id);
-        }
+        let called_down = pending
+            .expectation
+            .is_some_and(|id| self.floor.withdraw(driver, id) > 0);
         if len > MAX_OUTCOME {
             return Errno::E2BIG.ret();
         }
@@ -394,13 +494,13 @@ impl ReplayState {
         };
         if let Some(entry) = &pending.entry {
             let took = pending.handed_ns.zip(now).map(|(a, b)| b.saturating_sub(a));
-            self.judge(entry, &outcome, took);
+            self.judge(entry, &outcome, took, called_down);
         }
         self.wake_next(&mut self.schedule());
         0
     }
 
-    fn judge(&self, entry: &Entry, outcome: &Answer, took_ns: Option<u64>) {
+    fn judge(&self, entry: &Entry, outcome: &Answer, took_ns: Option<u64>, called_down: bool) {
         self.replayed.fetch_add(1, Ordering::Relaxed);
         let Record::Syscall(call) = &entry.record else {
             return;
@@ -430,25 +530,45 @@ impl ReplayState {
             _ => None,
         }
         .map(|(i, offset)| OutputDiff::around(&call.outputs, &outcome.outputs, i, offset));
+        let fd = match info.args.first() {
+            Some(formats::ArgKind::Fd) => Some(args[0].as_i32()),
+            _ => None,
+        };
+        let context = || {
+            (
+                fd.and_then(|fd| self.history.path(cage, fd)),
+                fd.map(|fd| self.history.previous(cage, fd))
+                    .unwrap_or_default(),
+            )
+        };
         if wrong.is_some() {
-            let fd = match info.args.first() {
-                Some(formats::ArgKind::Fd) => Some(args[0].as_i32()),
-                _ => None,
+            self.unlike_recording.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(comparator) = &self.comparator {
+            // The recording is the stacks' input here, not their judge.
+            let played = Played {
+                answer: outcome.clone(),
+                took_ns,
+                called_down,
+                vs_recording: wrong,
             };
+            comparator.submit(self.stack, entry.index, call, played, &context);
+        } else if let Some(wrong) = wrong {
+            let (fd_path, previous) = context();
             let divergence = Divergence {
                 index: entry.index,
                 seq: call.seq,
                 cage: call.cage,
                 call: formats::describe_call(call, 32),
+                kind: kind_of(wrong),
+                between: None,
                 recorded: call.result,
                 replayed: i64::from(outcome.result),
                 recorded_ns: call.duration_ns,
                 replayed_ns: took_ns,
                 output,
-                fd_path: fd.and_then(|fd| self.history.path(cage, fd)),
-                previous: fd
-                    .map(|fd| self.history.previous(cage, fd))
-                    .unwrap_or_default(),
+                fd_path,
+                previous,
             };
             self.divergences
                 .lock()

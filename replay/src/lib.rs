@@ -7,12 +7,14 @@
 //!   the stack returned; [`driver`] is the cage at the bottom of the
 //!   replayed stack that issues each step.
 //! - [`into_dir`]: rebuilds the files a log wrote, with no stack.
+//! - [`compare`]: a differential replay's comparison of several stacks.
 //! - [`report`]: the divergence report, text and JSON; [`cli`]: the
 //!   command line.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod compare;
 pub mod driver;
 pub mod engine;
 pub mod error;

@@ -3,9 +3,9 @@
 
 use crate::cli::{self, Parsed, ReplayPlan, Target};
 use crate::driver::{driver_main, DRIVER_FLAG};
-use crate::engine::{ReplayOptions, ReplayState};
+use crate::engine::{ReplayOptions, ReplayState, Shared};
 use crate::error::ReplayError;
-use crate::report::Report;
+use crate::report::{Report, StackSummary};
 use crate::schedule::{Entries, Feed};
 use boundary::guest::Guest;
 use boundary::tool_file::ToolFile;
@@ -21,7 +21,8 @@ use std::sync::{Arc, OnceLock};
 /// One tee-replay cage's program instance.
 #[derive(Default)]
 pub struct TeeReplay {
-    state: OnceLock<Arc<ReplayState>>,
+    /// One per stack, in command-line order.
+    stacks: OnceLock<Vec<Arc<ReplayState>>>,
 }
 
 /// tee-replay as a program a cage can exec.
@@ -36,7 +37,8 @@ pub fn program_entry() -> ProgramEntry {
 impl Program for TeeReplay {
     fn main(&self, rt: &dyn ThreeI, argv: &[String]) -> i32 {
         if argv.get(1).map(String::as_str) == Some(DRIVER_FLAG) {
-            return driver_main(rt);
+            let stack = argv.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+            return driver_main(rt, stack);
         }
         let guest = Guest::new(rt);
         match cli::parse(argv) {
@@ -44,7 +46,7 @@ impl Program for TeeReplay {
                 guest.print(&text);
                 0
             }
-            Ok(Parsed::Run(plan)) => match replay(&self.state, rt, argv, &plan) {
+            Ok(Parsed::Run(plan)) => match replay(&self.stacks, rt, argv, &plan) {
                 Ok(code) => code,
                 Err(error) => {
                     guest.eprint(&format!("tee-replay: {error}\n"));
@@ -60,29 +62,43 @@ impl Program for TeeReplay {
     }
 
     fn handle(&self, rt: &dyn ThreeI, handler: u64, _cageid: CageId, args: &Args) -> i32 {
-        let Some(state) = self.state.get() else {
+        let Some(stacks) = self.stacks.get().filter(|s| !s.is_empty()) else {
             return Errno::ENOSYS.ret();
         };
         let from = args[0].owner();
+        // A driver names its stack in the last argument of each step call.
+        let of = |at: usize| {
+            usize::try_from(args[at].value)
+                .ok()
+                .and_then(|i| stacks.get(i))
+        };
         match keys::split(handler) {
             Some((Role::Floor, nr)) => {
-                let unmatched = if state.passthrough() {
+                // One floor under every stack; it answers for any driver.
+                let floor = &stacks[0].floor;
+                let unmatched = if stacks[0].passthrough() {
                     Unmatched::PassThrough
                 } else {
                     Unmatched::Refuse(Errno::ENOSYS)
                 };
-                state
-                    .floor
-                    .handle(rt, nr, args, &|c| state.is_driver(c), unmatched)
+                let is_driver = |c| stacks.iter().any(|s| s.is_driver(c));
+                floor.handle(rt, nr, args, &is_driver, unmatched)
             }
-            Some((Role::Private, STEP_NEXT)) => {
-                let outcome = (args[1].value > 0).then_some((args[0].value, args[1].value));
-                state.next(rt, from, outcome, args[2].value, args[3].value)
-            }
-            Some((Role::Private, STEP_FETCH)) => state.fetch(rt, from, args[0].value),
-            Some((Role::Private, STEP_FORKED)) => {
-                state.forked(args[0].value, CageId(args[1].value))
-            }
+            Some((Role::Private, STEP_NEXT)) => match of(4) {
+                Some(state) => {
+                    let outcome = (args[1].value > 0).then_some((args[0].value, args[1].value));
+                    state.next(rt, from, outcome, args[2].value, args[3].value)
+                }
+                None => Errno::EINVAL.ret(),
+            },
+            Some((Role::Private, STEP_FETCH)) => match of(1) {
+                Some(state) => state.fetch(rt, from, args[0].value),
+                None => Errno::EINVAL.ret(),
+            },
+            Some((Role::Private, STEP_FORKED)) => match of(2) {
+                Some(state) => state.forked(args[0].value, CageId(args[1].value)),
+                None => Errno::EINVAL.ret(),
+            },
             _ => Errno::ENOSYS.ret(),
         }
     }
@@ -189,7 +205,7 @@ fn entries(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<Entries, ReplayError> {
 }
 
 fn replay(
-    slot: &OnceLock<Arc<ReplayState>>,
+    slot: &OnceLock<Vec<Arc<ReplayState>>>,
     rt: &dyn ThreeI,
     argv: &[String],
     plan: &ReplayPlan,
@@ -211,7 +227,7 @@ fn replay(
         keep_going: plan.keep_going,
         passthrough: plan.passthrough,
     };
-    let chain = match &plan.target {
+    let chains = match &plan.target {
         Target::Dir(dir) => {
             let mut failed = None;
             let meter = crate::progress::meter(scan.records, scan.bytes);
@@ -230,29 +246,67 @@ fn replay(
             }
             return Ok(status);
         }
-        Target::Stack(chain) => chain,
+        Target::Stacks(chains) => chains,
     };
-    check_cage_budget(plan, chain, scan.forks)?;
-    let feed = Feed::new(entries(rt, plan)?);
+    check_cage_budget(plan, chains, scan.forks)?;
     let total = scan.records as usize;
-    let state = slot
-        .get_or_init(|| Arc::new(ReplayState::new(feed, total, options)))
-        .clone();
-    let mut argv_chain = chain.clone();
-    argv_chain.push(argv.first().cloned().unwrap_or_else(|| "tee-replay".into()));
-    argv_chain.push(DRIVER_FLAG.into());
-    let mut setup = |top: CageId| install_floor(rt, top, &REPLAY_CALLS);
-    let top = rt
-        .spawn_child(&argv_chain, &mut setup)
-        .map_err(|errno| ReplayError::StackStart {
-            chain: chain.clone(),
-            errno,
-        })?;
+    let shared = Shared::new(chains.len(), &options);
+    // Each stack reads the log on its own, as it goes.
+    let mut states = Vec::with_capacity(chains.len());
+    for stack in 0..chains.len() {
+        let feed = Feed::new(entries(rt, plan)?);
+        let state = ReplayState::of_stack(feed, total, options.clone(), &shared, stack);
+        states.push(Arc::new(state));
+    }
+    let states = slot.get_or_init(|| states).clone();
+    let mut tops = Vec::with_capacity(chains.len());
+    for (stack, chain) in chains.iter().enumerate() {
+        let mut argv_chain = chain.clone();
+        argv_chain.push(argv.first().cloned().unwrap_or_else(|| "tee-replay".into()));
+        argv_chain.push(DRIVER_FLAG.into());
+        argv_chain.push(stack.to_string());
+        let mut setup = |top: CageId| install_floor(rt, top, &REPLAY_CALLS);
+        let top =
+            rt.spawn_child(&argv_chain, &mut setup)
+                .map_err(|errno| ReplayError::StackStart {
+                    chain: chain.clone(),
+                    errno,
+                })?;
+        tops.push(top);
+        // On Lind, a fork racing with another cage's fork can return the
+        // wrong child id to its parent (seen: the replayer's second fork
+        // returned 4 for a child that was cage 3, while the first stack's
+        // grate forked cage 4), and the handlers meant for the new stack
+        // then land on another cage. So a stack is brought up only once
+        // the one before has finished forking: its driver has arrived.
+        if stack + 1 < chains.len() {
+            await_arrival(&guest, &states[stack]);
+        }
+    }
+    shared.started.open();
     let progress = crate::progress::meter(scan.records, scan.bytes);
+    let mut finished = vec![false; states.len()];
     loop {
+        // A stack whose drivers are all done lets the others past the
+        // comparison window; a stop wakes whoever waits.
+        for (stack, state) in states.iter().enumerate() {
+            if !finished[stack] && state.drivers_done() {
+                finished[stack] = true;
+                if let Some(comparator) = &shared.comparator {
+                    comparator.finish(stack);
+                }
+            }
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            states.iter().for_each(|s| s.wake_all());
+            if let Some(comparator) = &shared.comparator {
+                comparator.wake();
+            }
+        }
         match guest.waitpid(-1, boundary::wait::WNOHANG) {
             Ok((pid, _)) if pid.0 == 0 => {
-                progress.show(state.position() as u64);
+                let slowest = states.iter().map(|s| s.position()).min().unwrap_or(0);
+                progress.show(slowest as u64);
                 boundary::clock::pause(std::time::Duration::from_millis(20));
             }
             Ok(_) => continue,
@@ -260,33 +314,57 @@ fn replay(
         }
     }
     progress.finish();
-    if let Some(error) = state.read_failure() {
-        let log = plan.log.to_string_lossy().into_owned();
-        return Err(ReplayError::LogRead { log, error });
+    for state in &states {
+        if let Some(error) = state.read_failure() {
+            let log = plan.log.to_string_lossy().into_owned();
+            return Err(ReplayError::LogRead { log, error });
+        }
     }
-    if !state.drivers_done() {
-        return Err(ReplayError::StackEnded {
-            chain: chain.clone(),
-            top,
-        });
+    for ((state, chain), top) in states.iter().zip(chains).zip(&tops) {
+        if !state.drivers_done() {
+            return Err(ReplayError::StackEnded {
+                chain: chain.clone(),
+                top: *top,
+            });
+        }
     }
-    let report = Report {
-        log: plan.log.to_string_lossy().into_owned(),
-        records: state.total(),
-        replayed: state.replayed.load(Ordering::Relaxed),
-        skipped: state
-            .skipped()
-            .into_iter()
-            .map(|(r, n)| (r.to_string(), n))
-            .collect(),
-        answered_by_replayer: state.floor.counts.answered.load(Ordering::Relaxed),
-        cut_inputs: state.cut_inputs.load(Ordering::Relaxed),
-        divergences: state
+    if let Some(comparator) = &shared.comparator {
+        (0..states.len()).for_each(|s| comparator.finish(s));
+    }
+    let findings = shared.comparator.as_ref().map(|c| c.findings());
+    let first = &states[0];
+    let divergences = match &findings {
+        Some(found) => found.divergences.clone(),
+        None => first
             .divergences
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone(),
+    };
+    let report = Report {
+        log: plan.log.to_string_lossy().into_owned(),
+        records: first.total(),
+        replayed: first.replayed.load(Ordering::Relaxed),
+        skipped: first
+            .skipped()
+            .into_iter()
+            .map(|(r, n)| (r.to_string(), n))
+            .collect(),
+        answered_by_replayer: first.floor.counts.answered.load(Ordering::Relaxed),
+        cut_inputs: first.cut_inputs.load(Ordering::Relaxed),
+        divergences,
         log_end: scan.end.to_string(),
+        stacks: states
+            .iter()
+            .zip(chains)
+            .map(|(state, chain)| StackSummary {
+                chain: chain.join(" "),
+                replayed: state.replayed.load(Ordering::Relaxed),
+                unlike_recording: state.unlike_recording.load(Ordering::Relaxed),
+            })
+            .collect(),
+        compared: findings.as_ref().map(|f| f.compared),
+        alike_against_recording: findings.as_ref().map(|f| f.alike_against_recording),
     };
     for divergence in &report.divergences {
         guest.print(&divergence.render());
@@ -303,11 +381,29 @@ fn replay(
     Ok(i32::from(found))
 }
 
+/// Waits until `state`'s first driver has asked for a step, or its chain
+/// has ended (reported once every stack is done).
+fn await_arrival(guest: &Guest<'_>, state: &ReplayState) {
+    while !state.arrived.is_open() {
+        if let Ok((pid, _)) = guest.waitpid(-1, boundary::wait::WNOHANG) {
+            if pid.0 != 0 {
+                return;
+            }
+        }
+        boundary::clock::pause(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Refuses a log that needs more cages than Lind has: the replayer, each
 /// grate of the stack and one driver per recorded process each take a cage
 /// id, ids are never reused, and past the last one Lind's fork panics.
-fn check_cage_budget(plan: &ReplayPlan, chain: &[String], forks: u64) -> Result<(), ReplayError> {
-    let needed = 1 + chain.len() as u64 + 1 + forks;
+fn check_cage_budget(
+    plan: &ReplayPlan,
+    chains: &[Vec<String>],
+    forks: u64,
+) -> Result<(), ReplayError> {
+    let per_stack = |chain: &Vec<String>| chain.len() as u64 + 1 + forks;
+    let needed = 1 + chains.iter().map(per_stack).sum::<u64>();
     let available = boundary::consts::MAX_CAGEID - 1;
     if needed > available {
         return Err(ReplayError::CageBudget {

@@ -3,6 +3,7 @@
 use formats::{escape_bytes, seconds};
 use formats::{ArgKind, FdEffect, Len, SyscallInfo};
 use formats::{Buffer, SyscallRecord};
+use interpose::verdict::Wrong;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -54,6 +55,14 @@ pub struct Divergence {
     pub cage: u64,
     /// The call with decoded arguments.
     pub call: String,
+    /// What differs: `result`, `output`, `failed`, `panicked`, `called_down`
+    /// (one stack sent the call down and the other did not) or
+    /// `not_replayed` (one stack could not issue it).
+    pub kind: &'static str,
+    /// Between which two stacks (numbered from 1 on the command line), in
+    /// a differential replay; `None` against the recording. `recorded` and
+    /// `replayed` are then the first and the second stack's.
+    pub between: Option<[usize; 2]>,
     pub recorded: i64,
     pub replayed: i64,
     /// How long the recorded primary took (logs of format 1.2 on).
@@ -71,15 +80,49 @@ pub struct Divergence {
 impl Divergence {
     /// The report block for people.
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "divergence at record {} (seq {}, cage {}): {}\n  recorded {} / replayed {}\n",
-            self.index, self.seq, self.cage, self.call, self.recorded, self.replayed
-        );
+        let (a, b) = match self.between {
+            Some([a, b]) => (format!("stack {a}"), format!("stack {b}")),
+            None => ("recorded".to_owned(), "replayed".to_owned()),
+        };
+        let mut out = match self.between {
+            Some([x, y]) => format!(
+                "divergence at record {} (seq {}, cage {}) between stacks {x} and {y}: {}\n",
+                self.index, self.seq, self.cage, self.call
+            ),
+            None => format!(
+                "divergence at record {} (seq {}, cage {}): {}\n",
+                self.index, self.seq, self.cage, self.call
+            ),
+        };
+        match self.kind {
+            "called_down" => {
+                let _ = writeln!(
+                    out,
+                    "  {a} sent the call down to the recording, {b} did not"
+                );
+            }
+            "not_replayed" => {
+                let _ = writeln!(
+                    out,
+                    "  {a} issued it, {b} could not (an fd it never opened)"
+                );
+            }
+            _ if self.between.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "  {a} returned {} / {b} returned {}",
+                    self.recorded, self.replayed
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "  {a} {} / {b} {}", self.recorded, self.replayed);
+            }
+        }
         if self.recorded_ns.is_some() || self.replayed_ns.is_some() {
             let took = |ns: Option<u64>| ns.map_or_else(|| "?".to_owned(), seconds);
             let _ = writeln!(
                 out,
-                "  took {} s recorded / {} s replayed",
+                "  took {} s {a} / {} s {b}",
                 took(self.recorded_ns),
                 took(self.replayed_ns)
             );
@@ -87,7 +130,7 @@ impl Divergence {
         if let Some(diff) = &self.output {
             let _ = writeln!(
                 out,
-                "  output of arg {} differs at byte {}: recorded \"{}\" / replayed \"{}\"",
+                "  output of arg {} differs at byte {}: {a} \"{}\" / {b} \"{}\"",
                 diff.arg + 1,
                 diff.offset,
                 diff.recorded,
@@ -207,18 +250,58 @@ pub struct Report {
     pub divergences: Vec<Divergence>,
     /// How the log ended: clean, incomplete, torn, salvaged.
     pub log_end: String,
+    /// Each stack, in command-line order.
+    pub stacks: Vec<StackSummary>,
+    /// With two stacks or more: calls compared between them.
+    pub compared: Option<u64>,
+    /// With two stacks or more: calls every stack returned alike, all
+    /// unlike the recording (not divergences: the recording is the input).
+    pub alike_against_recording: Option<u64>,
+}
+
+/// What one stack of a replay did.
+#[derive(Debug, Serialize)]
+pub struct StackSummary {
+    /// Its argv chain, as given between `%<` and `%>`.
+    pub chain: String,
+    pub replayed: u64,
+    /// Replayed calls whose outcome differs from the recording.
+    pub unlike_recording: u64,
 }
 
 impl Report {
     /// The summary line block printed at exit.
     pub fn summary(&self) -> String {
-        let mut out = format!(
-            "tee-replay: {}: {} records, {} replayed, {} divergences",
-            self.log,
-            self.records,
-            self.replayed,
-            self.divergences.len()
-        );
+        let mut out = match (self.compared, self.alike_against_recording) {
+            (Some(compared), Some(alike)) => {
+                let mut out = format!(
+                    "tee-replay: {}: {} records into {} stacks, {compared} calls compared, {} divergences \
+                     between stacks; {alike} calls where every stack differs from the recording alike",
+                    self.log,
+                    self.records,
+                    self.stacks.len(),
+                    self.divergences.len()
+                );
+                for (i, s) in self.stacks.iter().enumerate() {
+                    let _ = write!(
+                        out,
+                        "\ntee-replay: stack {} ({}): {} replayed, {} unlike the recording",
+                        i + 1,
+                        s.chain,
+                        s.replayed,
+                        s.unlike_recording
+                    );
+                }
+                out
+            }
+            _ => format!(
+                "tee-replay: {}: {} records, {} replayed, {} divergences",
+                self.log,
+                self.records,
+                self.replayed,
+                self.divergences.len()
+            ),
+        };
         for (reason, n) in &self.skipped {
             let _ = write!(out, "\ntee-replay: skipped {n}: {reason}");
         }
@@ -236,5 +319,15 @@ impl Report {
             self.answered_by_replayer
         );
         out
+    }
+}
+
+/// The report's name for what a verdict found.
+pub fn kind_of(wrong: Wrong) -> &'static str {
+    match wrong {
+        Wrong::Panicked => "panicked",
+        Wrong::Failed => "failed",
+        Wrong::Result => "result",
+        Wrong::Output { .. } => "output",
     }
 }

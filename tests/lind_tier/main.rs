@@ -600,3 +600,103 @@ fn racing_appends_on_one_fd_keep_the_kernels_order_in_every_form() {
         run.remove_if(true);
     }
 }
+
+/// `tee-log repro` of a Lind recording made under imfs-grate: the C file
+/// builds with lind_compile, runs under imfs-grate with no mismatch, and
+/// under imfs-grate with faulty-grate short-write names the record that
+/// tee-replay's divergence names for the same stack.
+#[test]
+fn repro_of_a_lind_recording_builds_with_lind_compile_and_agrees_with_replay() {
+    let kit = Kit::get();
+    let run = kit.run_dir("repro");
+    let log = run.path("files.log");
+    let out = run.path("out");
+    // Recorded with imfs-grate as the primary, so the log holds what
+    // imfs-grate answers (it serves files but not directories).
+    let teed = lind(&[
+        "tee-grate.cwasm",
+        "--record",
+        &log,
+        "%{",
+        "grates/imfs-grate.cwasm",
+        "%}",
+        kit.app(),
+        "files",
+        &out,
+    ]);
+    // The app's own checks fail on imfs-grate (no directories) and its
+    // status says so; the log is what matters here.
+    let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+    assert_eq!(verify.status, 0, "{teed:?}\n{verify:?}");
+    let build = tempfile::tempdir().expect("build dir");
+    let source = build.path().join("repro.c");
+    let made = kit.tee_log(&["repro", &kit.host(&log), "-o", source.to_str().unwrap()]);
+    assert_eq!(made.status, 0, "{made:?}");
+    let compiled = util::finish(
+        util::spawn_command(
+            std::process::Command::new("lind_compile")
+                .args(["-s", "repro.c"])
+                .current_dir(build.path()),
+            "lind_compile",
+        ),
+        "lind_compile -s repro.c",
+    );
+    let cwasm = build.path().join("repro.cwasm");
+    assert!(cwasm.is_file(), "lind_compile -s repro.c: {compiled:?}");
+    let repro = run.path("repro.cwasm");
+    std::fs::copy(&cwasm, kit.host(&repro)).expect("install repro.cwasm");
+
+    // imfs-grate passes directories to lindfs: each run starts without
+    // the one the recording made.
+    let fresh = || {
+        let _ = std::fs::remove_dir_all(kit.host(&out));
+    };
+    // Under imfs-grate, every call as recorded. (lind-boot's status is the
+    // grate's there: the verdict is the reproducer's line.)
+    fresh();
+    let under_imfs = lind(&["grates/imfs-grate.cwasm", &repro]);
+    assert!(
+        under_imfs.stderr.contains("no mismatch") && !under_imfs.stderr.contains("first mismatch"),
+        "repro under imfs-grate: {under_imfs:?}"
+    );
+
+    // With writes shortened below it, the reproducer and tee-replay name
+    // one record.
+    let stack = [
+        "grates/imfs-grate.cwasm",
+        "grates/faulty-grate.cwasm",
+        "short-write",
+    ];
+    let mut args: Vec<&str> = stack.to_vec();
+    args.push(&repro);
+    fresh();
+    let faulty = lind(&args);
+    let mut args = vec!["tee-replay.cwasm", log.as_str(), "%<"];
+    args.extend(stack);
+    args.push("%>");
+    let replayed = lind(&args);
+    let record_of = |text: &str, lead: &str| -> Option<u64> {
+        let at = text.find(lead)? + lead.len();
+        text[at..].split(' ').next()?.parse().ok()
+    };
+    let theirs = record_of(&replayed.stdout, "divergence at record ");
+    let ours = record_of(&faulty.stderr, "first mismatch at record ");
+    assert!(
+        theirs.is_some() && theirs == ours,
+        "tee-replay: {replayed:?}\nrepro: {faulty:?}"
+    );
+
+    // Replayed on Lind into both stacks side by side, the two part ways
+    // at that record too.
+    let mut args = vec!["tee-replay.cwasm", log.as_str(), "%<", stack[0], "%>", "%<"];
+    args.extend(stack);
+    args.push("%>");
+    let both = lind(&args);
+    let between = record_of(&both.stdout, "divergence at record ");
+    assert!(
+        between == theirs && both.stdout.contains(" between stacks 1 and 2: "),
+        "differential replay: {both:?}"
+    );
+    println!("lind tier | repro, differential   | record {theirs:?} named by all three");
+    run.remove_if(true);
+}

@@ -8,6 +8,8 @@ tee-log verify FILE
 tee-log salvage IN OUT [--merge]
 tee-log diff A B
 tee-log timeline FILE [-o trace.json] [--svg picture.svg] [--force]
+tee-log repro FILE -o repro.c [--force]
+tee-log reduce FILE -o SMALL.log [--budget 60s] (--stack '%<' GRATE... '%>' | --against '%<' OLD... '%>' '%<' NEW... '%>')
 ```
 
 Errors are one line on stderr, `tee-log: FILE: offset N: what`. Writing
@@ -24,6 +26,8 @@ about what does not. This binary is a tool, not a library.
 mod diff;
 mod dump;
 mod fd_names;
+mod reduce;
+mod repro;
 mod salvage;
 mod show;
 mod stats;
@@ -48,7 +52,8 @@ Exit codes (one scheme for tee-grate, tee-replay and tee-log):
   1  verify: torn tail or no trailer, every complete frame intact;
      diff: the logs differ
   2  the tool's own failure: usage, a file it cannot open, make or read,
-     a log version it does not know
+     a log version it does not know; reduce: no divergence to shrink, or
+     no smaller log within the budget
   3  the log is damaged (verify: corruption; diff: a log it cannot read on)";
 
 #[derive(Parser)]
@@ -143,6 +148,53 @@ enum Command {
         #[arg(long, value_name = "SVG", group = "output")]
         svg: Option<PathBuf>,
         /// Replace output files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Shrink a log to a small one that replays to the same first
+    /// divergence (same call, same kind of difference), by delta debugging
+    /// with the native tee-replay.
+    Reduce {
+        /// The log to shrink.
+        file: PathBuf,
+        /// The reduced log to create (a host path).
+        #[arg(short = 'o', long = "output", value_name = "SMALL")]
+        output: PathBuf,
+        /// Stop searching after this long (60s, 2m, 500ms); the smallest
+        /// log found by then is written.
+        #[arg(long, default_value = "60s", value_parser = reduce::parse_budget)]
+        budget: std::time::Duration,
+        /// Stop after this many trial replays.
+        #[arg(long, value_name = "N")]
+        max_steps: Option<u64>,
+        /// Replace SMALL if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The divergence is one stack's against the recording.
+        #[arg(long, conflicts_with = "against", required_unless_present = "against")]
+        stack: bool,
+        /// The divergence is between two stacks (or more, each against
+        /// the first).
+        #[arg(long)]
+        against: bool,
+        /// '%<' GRATE [ARGS]... '%>', once per stack.
+        #[arg(
+            value_name = "STACKS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        words: Vec<String>,
+    },
+    /// Write the log as a standalone C program that issues its calls in
+    /// order and reports the first result unlike the recording (cc or
+    /// lind_compile builds it).
+    Repro {
+        /// The log to reproduce.
+        file: PathBuf,
+        /// The C file to create (a host path).
+        #[arg(short = 'o', long = "output", value_name = "C")]
+        output: PathBuf,
+        /// Replace the C file if it exists.
         #[arg(long)]
         force: bool,
     },
@@ -291,6 +343,40 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             merge,
         } => salvage::run(&input, &output, merge, &mut out)?,
         Command::Diff { a, b, strsize } => diff::run(&a, &b, strsize, &mut out)?,
+        Command::Reduce {
+            file,
+            output,
+            budget,
+            max_steps,
+            force,
+            stack,
+            against: _,
+            words,
+        } => {
+            let stacks = replay::cli::stack_chains(&words).map_err(|m| Failure::other(&file, m))?;
+            let wanted = if stack { 1..=1 } else { 2..=usize::MAX };
+            if !wanted.contains(&stacks.len()) {
+                let what = if stack {
+                    "--stack takes one stack: '%<' GRATE... '%>'"
+                } else {
+                    "--against takes two stacks or more: '%<' OLD... '%>' '%<' NEW... '%>'"
+                };
+                return Err(Failure::other(&file, what));
+            }
+            let options = reduce::Options {
+                output,
+                stacks,
+                budget,
+                max_steps,
+                force,
+            };
+            reduce::run(&file, &options, &mut out)?
+        }
+        Command::Repro {
+            file,
+            output,
+            force,
+        } => repro::run(&file, &output, force, &mut out)?,
         Command::Timeline {
             file,
             json,

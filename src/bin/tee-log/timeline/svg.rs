@@ -339,3 +339,22 @@ fn draw_row(out: &mut dyn Write, row: &BTreeMap<u64, Cell>, y: u64) -> std::io::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn escaped_text_holds_no_markup(text in ".{0,40}") {
+            let safe = esc(&text);
+            prop_assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('"'));
+            // Every & starts an entity this function wrote.
+            for (at, _) in safe.match_indices('&') {
+                let rest = &safe[at..];
+                prop_assert!(["&amp;", "&lt;", "&gt;", "&quot;"].iter().any(|e| rest.starts_with(e)));
+            }
+        }
+    }
+}
