@@ -113,3 +113,30 @@ fn long_work_shows_a_bar_on_a_terminal_and_nothing_in_pipes() {
         }
     }
 }
+
+#[test]
+fn reduce_says_how_it_goes_on_a_terminal_only() {
+    let dir = scratch();
+    run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--", "demo-files"],
+        0,
+    );
+    let stack = ["%<", "imfs-grate", "faulty-grate", "short-write", "%>"];
+    let mut args = vec!["reduce", "t.log", "-o", "a.log", "--stack"];
+    args.extend(stack);
+    let Some((code, seen)) = on_terminal(dir.path(), "tee-log", &args) else {
+        eprintln!("skipped: no /usr/bin/script to make a terminal with");
+        return;
+    };
+    assert_eq!(code, 0, "{seen}");
+    assert!(
+        seen.contains("reduce: ") && seen.contains(" replays, "),
+        "{seen}"
+    );
+    let mut args = vec!["reduce", "t.log", "-o", "b.log", "--stack"];
+    args.extend(stack);
+    let piped = run_ok(dir.path(), "tee-log", &args, 0);
+    assert!(!piped.stderr.contains(" replays, "), "{}", piped.stderr);
+}
