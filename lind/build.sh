@@ -25,6 +25,13 @@ FDTABLES_SRC=${FDTABLES_SRC:-${LIND_KIT_SRC:-}/fdtables}
 [ -f "$FDTABLES_SRC/Cargo.toml" ] || die "no fdtables at '$FDTABLES_SRC' (set FDTABLES_SRC or LIND_KIT_SRC)"
 command -v cargo-lind_compile >/dev/null || die "cargo-lind_compile is not on PATH (lind-wasm's scripts/bin)"
 
+# zstd is C (zstd-sys): clang compiles it for wasm32 against Lind's glibc
+# headers, where Lind's own clang wrapper finds them.
+sysroot=${SYSROOT:-$LIND_ROOT/build/sysroot}
+[ -d "$sysroot" ] || sysroot=$LIND_ROOT/src/glibc/sysroot
+[ -d "$sysroot/include" ] || die "no Lind sysroot at '$sysroot' (set SYSROOT)"
+export CFLAGS_wasm32_wasip1="--sysroot=$sysroot ${CFLAGS_wasm32_wasip1:-}"
+
 cd "$here"
 export CARGO_TARGET_DIR="$here/target"
 out="$CARGO_TARGET_DIR/wasm32-wasip1/release"

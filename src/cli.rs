@@ -4,7 +4,7 @@
 //! express, so everything from the first positional word on is split here.
 
 use clap::Parser;
-use formats::{CallFilter, SyncPolicy};
+use formats::{CallFilter, Codec, SyncPolicy};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -58,6 +58,10 @@ struct Options {
     /// When the log is flushed: exit, record (every record), or a period in ms.
     #[arg(long, value_name = "WHEN", default_value = "exit", value_parser = parse_sync)]
     sync: SyncPolicy,
+    /// Compress --record's larger payloads: lz4 (fast) or zstd (smaller).
+    /// Such a log is format 1.3; tee-log and tee-replay before it refuse it.
+    #[arg(long, value_name = "CODEC", value_parser = parse_codec)]
+    compress: Option<Codec>,
     /// Print the summary only when the secondary misbehaved.
     #[arg(long)]
     quiet: bool,
@@ -93,6 +97,8 @@ pub struct TeePlan {
     pub calls: CallFilter,
     pub max_buffer: usize,
     pub sync: SyncPolicy,
+    /// How the recorder compresses payloads.
+    pub compress: Codec,
     pub quiet: bool,
     /// An existing log may be replaced.
     pub force: bool,
@@ -166,6 +172,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             )
         }
     };
+    if options.compress.is_some() && !matches!(secondary, Secondary::Recorder(_)) {
+        return Err("--compress is for --record's log".into());
+    }
     if options.max_buffer == 0 {
         return Err("--max-buffer must be at least 1 byte".into());
     }
@@ -176,6 +185,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         calls: options.calls,
         max_buffer: options.max_buffer,
         sync: options.sync,
+        compress: options.compress.unwrap_or_default(),
         quiet: options.quiet,
         force: options.force,
     }))
@@ -184,6 +194,10 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or("invalid command line");
     line.trim_start_matches("error: ").to_string()
+}
+
+fn parse_codec(text: &str) -> Result<Codec, String> {
+    Codec::from_name(text).ok_or_else(|| format!("takes lz4, zstd or none, not `{text}`"))
 }
 
 fn parse_sync(text: &str) -> Result<SyncPolicy, String> {

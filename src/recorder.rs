@@ -10,7 +10,7 @@ use boundary::clock::GuestClock;
 use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
-use formats::{Clock, LogHeader, LogWriter, SyncPolicy};
+use formats::{Clock, Codec, LogHeader, LogWriter, SyncPolicy};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 
@@ -87,6 +87,7 @@ impl Recorder {
         path: &str,
         command_line: Vec<String>,
         policy: SyncPolicy,
+        codec: Codec,
         force: bool,
     ) -> Result<Recorder, TeeError> {
         let file = ToolFile::create_output(rt, path, force).map_err(TeeError::Output)?;
@@ -97,7 +98,8 @@ impl Recorder {
             ABI,
             command_line,
             clock.unix_ms(),
-        );
+        )
+        .compressed(codec);
         let writer =
             LogWriter::with_clock(file, &header, policy, Box::new(WriterClock(clock.clone())))
                 .map_err(|error| TeeError::LogHeader {

@@ -69,6 +69,7 @@ fn start(
             &path.to_string_lossy(),
             argv.to_vec(),
             plan.sync,
+            plan.compress,
             plan.force,
         )?),
         cli::Secondary::Stack(chain) => {

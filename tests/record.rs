@@ -468,3 +468,70 @@ fn dump_names_fds_by_their_files() {
         "without -y, fds stay numbers"
     );
 }
+
+#[test]
+fn a_compressed_recording_is_smaller_and_replays_the_same_files() {
+    for codec in ["lz4", "zstd"] {
+        let dir = scratch();
+        // The log by absolute path for one codec, relative for the other.
+        let log = match codec {
+            "lz4" => dir.path().join("t.log").display().to_string(),
+            _ => "t.log".to_string(),
+        };
+        let app = ["demo-writes", "out.bin", "50", "4096"];
+        let mut argv = vec!["--record", &log, "--compress", codec, "--"];
+        argv.extend(app);
+        run_ok(dir.path(), "tee-grate", &argv, 0);
+        let size = std::fs::metadata(dir.path().join("t.log"))
+            .expect("log")
+            .len();
+        assert!(size < 50 * 4096 / 4, "{codec}: {size} bytes");
+        run_ok(dir.path(), "tee-log", &["verify", &log], 0);
+        let stats = run_ok(dir.path(), "tee-log", &["stats", &log], 0);
+        assert!(
+            stats.stdout.contains(&format!("compression {codec}")),
+            "{}",
+            stats.stdout
+        );
+        run_ok(dir.path(), "tee-replay", &[&log, "--into-dir", "r"], 0);
+        let wrote = std::fs::read(dir.path().join("out.bin")).expect("app's file");
+        let replayed = std::fs::read(dir.path().join("r/out.bin")).expect("replayed file");
+        assert_eq!(wrote.len(), 50 * 4096);
+        assert!(wrote == replayed, "{codec}: the replayed file differs");
+        let stack = run_ok(
+            dir.path(),
+            "tee-replay",
+            &[&log, "%<", "passthrough-grate", "%>"],
+            0,
+        );
+        assert!(stack.stderr.contains(" 0 divergences"), "{}", stack.stderr);
+    }
+}
+
+#[test]
+fn compress_takes_a_known_codec_and_only_with_record() {
+    let dir = scratch();
+    let unknown = run_ok(
+        dir.path(),
+        "tee-grate",
+        &["--record", "t.log", "--compress", "gzip", "--", "hello"],
+        2,
+    );
+    assert_eq!(unknown.stderr.lines().count(), 1, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("gzip"), "{}", unknown.stderr);
+    assert!(!dir.path().join("t.log").exists());
+    let live = run_ok(
+        dir.path(),
+        "tee-grate",
+        &[
+            "--compress",
+            "lz4",
+            "%{",
+            "passthrough-grate",
+            "%}",
+            "hello",
+        ],
+        2,
+    );
+    assert!(live.stderr.contains("--compress"), "{}", live.stderr);
+}

@@ -1011,3 +1011,49 @@ fn differential_replay_pins_the_first_call_where_two_stacks_part_ways() {
     );
     assert_eq!(unclosed.stderr.lines().count(), 1, "{}", unclosed.stderr);
 }
+
+/// `--into-dir` joins back-to-back writes into one; a seek, a positional
+/// write, an append after it or another file's write must each still land
+/// where the app's did.
+#[test]
+fn into_dir_joined_writes_land_where_the_apps_did() {
+    use formats::{Record, SyscallRecord};
+    let pwrite = |seq, fd, data: &'static [u8], offset| {
+        let mut record = crafted_call(seq, 18, [fd, 0x2000, data.len() as u64], &[(1, data)], 1);
+        if let Record::Syscall(call) = &mut record {
+            let mut full = call.full_args();
+            full[3].0 = offset;
+            call.args = SyscallRecord::args_from_full(2, &full);
+            call.result = data.len() as i64;
+        }
+        record
+    };
+    let dir = scratch();
+    let creat = 0o1101; // O_WRONLY | O_CREAT | O_TRUNC
+    let append = 0o2101; // O_WRONLY | O_CREAT | O_APPEND
+    crafted_log(
+        dir.path(),
+        "joins.log",
+        &[
+            crafted_call(1, 2, [0x1000, creat, 0o644], &[(0, b"s")], 3),
+            crafted_call(2, 1, [3, 0x2000, 4], &[(1, b"aaaa")], 4),
+            crafted_call(3, 8, [3, 2, 0], &[], 2), // lseek(3, 2, SEEK_SET)
+            crafted_call(4, 1, [3, 0x2000, 2], &[(1, b"bb")], 2),
+            crafted_call(5, 2, [0x1000, append, 0o644], &[(0, b"c")], 4),
+            crafted_call(6, 1, [4, 0x2000, 5], &[(1, b"12345")], 5),
+            pwrite(7, 4, b"X", 1),
+            crafted_call(8, 1, [4, 0x2000, 1], &[(1, b"6")], 1),
+            crafted_call(9, 1, [3, 0x2000, 2], &[(1, b"cc")], 2),
+            crafted_call(10, 1, [4, 0x2000, 1], &[(1, b"7")], 1),
+        ],
+    );
+    run_ok(
+        dir.path(),
+        "tee-replay",
+        &["joins.log", "--into-dir", "out"],
+        0,
+    );
+    let read = |name: &str| std::fs::read(dir.path().join("out").join(name)).unwrap();
+    assert_eq!(read("s"), b"aabbcc");
+    assert_eq!(read("c"), b"1X34567");
+}

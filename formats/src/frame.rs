@@ -13,12 +13,25 @@ pub const MAGIC: [u8; 8] = *b"TEEGRATE";
 pub const FORMAT_MAJOR: u16 = 1;
 
 /// The format minor version this crate writes; newer minors are read.
-pub const FORMAT_MINOR: u16 = 2;
+/// A log that compresses nothing is written as [`PLAIN_MINOR`], which
+/// readers of 1.2 read as well.
+pub const FORMAT_MINOR: u16 = 3;
+
+/// The minor of a log with no codec: nothing in it needs 1.3.
+pub const PLAIN_MINOR: u16 = 2;
+
+/// The minor that added compression (SPEC.md, "Compression").
+pub const COMPRESSION_MINOR: u16 = 3;
 
 /// The two bytes every frame starts with: the anchor a salvaging reader
 /// looks for. 0xF9 never occurs in UTF-8 text, so paths and text buffers
 /// do not produce false candidates.
 pub const SYNC: [u8; 2] = [0xF9, 0x1C];
+
+/// Bit 0 of the second sync byte (since 1.3): on a record frame, its
+/// payload is compressed; on the header frame, the log has a codec, so a
+/// reader before 1.3 refuses it there rather than misread it.
+pub const COMPRESSED_FLAG: u8 = 0x01;
 
 /// The largest payload a frame may declare (16 MiB). A reader allocates no
 /// more than this, and only after the length field has been checked.
@@ -72,10 +85,13 @@ pub(crate) struct FrameHeader {
 
 impl FrameHeader {
     /// The header for a payload of `len` bytes whose CRC is `crc`.
-    fn new(len_bytes: &LenBytes, crc: u32, payload: usize) -> FrameHeader {
+    fn new(len_bytes: &LenBytes, crc: u32, payload: usize, flagged: bool) -> FrameHeader {
         let mut bytes = [0u8; MAX_HEADER_BYTES];
         let n = len_bytes.used;
         bytes[..2].copy_from_slice(&SYNC);
+        if flagged {
+            bytes[1] |= COMPRESSED_FLAG;
+        }
         bytes[2..2 + n].copy_from_slice(len_bytes.as_slice());
         bytes[2 + n..2 + n + CRC_BYTES].copy_from_slice(&crc.to_le_bytes());
         FrameHeader {
@@ -130,16 +146,21 @@ impl LenBytes {
 
     /// The header, given the CRC of these length bytes and the payload.
     pub(crate) fn header(&self, crc: u32, payload: usize) -> FrameHeader {
-        FrameHeader::new(self, crc, payload)
+        FrameHeader::new(self, crc, payload, false)
+    }
+
+    /// [`LenBytes::header`] with the compressed flag set.
+    pub(crate) fn flagged_header(&self, crc: u32, payload: usize) -> FrameHeader {
+        FrameHeader::new(self, crc, payload, true)
     }
 }
 
-/// Appends one frame holding `payload` to `out`; `None` if the payload is
-/// empty or too long.
-pub(crate) fn append_frame(out: &mut Vec<u8>, payload: &[u8]) -> Option<()> {
+/// Appends one frame holding `payload` to `out`, flagged if `flagged`;
+/// `None` if the payload is empty or too long.
+pub(crate) fn append_frame(out: &mut Vec<u8>, payload: &[u8], flagged: bool) -> Option<()> {
     let len = LenBytes::new(payload.len())?;
     let crc = frame_crc(len.as_slice(), payload);
-    out.extend_from_slice(len.header(crc, payload.len()).as_slice());
+    out.extend_from_slice(FrameHeader::new(&len, crc, payload.len(), flagged).as_slice());
     out.extend_from_slice(payload);
     Some(())
 }
@@ -147,8 +168,13 @@ pub(crate) fn append_frame(out: &mut Vec<u8>, payload: &[u8]) -> Option<()> {
 /// What the bytes at a candidate frame start say.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Candidate {
-    /// A whole, valid frame: its header and payload sizes.
-    Valid { header: usize, payload: usize },
+    /// A whole, valid frame: its header and payload sizes, and whether
+    /// it carries [`COMPRESSED_FLAG`].
+    Valid {
+        header: usize,
+        payload: usize,
+        flagged: bool,
+    },
     /// Consistent so far; `total` bytes are needed to decide.
     NeedMore { total: usize },
     /// Not a frame.
@@ -172,12 +198,15 @@ pub(crate) fn check_candidate_with(
     crc: impl FnOnce(&[u8], Range<usize>) -> u32,
 ) -> Candidate {
     for (i, want) in SYNC.iter().enumerate() {
+        // The flag bit is the one bit of the marker that may differ.
+        let mask = if i == 1 { !COMPRESSED_FLAG } else { 0xff };
         match window.get(i) {
             None => return Candidate::NeedMore { total: i + 1 },
-            Some(b) if b != want => return Candidate::Bad(DamageReason::BadMarker),
+            Some(b) if b & mask != *want => return Candidate::Bad(DamageReason::BadMarker),
             Some(_) => {}
         }
     }
+    let flagged = window[1] & COMPRESSED_FLAG != 0;
     let mut len: u64 = 0;
     let mut len_bytes = 0;
     for i in 0..MAX_LEN_BYTES {
@@ -219,7 +248,11 @@ pub(crate) fn check_candidate_with(
     if stored != computed {
         return Candidate::Bad(DamageReason::CrcMismatch { stored, computed });
     }
-    Candidate::Valid { header, payload }
+    Candidate::Valid {
+        header,
+        payload,
+        flagged,
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +261,7 @@ mod tests {
 
     fn framed(payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        append_frame(&mut out, payload).unwrap();
+        append_frame(&mut out, payload, false).unwrap();
         out
     }
 
@@ -249,7 +282,7 @@ mod tests {
 
     #[test]
     fn empty_payloads_are_refused() {
-        assert_eq!(append_frame(&mut Vec::new(), &[]), None);
+        assert_eq!(append_frame(&mut Vec::new(), &[], false), None);
     }
 
     #[test]
@@ -258,7 +291,13 @@ mod tests {
             let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
             let f = framed(&payload);
             let header = f.len() - n;
-            assert_eq!(check_candidate(&f), Candidate::Valid { header, payload: n });
+            let flagged = false;
+            let valid = Candidate::Valid {
+                header,
+                payload: n,
+                flagged,
+            };
+            assert_eq!(check_candidate(&f), valid);
         }
     }
 
@@ -269,8 +308,21 @@ mod tests {
             check_candidate(&f),
             Candidate::Valid {
                 header: 7,
-                payload: 3
+                payload: 3,
+                flagged: false,
             }
+        );
+        let mut flagged = f.clone();
+        flagged[1] |= COMPRESSED_FLAG;
+        assert!(matches!(
+            check_candidate(&flagged),
+            Candidate::Valid { flagged: true, .. }
+        ));
+        let mut other = f.clone();
+        other[1] ^= 0x02;
+        assert_eq!(
+            check_candidate(&other),
+            Candidate::Bad(DamageReason::BadMarker)
         );
         assert_eq!(check_candidate(&f[..5]), Candidate::NeedMore { total: 10 });
         assert_eq!(check_candidate(&f[..1]), Candidate::NeedMore { total: 2 });

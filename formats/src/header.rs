@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::frame::{self, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
+use crate::compress::Codec;
+use crate::frame::{self, COMPRESSION_MINOR, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PLAIN_MINOR};
 
 /// The header at the start of every log (SPEC.md, "File").
 ///
@@ -28,6 +29,8 @@ pub struct LogHeader {
     pub created_unix_ms: u64,
     /// The recorded command line.
     pub command_line: Vec<String>,
+    /// How the log's payloads are compressed (since 1.3).
+    pub compression: Codec,
 }
 
 /// The framed part of the header, in order. Borrowed so that encoding
@@ -42,6 +45,13 @@ struct BodyRef<'a> {
     /// Since 1.1: the CRC of the preamble, so that the version bytes, the
     /// only header bytes outside a frame, are checked too.
     preamble_crc: u32,
+}
+
+/// A 1.3 header body: the fields before, then the codec.
+#[derive(Serialize)]
+struct CompressedBodyRef<'a> {
+    plain: BodyRef<'a>,
+    compression: Codec,
 }
 
 #[derive(Deserialize)]
@@ -77,13 +87,26 @@ impl LogHeader {
         LogHeader {
             magic: MAGIC,
             major: FORMAT_MAJOR,
-            minor: FORMAT_MINOR,
+            minor: PLAIN_MINOR,
             writer: writer.to_owned(),
             writer_version: version.to_owned(),
             abi: abi.to_owned(),
             created_unix_ms,
             command_line,
+            compression: Codec::None,
         }
+    }
+
+    /// This header for a log whose payloads `codec` compresses: format 1.3
+    /// when it is not [`Codec::None`].
+    pub fn compressed(mut self, codec: Codec) -> LogHeader {
+        self.compression = codec;
+        self.minor = if codec == Codec::None {
+            PLAIN_MINOR
+        } else {
+            FORMAT_MINOR
+        };
+        self
     }
 
     /// The header's bytes: preamble, then one frame. `None` if the body is
@@ -97,9 +120,18 @@ impl LogHeader {
             command_line: &self.command_line,
             preamble_crc: preamble_crc(self.major, self.minor),
         };
-        let payload = postcard::to_stdvec(&body).ok()?;
+        let flagged = self.compression != Codec::None;
+        let payload = if flagged {
+            postcard::to_stdvec(&CompressedBodyRef {
+                plain: body,
+                compression: self.compression,
+            })
+        } else {
+            postcard::to_stdvec(&body)
+        }
+        .ok()?;
         let mut out = frame::encode_preamble(self.major, self.minor).to_vec();
-        frame::append_frame(&mut out, &payload)?;
+        frame::append_frame(&mut out, &payload, flagged)?;
         Some(out)
     }
 
@@ -111,9 +143,10 @@ impl LogHeader {
     pub(crate) fn decode(major: u16, minor: u16, payload: &[u8]) -> Result<LogHeader, String> {
         let (body, rest): (Body, _) =
             postcard::take_from_bytes(payload).map_err(|e| e.to_string())?;
-        let stored = postcard::take_from_bytes::<u32>(rest)
-            .ok()
-            .map(|(crc, _)| crc);
+        let (stored, rest) = match postcard::take_from_bytes::<u32>(rest) {
+            Ok((crc, rest)) => (Some(crc), rest),
+            Err(_) => (None, rest),
+        };
         let expected = preamble_crc(major, minor);
         match stored {
             Some(crc) if crc != expected => {
@@ -128,6 +161,18 @@ impl LogHeader {
             }
             _ => {}
         }
+        let compression = match rest {
+            [] => Codec::None,
+            _ if minor < COMPRESSION_MINOR => Codec::None,
+            _ => postcard::take_from_bytes::<Codec>(rest)
+                .map(|(codec, _)| codec)
+                .map_err(|_| {
+                    format!(
+                        "the log is compressed with a codec this reader does not know \
+                         (format {major}.{minor}): a newer tee-log may read it"
+                    )
+                })?,
+        };
         Ok(LogHeader {
             magic: MAGIC,
             major,
@@ -137,6 +182,7 @@ impl LogHeader {
             abi: body.abi,
             created_unix_ms: body.created_unix_ms,
             command_line: body.command_line,
+            compression,
         })
     }
 }
@@ -157,13 +203,55 @@ mod tests {
         assert!(h.created_unix_ms > 0);
         let bytes = h.encode().unwrap();
         assert_eq!(&bytes[..8], b"TEEGRATE");
-        let Candidate::Valid { header, payload } = check_candidate(&bytes[PREAMBLE_BYTES..]) else {
+        let Candidate::Valid {
+            header, payload, ..
+        } = check_candidate(&bytes[PREAMBLE_BYTES..])
+        else {
             panic!("header frame invalid");
         };
         assert_eq!(PREAMBLE_BYTES + header + payload, bytes.len());
         let body = &bytes[PREAMBLE_BYTES + header..];
-        assert_eq!(LogHeader::decode(1, FORMAT_MINOR, body).unwrap(), h);
-        let other_minor = LogHeader::decode(1, FORMAT_MINOR + 1, body).unwrap_err();
+        assert_eq!(LogHeader::decode(1, PLAIN_MINOR, body).unwrap(), h);
+        let other_minor = LogHeader::decode(1, PLAIN_MINOR + 1, body).unwrap_err();
         assert!(other_minor.contains("do not match"), "{other_minor}");
+    }
+
+    #[test]
+    fn a_compressed_log_is_1_3_with_a_flagged_header_frame() {
+        let plain = LogHeader::new("tee-grate", "0.1.0", "lind-wasm32", vec![]);
+        for codec in [Codec::Lz4, Codec::Zstd] {
+            let h = plain.clone().compressed(codec);
+            let bytes = h.encode().unwrap();
+            assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), 3);
+            // A 1.2 reader takes only F9 1C for a frame: it refuses here.
+            assert_eq!(&bytes[12..14], &[0xF9, 0x1D]);
+            let Candidate::Valid {
+                header,
+                payload,
+                flagged: true,
+            } = check_candidate(&bytes[PREAMBLE_BYTES..])
+            else {
+                panic!("header frame invalid or unflagged");
+            };
+            let body = &bytes[PREAMBLE_BYTES + header..PREAMBLE_BYTES + header + payload];
+            assert_eq!(LogHeader::decode(1, 3, body).unwrap(), h);
+        }
+        assert_eq!(plain.clone().compressed(Codec::None), plain);
+    }
+
+    #[test]
+    fn an_unknown_codec_is_refused_by_name() {
+        let h = LogHeader::new("t", "0", "a", vec![]).compressed(Codec::Lz4);
+        let bytes = h.encode().unwrap();
+        let Candidate::Valid {
+            header, payload, ..
+        } = check_candidate(&bytes[PREAMBLE_BYTES..])
+        else {
+            panic!("header frame invalid");
+        };
+        let mut body = bytes[PREAMBLE_BYTES + header..PREAMBLE_BYTES + header + payload].to_vec();
+        *body.last_mut().unwrap() = 9;
+        let error = LogHeader::decode(1, 3, &body).unwrap_err();
+        assert!(error.contains("codec"), "{error}");
     }
 }

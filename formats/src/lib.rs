@@ -104,6 +104,7 @@ assert!(reader.end().unwrap().is_clean());
 #![warn(missing_docs)]
 
 mod clock;
+mod compress;
 mod crc_shift;
 mod describe;
 mod encode;
@@ -118,6 +119,7 @@ mod writer;
 
 #[cfg(not(target_os = "wasi"))]
 pub use crate::clock::SystemClock;
+pub use crate::compress::{Codec, COMPRESS_MIN};
 pub use crate::{
     clock::Clock,
     describe::{
@@ -126,7 +128,7 @@ pub use crate::{
     },
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
-    frame::{FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},
+    frame::{COMPRESSED_FLAG, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, PLAIN_MINOR, SYNC},
     header::LogHeader,
     reader::in_order::{Entry, InSeqOrder},
     reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT},

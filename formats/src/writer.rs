@@ -2,6 +2,7 @@
 //! and never a source of errors or panics on the app's path.
 
 use crate::clock::Clock;
+use crate::compress::{Codec, Codecs, COMPRESS_MIN};
 use crate::encode::{self, Out};
 use crate::error::WriteError;
 use crate::frame::{self, Candidate, FrameHeader, LenBytes};
@@ -15,7 +16,7 @@ use std::fs::File;
 use std::io::{self, Write};
 #[cfg(not(target_os = "wasi"))]
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Frames wait here until the buffer is full or the policy says flush.
 const BUF_CAP: usize = 64 << 10;
@@ -65,6 +66,8 @@ pub struct WriterStatus {
 pub struct LogWriter<W: Write + Send> {
     state: Mutex<State<W>>,
     policy: SyncPolicy,
+    /// The header's codec: payloads it shrinks are stored compressed.
+    codecs: Arc<Codecs>,
 }
 
 struct State<W> {
@@ -89,6 +92,7 @@ struct State<W> {
     /// Set by [`LogWriter::bounded_order`]: records reach the sink within
     /// [`SEQ_WINDOW`](crate::SEQ_WINDOW) of sequence order.
     numbering: Option<Numbering<Record>>,
+    codecs: Arc<Codecs>,
 }
 
 #[cfg(not(target_os = "wasi"))]
@@ -146,6 +150,7 @@ impl<W: Write + Send> LogWriter<W> {
         sink.write_all(&bytes).map_err(io_err)?;
         sink.flush().map_err(io_err)?;
         let len = bytes.len() as u64;
+        let codecs = Arc::new(Codecs::new(header.compression));
         Ok(LogWriter {
             state: Mutex::new(State {
                 sink,
@@ -161,8 +166,10 @@ impl<W: Write + Send> LogWriter<W> {
                 clock,
                 finished: false,
                 numbering: None,
+                codecs: Arc::clone(&codecs),
             }),
             policy,
+            codecs,
         })
     }
 
@@ -187,7 +194,7 @@ impl<W: Write + Send> LogWriter<W> {
     /// unused arguments trimmed (SPEC.md, "Argument trimming").
     pub fn append(&self, record: &Record) {
         // Sizing and the CRC run unlocked; only the copy needs the lock.
-        let prepared = Prepared::new(record);
+        let prepared = Prepared::new(record, &self.codecs);
         let mut state = lock(&self.state);
         let seq = record.seq();
         if let (Some(numbering), Some(seq)) = (&mut state.numbering, seq) {
@@ -314,7 +321,7 @@ impl<W: Write> State<W> {
     }
 
     fn push_record(&mut self, record: &Record, policy: SyncPolicy) {
-        match Prepared::new(record) {
+        match Prepared::new(record, &self.codecs) {
             Ok(p) => self.push(&p, policy),
             Err(problem) => {
                 let index = self.records;
@@ -456,7 +463,9 @@ fn whole_frames(bytes: &[u8]) -> (u64, usize) {
     let mut at = 0;
     while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
         match frame::check_candidate(rest) {
-            Candidate::Valid { header, payload } => {
+            Candidate::Valid {
+                header, payload, ..
+            } => {
                 count += 1;
                 at += header + payload;
             }
@@ -509,13 +518,18 @@ enum Payload<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    /// Sizes and checksums `record`: the part of appending that costs
-    /// most and needs no lock.
-    fn new(record: &'a Record) -> Result<Prepared<'a>, EncodeProblem> {
+    /// Sizes, checksums and (with a codec) compresses `record`: the part
+    /// of appending that costs most and needs no lock.
+    fn new(record: &'a Record, codecs: &Codecs) -> Result<Prepared<'a>, EncodeProblem> {
         match record {
             Record::Syscall(r) => {
                 let nargs = SyscallRecord::trimmed_len(&r.args);
                 let size = encode::syscall_len(r, nargs);
+                if codecs.codec() != Codec::None && size >= COMPRESS_MIN {
+                    let mut bytes = Vec::with_capacity(size);
+                    encode::syscall(&mut encode::Append(&mut bytes), r, nargs);
+                    return Prepared::stored(bytes, codecs);
+                }
                 let len = LenBytes::new(size).ok_or(EncodeProblem::TooLarge(size as u64))?;
                 let mut crc = encode::Crc::new();
                 crc.bytes(len.as_slice());
@@ -528,15 +542,28 @@ impl<'a> Prepared<'a> {
             other => {
                 let bytes =
                     postcard::to_stdvec(other).map_err(|e| EncodeProblem::Encode(e.to_string()))?;
-                let len = LenBytes::new(bytes.len())
-                    .ok_or(EncodeProblem::TooLarge(bytes.len() as u64))?;
-                let crc = frame::frame_crc(len.as_slice(), &bytes);
-                Ok(Prepared {
-                    header: len.header(crc, bytes.len()),
-                    payload: Payload::Encoded(bytes),
-                })
+                Prepared::stored(bytes, codecs)
             }
         }
+    }
+
+    /// An encoded payload, compressed when `codec` shrinks it.
+    fn stored(plain: Vec<u8>, codecs: &Codecs) -> Result<Prepared<'a>, EncodeProblem> {
+        let (bytes, flagged) = match codecs.compress(&plain) {
+            Some(shrunk) => (shrunk, true),
+            None => (plain, false),
+        };
+        let len = LenBytes::new(bytes.len()).ok_or(EncodeProblem::TooLarge(bytes.len() as u64))?;
+        let crc = frame::frame_crc(len.as_slice(), &bytes);
+        let header = if flagged {
+            len.flagged_header(crc, bytes.len())
+        } else {
+            len.header(crc, bytes.len())
+        };
+        Ok(Prepared {
+            header,
+            payload: Payload::Encoded(bytes),
+        })
     }
 
     /// Appends the payload's bytes to `buf`.
@@ -554,7 +581,9 @@ mod tests {
     use crate::record::{ArgCage, ArgRecord, Buffer, UNUSED_ARG};
 
     fn payload_of(record: &Record) -> Vec<u8> {
-        let p = Prepared::new(record).ok().unwrap();
+        let p = Prepared::new(record, &Codecs::new(Codec::None))
+            .ok()
+            .unwrap();
         let mut buf = Vec::new();
         p.lay_out(&mut buf);
         buf
@@ -598,7 +627,7 @@ mod tests {
             records: 3,
             bytes: 99,
         });
-        let p = Prepared::new(&r).ok().unwrap();
+        let p = Prepared::new(&r, &Codecs::new(Codec::None)).ok().unwrap();
         let mut frame = p.header.as_slice().to_vec();
         p.lay_out(&mut frame);
         assert_eq!(frame.len(), p.header.frame_len());

@@ -44,6 +44,23 @@ struct CageFiles {
 /// How many written files `--into-dir` keeps open at once.
 const MAX_HANDLES: usize = 256;
 
+/// How many bytes of back-to-back writes to one file are joined into one
+/// `pwrite`: an app's 4 KiB writes cost the kernel far more one by one.
+const WRITE_BEHIND: usize = 1 << 20;
+
+/// Writes not yet handed to the file: one contiguous run of one file.
+#[derive(Debug)]
+struct Pending {
+    full: PathBuf,
+    at: u64,
+    data: Vec<u8>,
+    /// The first record whose bytes are in `data`, to name in an error.
+    seq: u64,
+    /// The run began at the file's end, so it ends the file: an append
+    /// continues it without asking the file its length.
+    ends_file: bool,
+}
+
 /// Applies the log's file effects under `root`.
 struct DirReplay<'a> {
     root: &'a Path,
@@ -57,6 +74,7 @@ struct DirReplay<'a> {
     /// change to the tree goes through this replay, so the cache stays
     /// true; a rename or removal empties it.
     handles: HashMap<PathBuf, std::fs::File>,
+    pending: Option<Pending>,
 }
 
 /// What `--into-dir` did, for the summary and the JSON report.
@@ -181,10 +199,59 @@ impl DirReplay<'_> {
         Ok(self.handles.get(&full))
     }
 
+    /// Hands the pending run of writes to its file.
+    fn settle(&mut self) -> Result<(), String> {
+        let Some(run) = self.pending.take() else {
+            return Ok(());
+        };
+        let io = |e: std::io::Error| format!("record seq {}: {e}", run.seq);
+        if let Some(file) = self.handle(run.full.clone()).map_err(io)? {
+            file.write_all_at(&run.data, run.at).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at `at` of `full`, joined to the pending run when it
+    /// continues it.
+    fn write_at(
+        &mut self,
+        full: PathBuf,
+        at: u64,
+        data: &[u8],
+        seq: u64,
+        ends_file: bool,
+    ) -> Result<(), String> {
+        if let Some(run) = self.pending.as_mut() {
+            let continues = run.full == full && run.at + run.data.len() as u64 == at;
+            if continues && run.data.len() + data.len() <= WRITE_BEHIND {
+                run.data.extend_from_slice(data);
+                return Ok(());
+            }
+        }
+        self.settle()?;
+        self.pending = Some(Pending {
+            full,
+            at,
+            data: data.to_vec(),
+            seq,
+            ends_file,
+        });
+        Ok(())
+    }
+
     fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), String> {
         let args = call.full_args().map(|(v, _)| v);
         let cage = call.cage;
         let io = |e: std::io::Error| format!("record seq {}: {e}", call.seq);
+        // Only writes and changes to fd offsets leave the pending run be;
+        // anything else may look at or change the tree.
+        let keeps_run = matches!(
+            call.nr,
+            nr::WRITE | nr::PWRITE | nr::WRITEV | nr::PWRITEV | nr::READ | nr::READV | nr::LSEEK
+        );
+        if !keeps_run {
+            self.settle()?;
+        }
         let at_cwd = AT_FDCWD as u32 as u64;
         let (dirfd, path_pos, flags) = match call.nr {
             nr::OPEN => (at_cwd, 0, args[1] as i32),
@@ -259,18 +326,30 @@ impl DirReplay<'_> {
                     *self.incomplete.entry(open.path.clone()).or_default() += 1;
                 }
                 let full = self.full(&open.path);
-                let Some(file) = self.handle(full).map_err(io)? else {
-                    return Ok(());
-                };
                 let positional = matches!(call.nr, nr::PWRITE | nr::PWRITEV);
                 let at = if positional {
                     within_offsets(call, args[3])?
                 } else if open.append {
-                    file.metadata().map_err(io)?.len()
+                    match &self.pending {
+                        Some(run) if run.ends_file && run.full == full => {
+                            run.at + run.data.len() as u64
+                        }
+                        _ => {
+                            self.settle()?;
+                            match self.handle(full.clone()).map_err(io)? {
+                                Some(file) => file.metadata().map_err(io)?.len(),
+                                None => return Ok(()),
+                            }
+                        }
+                    }
                 } else {
                     open.offset
                 };
-                file.write_all_at(data, at).map_err(io)?;
+                if self.handle(full.clone()).map_err(io)?.is_none() {
+                    return Ok(());
+                }
+                let appended = open.append && !positional;
+                self.write_at(full, at, data, call.seq, appended)?;
                 if !positional {
                     open.offset = at + call.result as u64;
                 }
@@ -417,6 +496,7 @@ pub fn replay_into_dir(
         refused: Vec::new(),
         incomplete: BTreeMap::new(),
         handles: HashMap::new(),
+        pending: None,
     };
     for entry in entries {
         if options.until.is_some_and(|u| entry.index > u) {
@@ -434,6 +514,9 @@ pub fn replay_into_dir(
             }
         }
         replay.apply(&entry.record);
+    }
+    if let Err(message) = replay.settle() {
+        replay.refused.push(message);
     }
     for message in &replay.refused {
         guest.eprint(&format!("tee-replay: refused: {message}\n"));

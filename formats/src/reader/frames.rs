@@ -34,6 +34,8 @@ pub(crate) enum Next {
         offset: u64,
         len: u64,
         payload: Range<usize>,
+        /// The frame carries [`COMPRESSED_FLAG`](crate::frame::COMPRESSED_FLAG).
+        flagged: bool,
     },
     /// End of file exactly at a frame boundary.
     End { offset: u64 },
@@ -131,7 +133,10 @@ impl<R: Read> FrameReader<R> {
             if self.buf[at..at + MAGIC.len()] == MAGIC {
                 self.head = at + PREAMBLE_BYTES;
                 // Its header frame goes with it, when it is whole.
-                if let Some(Candidate::Valid { header, payload }) = self.candidate_at(self.head)? {
+                if let Some(Candidate::Valid {
+                    header, payload, ..
+                }) = self.candidate_at(self.head)?
+                {
                     self.head += header + payload;
                 }
                 return Ok(Next::SecondLog {
@@ -144,7 +149,11 @@ impl<R: Read> FrameReader<R> {
         let candidate = self.candidate_at(self.head);
         self.at_boundary = false;
         match candidate? {
-            Some(Candidate::Valid { header, payload }) => {
+            Some(Candidate::Valid {
+                header,
+                payload,
+                flagged,
+            }) => {
                 // Reading may have moved the bytes: the frame starts at `head`.
                 let start = self.head;
                 let total = header + payload;
@@ -154,6 +163,7 @@ impl<R: Read> FrameReader<R> {
                     offset,
                     len: total as u64,
                     payload: start + header..start + total,
+                    flagged,
                 })
             }
             None => Ok(self.cut_by_eof(offset)),
@@ -330,7 +340,7 @@ mod tests {
     fn frames(payloads: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();
         for p in payloads {
-            append_frame(&mut out, p).unwrap();
+            append_frame(&mut out, p, false).unwrap();
         }
         out
     }
@@ -523,7 +533,7 @@ mod tests {
             for (kind, len, seed) in pieces {
                 let body: Vec<u8> = (0..len).map(|i| (i as u16 ^ seed) as u8).collect();
                 match kind {
-                    0 => append_frame(&mut bytes, &body).unwrap(),
+                    0 => append_frame(&mut bytes, &body, false).unwrap(),
                     // A false start claiming `len` bytes, then some of them.
                     1 => {
                         bytes.extend([0xF9, 0x1C, 0x80 | (len as u8 & 0x7f), (len >> 7) as u8 | 1]);
@@ -532,7 +542,7 @@ mod tests {
                     // A frame with one byte of its payload flipped.
                     2 => {
                         let at = bytes.len() + 8 + (seed as usize % len);
-                        append_frame(&mut bytes, &body).unwrap();
+                        append_frame(&mut bytes, &body, false).unwrap();
                         if let Some(b) = bytes.get_mut(at) { *b ^= 0x10; }
                     }
                     _ => bytes.extend(&body[..len.min(64)]),

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use crate::compress::{Codec, Codecs};
 use crate::error::{Damage, DamageReason, DamageTally, ReadError};
 use crate::frame::{decode_version, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES};
 use crate::header::LogHeader;
@@ -101,6 +102,8 @@ pub struct LogReader<R> {
     second_log: Option<u64>,
     /// Read on into a concatenated log instead of ending at it.
     merge: bool,
+    /// The header's codec, for compressed frames.
+    codecs: Codecs,
 }
 
 /// Everything [`read_all`] found in a log.
@@ -183,13 +186,25 @@ impl<R: Read> LogReader<R> {
         let header = match frames.next() {
             Err(source) => return Err(io(&frames, source)),
             Ok(Next::Frame {
-                offset, payload, ..
-            }) => LogHeader::decode(major, minor, frames.payload(payload)).map_err(|detail| {
-                ReadError::BadHeader {
+                offset,
+                payload,
+                flagged,
+                ..
+            }) => {
+                let bad = |detail| ReadError::BadHeader {
                     offset,
                     reason: DamageReason::BadPayload { detail },
+                };
+                let header =
+                    LogHeader::decode(major, minor, frames.payload(payload)).map_err(bad)?;
+                if flagged != (header.compression != Codec::None) {
+                    return Err(bad(format!(
+                        "the header frame's compressed flag disagrees with its codec ({})",
+                        header.compression.name()
+                    )));
                 }
-            })?,
+                header
+            }
             Ok(Next::End { offset }) => return Err(ReadError::TruncatedHeader { len: offset }),
             Ok(Next::Torn { offset, len }) => {
                 return Err(ReadError::TruncatedHeader { len: offset + len })
@@ -208,7 +223,6 @@ impl<R: Read> LogReader<R> {
             valid_offset: frames.position(),
             record_offset: frames.position(),
             frames,
-            header,
             mode,
             index: 0,
             damage: Vec::new(),
@@ -221,6 +235,8 @@ impl<R: Read> LogReader<R> {
             unknown: 0,
             second_log: None,
             merge: false,
+            codecs: Codecs::new(header.compression),
+            header,
         })
     }
 
@@ -256,8 +272,17 @@ impl<R: Read> LogReader<R> {
                     offset,
                     len,
                     payload,
+                    flagged,
                 } => {
-                    let decoded = decode(self.frames.payload(payload), self.minor);
+                    let stored = self.frames.payload(payload);
+                    let decoded = if flagged {
+                        self.codecs
+                            .decompress(stored)
+                            .map_err(|detail| Some(DamageReason::BadPayload { detail }))
+                            .and_then(|raw| decode(&raw, self.minor))
+                    } else {
+                        decode(stored, self.minor)
+                    };
                     match decoded {
                         Ok(record) => return self.accept(record, offset, len).map(Some),
                         Err(None) => {

@@ -47,6 +47,7 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
             "abi": h.abi,
             "created_unix_ms": h.created_unix_ms,
             "command_line": h.command_line,
+            "compression": h.compression.name(),
         });
         writeln!(out, "{header}")?;
     }

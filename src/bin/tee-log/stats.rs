@@ -142,6 +142,13 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         "records: {records} (syscalls {syscalls}, forks {forks}, execs {execs}, exits {exits}); \
          {dropped} dropped by the writer"
     )?;
+    let on_disk = reader.valid_offset();
+    writeln!(
+        out,
+        "on disk: {on_disk} bytes, {:.1} a record; compression {}",
+        on_disk as f64 / records.max(1) as f64,
+        h.compression.name()
+    )?;
     if let Some(end) = reader.end() {
         writeln!(out, "end: {}", describe_end(end, records))?;
     }
