@@ -344,6 +344,59 @@ fn record_verifies_dumps_and_replays_to_the_same_files() {
     });
 }
 
+#[test]
+fn compressed_recordings_read_on_the_host_and_replay_on_lind() {
+    each_scenario("--record --compress, replay", &[], |kit, run, s| {
+        let base = kit.baseline(s);
+        for codec in ["lz4", "zstd"] {
+            let log = run.path(&format!("{s}-{codec}.log"));
+            let out = run.path(&format!("{s}-{codec}"));
+            let teed = lind(&[
+                "tee-grate.cwasm",
+                "--record",
+                &log,
+                "--compress",
+                codec,
+                "--",
+                kit.app(),
+                s,
+                &out,
+            ]);
+            same("app output", &teed.stdout, &base.stdout)?;
+            same_tree(&kit.tree(&out), &base.files, "recorded run's files")?;
+            let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+            expect(verify.status == 0, || format!("tee-log verify: {verify:?}"))?;
+            let stats = kit.tee_log(&["stats", &kit.host(&log)]);
+            // Every workload writes or reads at least one buffer a codec
+            // shrinks (its exec's argv and environment among them).
+            expect(
+                stats.stdout.contains(&format!("compression {codec} ("))
+                    && !stats.stdout.contains(" (0 frames compressed)"),
+                || format!("{codec}: stats:\n{}", stats.stdout),
+            )?;
+            let archive = run.path(&format!("{s}-{codec}-archive"));
+            let replay = lind(&[
+                "tee-replay.cwasm",
+                &log,
+                "%<",
+                "grates/archive-grate.cwasm",
+                &archive,
+                "%>",
+            ]);
+            expect(
+                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+                || format!("{codec}: replay into archive-grate: {replay:?}"),
+            )?;
+            same_tree(
+                &kit.tree(&format!("{archive}{out}")),
+                &base.files,
+                "archive rebuilt by the replay",
+            )?;
+        }
+        Ok(())
+    });
+}
+
 /// `tee-grate %{ SECONDARY... %} app`: the app sees and leaves what it does
 /// bare; the summary names the secondary's duplicates.
 fn live_secondary(

@@ -104,6 +104,8 @@ pub struct LogReader<R> {
     merge: bool,
     /// The header's codec, for compressed frames.
     codecs: Codecs,
+    /// Frames read so far with the compressed flag.
+    compressed: u64,
 }
 
 /// Everything [`read_all`] found in a log.
@@ -236,6 +238,7 @@ impl<R: Read> LogReader<R> {
             second_log: None,
             merge: false,
             codecs: Codecs::new(header.compression),
+            compressed: 0,
             header,
         })
     }
@@ -275,6 +278,9 @@ impl<R: Read> LogReader<R> {
                     flagged,
                 } => {
                     let stored = self.frames.payload(payload);
+                    if flagged {
+                        self.compressed += 1;
+                    }
                     let decoded = if flagged {
                         self.codecs
                             .decompress(stored)
@@ -412,6 +418,11 @@ impl<R: Read> LogReader<R> {
     /// Good records read so far; the index of the next one.
     pub fn records_read(&self) -> u64 {
         self.index
+    }
+
+    /// Frames read so far whose payload was compressed.
+    pub fn compressed_frames(&self) -> u64 {
+        self.compressed
     }
 
     /// Records of kinds added by a newer minor version, skipped.

@@ -145,9 +145,10 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
     let on_disk = reader.valid_offset();
     writeln!(
         out,
-        "on disk: {on_disk} bytes, {:.1} a record; compression {}",
+        "on disk: {on_disk} bytes, {:.1} a record; compression {} ({} frames compressed)",
         on_disk as f64 / records.max(1) as f64,
-        h.compression.name()
+        h.compression.name(),
+        reader.compressed_frames()
     )?;
     if let Some(end) = reader.end() {
         writeln!(out, "end: {}", describe_end(end, records))?;
