@@ -3,8 +3,9 @@
 //! `cargo bench --bench lind` (needs the Lind kit's environment and the
 //! programs `lind/build.sh` installs, as the Lind tier does). Runs
 //! `tier-app` bare, under Lind's strace-grate-rs, under one pass-through
-//! grate (the price of one grate hop), under `tee-grate --record` and under
-//! the live tee with a pass-through secondary, and prints, for each:
+//! grate (the price of one grate hop), under `tee-grate --record`, under
+//! the live tee with a pass-through secondary and under `--record
+//! --compress lz4`, and prints, for each:
 //! a small call (close of a bad fd, 100,000 times) in ns per call as the
 //! app measures it, and 20000 writes of 4 KiB plus their read-back as
 //! whole-process time, each as a ratio to the bare run of the same round.
@@ -67,6 +68,15 @@ const MODES: &[Mode] = &[
             ]
             .map(String::from)
             .to_vec()
+        },
+    },
+    // Last, so the indices above stay put.
+    Mode {
+        name: "--record --compress lz4",
+        prefix: |log| {
+            ["tee-grate.cwasm", "--record", log, "--compress", "lz4", "--"]
+                .map(String::from)
+                .to_vec()
         },
     },
 ];
