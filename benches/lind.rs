@@ -74,9 +74,16 @@ const MODES: &[Mode] = &[
     Mode {
         name: "--record --compress lz4",
         prefix: |log| {
-            ["tee-grate.cwasm", "--record", log, "--compress", "lz4", "--"]
-                .map(String::from)
-                .to_vec()
+            [
+                "tee-grate.cwasm",
+                "--record",
+                log,
+                "--compress",
+                "lz4",
+                "--",
+            ]
+            .map(String::from)
+            .to_vec()
         },
     },
 ];

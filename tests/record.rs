@@ -489,7 +489,9 @@ fn a_compressed_recording_is_smaller_and_replays_the_same_files() {
         run_ok(dir.path(), "tee-log", &["verify", &log], 0);
         let stats = run_ok(dir.path(), "tee-log", &["stats", &log], 0);
         assert!(
-            stats.stdout.contains(&format!("compression {codec} (50 frames compressed)")),
+            stats
+                .stdout
+                .contains(&format!("compression {codec} (50 frames compressed)")),
             "{}",
             stats.stdout
         );
