@@ -89,9 +89,7 @@ impl FrameHeader {
         let mut bytes = [0u8; MAX_HEADER_BYTES];
         let n = len_bytes.used;
         bytes[..2].copy_from_slice(&SYNC);
-        if flagged {
-            bytes[1] |= COMPRESSED_FLAG;
-        }
+        bytes[1] |= COMPRESSED_FLAG * u8::from(flagged);
         bytes[2..2 + n].copy_from_slice(len_bytes.as_slice());
         bytes[2 + n..2 + n + CRC_BYTES].copy_from_slice(&crc.to_le_bytes());
         FrameHeader {

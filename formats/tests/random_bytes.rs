@@ -31,8 +31,14 @@ fn read_everything(bytes: &[u8]) -> Vec<Record> {
 }
 
 fn header_bytes() -> Vec<u8> {
+    header_bytes_with(Codec::None)
+}
+
+/// A header naming `codec`: bytes after it reach the decompressors.
+fn header_bytes_with(codec: Codec) -> Vec<u8> {
     let mut v = Vec::new();
-    drop(LogWriter::new(&mut v, &header(), SyncPolicy::OnExit).unwrap());
+    let h = header().compressed(codec);
+    drop(LogWriter::new(&mut v, &h, SyncPolicy::OnExit).unwrap());
     v
 }
 
@@ -61,9 +67,11 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..2048)) {
         read_everything(&tail);
-        let mut log = header_bytes();
-        log.extend(&tail);
-        read_everything(&log);
+        for codec in [Codec::None, Codec::Lz4, Codec::Zstd] {
+            let mut log = header_bytes_with(codec);
+            log.extend(&tail);
+            read_everything(&log);
+        }
     }
 
     #[test]

@@ -5,15 +5,16 @@
 //! reader names the one out of place.
 //!
 //! The first input byte chooses whether a valid header is put in front, so
-//! most runs get past the header into the frames.
+//! most runs get past the header into the frames, and which codec it names,
+//! so compressed frames reach the decompressors.
 #![no_main]
 
-use formats::{InSeqOrder, LogHeader, LogReader, LogWriter, ReadError, Record, RecoveryMode};
+use formats::{Codec, InSeqOrder, LogHeader, LogReader, LogWriter, ReadError, Record, RecoveryMode};
 use formats::{SyncPolicy, SEQ_WINDOW};
 use libfuzzer_sys::fuzz_target;
 
-fn header_bytes() -> Vec<u8> {
-    let mut h = LogHeader::new("fuzz", "0", "host-wasm32-sim", vec![]);
+fn header_bytes(codec: Codec) -> Vec<u8> {
+    let mut h = LogHeader::new("fuzz", "0", "host-wasm32-sim", vec![]).compressed(codec);
     h.created_unix_ms = 0;
     let mut out = Vec::new();
     drop(LogWriter::new(&mut out, &h, SyncPolicy::OnExit).expect("header"));
@@ -24,8 +25,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&choice, rest)) = data.split_first() else {
         return;
     };
+    let codec = [Codec::None, Codec::Lz4, Codec::Zstd][usize::from(choice >> 1) % 3];
     let input: Vec<u8> = if choice & 1 == 1 {
-        let mut v = header_bytes();
+        let mut v = header_bytes(codec);
         v.extend_from_slice(rest);
         v
     } else {
