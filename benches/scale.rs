@@ -69,11 +69,6 @@ fn main() {
         let mut decode = None;
         for (label, name, args) in commands {
             let _ = std::fs::remove_dir_all(dir.join("restored"));
-            // Dirty pages of earlier runs (2 GB after the 1 GB recording)
-            // are written back first, so no command pays the disk for
-            // another: on the 2-core machine that took a 1 GB --into-dir
-            // from about 2 s to 9-14 s.
-            let _ = std::process::Command::new("sync").status();
             let (t, peak) = time_and_peak(dir, name, args, true);
             let secs = t.as_secs_f64();
             let base = *decode.get_or_insert(secs);
