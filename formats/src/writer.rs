@@ -16,7 +16,8 @@ use std::fs::File;
 use std::io::{self, Write};
 #[cfg(not(target_os = "wasi"))]
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// Frames wait here until the buffer is full or the policy says flush.
 const BUF_CAP: usize = 64 << 10;
@@ -54,9 +55,12 @@ pub struct WriterStatus {
 /// An append-only log writer over any sink.
 ///
 /// [`append`](LogWriter::append) can be called from many threads at once.
-/// It sizes and checksums the record before taking the writer's lock, so
-/// concurrent handlers contend only for the copy of the record's bytes
-/// into the shared buffer (no thread-locals: they are unreliable on Lind).
+/// It sizes and checksums the record before taking the writer's lock, and
+/// holds that lock only to copy the frame into the buffer: a full buffer
+/// is sealed and handed to the sink under a second lock, by whichever
+/// thread finds the sink free, while the others go on appending (no
+/// thread-locals: they are unreliable on Lind). Sealed buffers reach the
+/// sink in the order they were sealed.
 ///
 /// When the sink fails, the writer stops: later records are counted as
 /// dropped, and the error is kept for
@@ -64,35 +68,67 @@ pub struct WriterStatus {
 /// print one warning. Nothing on the append path panics or returns an
 /// error.
 pub struct LogWriter<W: Write + Send> {
-    state: Mutex<State<W>>,
-    policy: SyncPolicy,
-    /// The header's codec: payloads it shrinks are stored compressed.
-    codecs: Arc<Codecs>,
+    /// Locked by appenders for the copy. A thread holding it only ever
+    /// `try_lock`s `io`; a thread that waits for `io` takes `state` after
+    /// it, never before, so the two cannot deadlock.
+    state: Mutex<State>,
+    io: Mutex<Io<W>>,
+    shared: Shared,
 }
 
-struct State<W> {
-    sink: W,
-    /// Frames not yet handed to the sink.
+/// What both sides read without a lock.
+struct Shared {
+    policy: SyncPolicy,
+    /// The header's codec: payloads it shrinks are stored compressed.
+    codecs: Codecs,
+    /// Set when the sink failed; nothing is written after that.
+    stopped: AtomicBool,
+    /// Set while `io` holds an error not yet taken.
+    io_error: AtomicBool,
+}
+
+/// A buffer handed over to the sink, with how many frames it holds.
+struct Sealed {
+    bytes: Vec<u8>,
+    frames: u64,
+}
+
+struct State {
+    /// Frames not yet sealed.
     buf: Vec<u8>,
+    buf_frames: u64,
+    /// Sealed buffers, in file order, waiting for the sink.
+    sealed: Vec<Sealed>,
+    /// The sink is to be flushed once `sealed` is written.
+    flush_due: bool,
     /// Records appended: the index the next one gets.
     records: u64,
     /// Bytes appended, header included.
     bytes: u64,
-    /// Bytes the sink has accepted.
-    sunk: u64,
+    /// Records refused or appended after the sink failed.
     dropped: u64,
-    /// Set when the sink failed; nothing is written after that.
-    stopped: bool,
     first_error: Option<WriteError>,
     error_text: Option<String>,
     clock: Box<dyn Clock>,
-    /// When the sink was last flushed, in `clock`'s milliseconds.
+    /// When a flush was last made due, in `clock`'s milliseconds.
     last_flush_ms: u64,
     finished: bool,
     /// Set by [`LogWriter::bounded_order`]: records reach the sink within
     /// [`SEQ_WINDOW`](crate::SEQ_WINDOW) of sequence order.
     numbering: Option<Numbering<Record>>,
-    codecs: Arc<Codecs>,
+}
+
+/// The sink and what became of the bytes handed to it.
+struct Io<W> {
+    sink: W,
+    /// Bytes and frames the sink has accepted.
+    sunk: u64,
+    sunk_records: u64,
+    /// Frames appended but lost to the sink's failure, and their bytes.
+    lost_records: u64,
+    lost_bytes: u64,
+    first_error: Option<WriteError>,
+    error_text: Option<String>,
 }
 
 #[cfg(not(target_os = "wasi"))]
@@ -150,26 +186,37 @@ impl<W: Write + Send> LogWriter<W> {
         sink.write_all(&bytes).map_err(io_err)?;
         sink.flush().map_err(io_err)?;
         let len = bytes.len() as u64;
-        let codecs = Arc::new(Codecs::new(header.compression));
         Ok(LogWriter {
             state: Mutex::new(State {
-                sink,
                 buf: Vec::with_capacity(BUF_CAP),
+                buf_frames: 0,
+                sealed: Vec::new(),
+                flush_due: false,
                 records: 0,
                 bytes: len,
-                sunk: len,
                 dropped: 0,
-                stopped: false,
                 first_error: None,
                 error_text: None,
                 last_flush_ms: clock.now_ms(),
                 clock,
                 finished: false,
                 numbering: None,
-                codecs: Arc::clone(&codecs),
             }),
-            policy,
-            codecs,
+            io: Mutex::new(Io {
+                sink,
+                sunk: len,
+                sunk_records: 0,
+                lost_records: 0,
+                lost_bytes: 0,
+                first_error: None,
+                error_text: None,
+            }),
+            shared: Shared {
+                policy,
+                codecs: Codecs::new(header.compression),
+                stopped: AtomicBool::new(false),
+                io_error: AtomicBool::new(false),
+            },
         })
     }
 
@@ -187,14 +234,16 @@ impl<W: Write + Send> LogWriter<W> {
 
     /// Gives up sequence number `seq`: no record of it will be appended.
     pub fn pass(&self, seq: u64) {
-        lock(&self.state).done(seq, self.policy);
+        let mut state = lock(&self.state);
+        state.done(seq, &self.shared);
+        self.pump(state);
     }
 
     /// Appends one record. Syscall records are stored with their trailing
     /// unused arguments trimmed (SPEC.md, "Argument trimming").
     pub fn append(&self, record: &Record) {
         // Sizing and the CRC run unlocked; only the copy needs the lock.
-        let prepared = Prepared::new(record, &self.codecs);
+        let prepared = Prepared::new(record, &self.shared.codecs);
         let mut state = lock(&self.state);
         let seq = record.seq();
         if let (Some(numbering), Some(seq)) = (&mut state.numbering, seq) {
@@ -204,69 +253,145 @@ impl<W: Write + Send> LogWriter<W> {
             }
         }
         match prepared {
-            Ok(p) => state.push(&p, self.policy),
+            Ok(p) => state.push(&p, &self.shared),
             Err(problem) => {
                 let index = state.records;
                 state.refuse(problem.into_error(index));
             }
         }
         if let Some(seq) = seq {
-            state.done(seq, self.policy);
+            state.done(seq, &self.shared);
         }
+        self.pump(state);
+    }
+
+    /// Hands sealed buffers to the sink if no other thread is at it; one
+    /// that is picks them up before it lets the sink go.
+    fn pump<'a>(&'a self, mut state: MutexGuard<'a, State>) {
+        loop {
+            if state.sealed.is_empty() {
+                return;
+            }
+            if self.shared.policy == SyncPolicy::EveryRecord {
+                // The record must be in the sink when append returns.
+                drop(state);
+                self.write_out(false);
+                return;
+            }
+            let mut io = match self.io.try_lock() {
+                Ok(io) => io,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            let batch = std::mem::take(&mut state.sealed);
+            let flush = std::mem::take(&mut state.flush_due);
+            drop(state);
+            io.write_batch(batch, flush, &self.shared);
+            drop(io);
+            // What was sealed while the sink was busy, its sealer having
+            // found the sink taken.
+            state = lock(&self.state);
+        }
+    }
+
+    /// Seals the buffer and writes everything sealed, waiting for the sink
+    /// if another thread has it; flushes the sink if `flush` or a flush is
+    /// due.
+    fn write_out(&self, flush: bool) {
+        let mut io = lock(&self.io);
+        let mut flush = flush;
+        loop {
+            let batch = {
+                let mut state = lock(&self.state);
+                state.seal();
+                flush |= std::mem::take(&mut state.flush_due);
+                std::mem::take(&mut state.sealed)
+            };
+            let last = batch.is_empty();
+            io.write_batch(batch, flush && last, &self.shared);
+            if last {
+                break;
+            }
+        }
+        drop(io);
+        self.pump(lock(&self.state));
     }
 
     /// Hands buffered frames to the sink and flushes it.
     pub fn flush(&self) {
-        lock(&self.state).flush_all();
+        self.write_out(true);
     }
 
     /// Counters so far.
     pub fn status(&self) -> WriterStatus {
-        lock(&self.state).status()
+        let io = lock(&self.io);
+        let state = lock(&self.state);
+        state.status(&io)
     }
 
     /// The first error, once, so the caller can print one warning; later
     /// calls return `None`. [`status`](LogWriter::status) keeps its text.
     pub fn take_first_error(&self) -> Option<WriteError> {
-        lock(&self.state).first_error.take()
+        if let Some(error) = lock(&self.state).first_error.take() {
+            return Some(error);
+        }
+        // The sink's lock only when it has something: an append must not
+        // wait for another thread's write to learn there is no error.
+        if self.shared.io_error.swap(false, Ordering::AcqRel) {
+            return lock(&self.io).first_error.take();
+        }
+        None
     }
 
     /// Writes a Dropped record if records were dropped, then the trailer,
     /// and flushes. Neither is written once the sink has failed: after a
     /// failed write the file may end in a torn frame, and bytes appended
     /// after it would turn that torn tail into mid-file damage.
-    pub fn finish(mut self) -> WriterStatus {
-        let policy = self.policy;
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+    pub fn finish(self) -> WriterStatus {
+        {
+            let mut state = lock(&self.state);
+            state.release_held(&self.shared);
+        }
+        // Everything the caller appended is in the sink (or lost) now.
+        self.write_out(false);
+        let (records_before, dropped_before) = {
+            let io = lock(&self.io);
+            let mut state = lock(&self.state);
+            let before = (
+                state.records - io.lost_records,
+                state.dropped + io.lost_records,
+            );
+            if !self.shared.stopped.load(Ordering::Acquire) {
+                if before.1 > 0 {
+                    let detail = io
+                        .error_text
+                        .clone()
+                        .or_else(|| state.error_text.clone())
+                        .unwrap_or_else(|| "records dropped".into());
+                    let rec = Record::Dropped(DroppedRecord {
+                        count: before.1,
+                        reason: DropReason::WriteFailed,
+                        detail,
+                    });
+                    state.push_record(&rec, &self.shared);
+                }
+                let rec = Record::Trailer(TrailerRecord {
+                    records: state.records,
+                    bytes: state.bytes,
+                });
+                state.push_record(&rec, &self.shared);
+            }
+            before
+        };
+        self.write_out(true);
+        let io = lock(&self.io);
+        let mut state = lock(&self.state);
         // `dropped` counts the caller's records only: if the final flush
         // fails, the Dropped record and trailer made here are not counted.
-        state.release_held(policy);
-        let (records_before, dropped_before) = (state.records, state.dropped);
-        if !state.stopped && state.dropped > 0 {
-            let detail = state
-                .error_text
-                .clone()
-                .unwrap_or_else(|| "records dropped".into());
-            let reason = DropReason::WriteFailed;
-            let count = state.dropped;
-            let rec = Record::Dropped(DroppedRecord {
-                count,
-                reason,
-                detail,
-            });
-            state.push_record(&rec, policy);
-        }
-        if !state.stopped {
-            let rec = Record::Trailer(TrailerRecord {
-                records: state.records,
-                bytes: state.bytes,
-            });
-            state.push_record(&rec, policy);
-        }
-        state.flush_all();
-        state.dropped = dropped_before + records_before.saturating_sub(state.records);
+        let mut status = state.status(&io);
+        status.dropped = dropped_before + records_before.saturating_sub(status.records_written);
         state.finished = true;
-        state.status()
+        status
     }
 }
 
@@ -274,37 +399,42 @@ impl<W: Write + Send> Drop for LogWriter<W> {
     /// A writer dropped without `finish` still hands over what it buffered;
     /// the log then has no trailer and readers call it incomplete.
     fn drop(&mut self) {
-        let policy = self.policy;
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        if !state.finished {
-            state.release_held(policy);
-            state.flush_all();
+        let finished = {
+            let mut state = lock(&self.state);
+            if !state.finished {
+                state.release_held(&self.shared);
+            }
+            state.finished
+        };
+        if !finished {
+            self.write_out(true);
         }
     }
 }
 
-impl<W: Write> State<W> {
-    fn status(&self) -> WriterStatus {
+impl State {
+    /// The counters, the sink's losses taken out.
+    fn status<W>(&self, io: &Io<W>) -> WriterStatus {
         WriterStatus {
-            records_written: self.records,
-            bytes_written: self.bytes,
-            dropped: self.dropped,
-            error: self.error_text.clone(),
+            records_written: self.records - io.lost_records,
+            bytes_written: self.bytes - io.lost_bytes,
+            dropped: self.dropped + io.lost_records,
+            error: io.error_text.clone().or_else(|| self.error_text.clone()),
         }
     }
 
     /// Writes every held record at the end of the log: whatever they
     /// waited for will never come.
-    fn release_held(&mut self, policy: SyncPolicy) {
+    fn release_held(&mut self, shared: &Shared) {
         if let Some(held) = self.numbering.as_mut().map(Numbering::drain) {
             for (_, record) in held {
-                self.push_record(&record, policy);
+                self.push_record(&record, shared);
             }
         }
     }
 
     /// Marks `seq` done and writes the held records that lets out.
-    fn done(&mut self, seq: u64, policy: SyncPolicy) {
+    fn done(&mut self, seq: u64, shared: &Shared) {
         let Some(mut numbering) = self.numbering.take() else {
             return;
         };
@@ -312,7 +442,7 @@ impl<W: Write> State<W> {
         while !ready.is_empty() {
             let mut more = Vec::new();
             for (seq, record) in ready {
-                self.push_record(&record, policy);
+                self.push_record(&record, shared);
                 more.extend(numbering.done(seq));
             }
             ready = more;
@@ -320,9 +450,9 @@ impl<W: Write> State<W> {
         self.numbering = Some(numbering);
     }
 
-    fn push_record(&mut self, record: &Record, policy: SyncPolicy) {
-        match Prepared::new(record, &self.codecs) {
-            Ok(p) => self.push(&p, policy),
+    fn push_record(&mut self, record: &Record, shared: &Shared) {
+        match Prepared::new(record, &shared.codecs) {
+            Ok(p) => self.push(&p, shared),
             Err(problem) => {
                 let index = self.records;
                 self.refuse(problem.into_error(index));
@@ -331,15 +461,14 @@ impl<W: Write> State<W> {
     }
 
     /// Lays out one frame at the end of the buffer.
-    fn push(&mut self, prepared: &Prepared<'_>, policy: SyncPolicy) {
-        if self.stopped {
+    fn push(&mut self, prepared: &Prepared<'_>, shared: &Shared) {
+        if shared.stopped.load(Ordering::Acquire) {
             self.dropped += 1;
             return;
         }
         let len = prepared.header.frame_len();
-        if self.buf.len() + len > BUF_CAP && !self.drain() {
-            self.dropped += 1;
-            return;
+        if self.buf.len() + len > BUF_CAP {
+            self.seal();
         }
         let mark = self.buf.len();
         self.buf.reserve(len);
@@ -359,14 +488,12 @@ impl<W: Write> State<W> {
         }
         self.records += 1;
         self.bytes += len as u64;
+        self.buf_frames += 1;
         if self.buf.len() >= BUF_CAP {
-            // A large frame goes out at once; the buffer does not keep its size.
-            self.drain();
-            if self.buf.capacity() > 2 * BUF_CAP {
-                self.buf = Vec::with_capacity(BUF_CAP);
-            }
+            // A large frame goes out at once.
+            self.seal();
         }
-        let due = match policy {
+        let due = match shared.policy {
             SyncPolicy::OnExit => false,
             SyncPolicy::EveryRecord => true,
             SyncPolicy::EveryMillis(ms) => {
@@ -374,85 +501,92 @@ impl<W: Write> State<W> {
             }
         };
         if due {
-            self.flush_all();
+            self.seal();
+            self.flush_due = true;
+            self.last_flush_ms = self.clock.now_ms();
         }
+    }
+
+    /// Hands the buffer's frames over to the sink's queue.
+    fn seal(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(BUF_CAP));
+        let frames = std::mem::take(&mut self.buf_frames);
+        self.sealed.push(Sealed { bytes, frames });
     }
 
     fn refuse(&mut self, error: WriteError) {
         self.dropped += 1;
-        self.note_error(error);
-    }
-
-    fn note_error(&mut self, error: WriteError) {
         if self.error_text.is_none() {
             self.error_text = Some(error.to_string());
             self.first_error = Some(error);
         }
     }
+}
 
-    fn flush_all(&mut self) {
-        if self.stopped || !self.drain() {
-            return;
+impl<W: Write> Io<W> {
+    /// Writes `batch` in order, then flushes if `flush`; after a failure
+    /// the rest is counted as lost.
+    fn write_batch(&mut self, batch: Vec<Sealed>, flush: bool, shared: &Shared) {
+        for sealed in batch {
+            if shared.stopped.load(Ordering::Acquire) {
+                self.lost_records += sealed.frames;
+                self.lost_bytes += sealed.bytes.len() as u64;
+                continue;
+            }
+            self.write_tracked(&sealed, shared);
         }
-        if let Err(source) = self.sink.flush() {
-            self.fail(source);
+        if flush && !shared.stopped.load(Ordering::Acquire) {
+            if let Err(source) = self.sink.flush() {
+                self.fail(source, shared);
+            }
         }
-        self.last_flush_ms = self.clock.now_ms();
-    }
-
-    /// Hands the buffer to the sink; false if the sink failed.
-    fn drain(&mut self) -> bool {
-        if self.stopped {
-            return false;
-        }
-        let buf = std::mem::take(&mut self.buf);
-        let ok = self.write_tracked(&buf);
-        self.buf = buf;
-        self.buf.clear();
-        ok
     }
 
     /// Writes whole frames; on failure works out which frames made it.
-    fn write_tracked(&mut self, frames: &[u8]) -> bool {
+    fn write_tracked(&mut self, sealed: &Sealed, shared: &Shared) {
+        let frames = &sealed.bytes[..];
         let mut done = 0;
         while let Some(rest) = frames.get(done..).filter(|r| !r.is_empty()) {
             match self.sink.write(rest) {
                 Ok(0) => {
                     let e = io::Error::new(io::ErrorKind::WriteZero, "sink accepted no bytes");
-                    return self.fail_in(frames, done, e);
+                    return self.fail_in(sealed, done, e, shared);
                 }
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail_in(frames, done, e),
+                Err(e) => return self.fail_in(sealed, done, e, shared),
             }
         }
         self.sunk += frames.len() as u64;
-        true
+        self.sunk_records += sealed.frames;
     }
 
-    /// The sink took `accepted` bytes of `frames` and then failed: frames
-    /// wholly inside those bytes are in the log, the rest are dropped.
-    fn fail_in(&mut self, frames: &[u8], accepted: usize, source: io::Error) -> bool {
-        let (complete, whole) = whole_frames(frames.get(..accepted).unwrap_or(&[]));
-        let total = count_frames(frames);
-        let lost_records = total - complete;
-        let lost_bytes = (frames.len() - whole) as u64;
+    /// The sink took `accepted` bytes of `sealed` and then failed: frames
+    /// wholly inside those bytes are in the log, the rest are lost.
+    fn fail_in(&mut self, sealed: &Sealed, accepted: usize, source: io::Error, shared: &Shared) {
+        let (complete, whole) = whole_frames(sealed.bytes.get(..accepted).unwrap_or(&[]));
         self.sunk += whole as u64;
-        self.records -= lost_records;
-        self.bytes -= lost_bytes;
-        self.dropped += lost_records;
-        self.fail(source);
-        false
+        self.sunk_records += complete;
+        self.lost_records += sealed.frames - complete;
+        self.lost_bytes += (sealed.bytes.len() - whole) as u64;
+        self.fail(source, shared);
     }
 
-    fn fail(&mut self, source: io::Error) {
-        self.stopped = true;
+    fn fail(&mut self, source: io::Error, shared: &Shared) {
+        shared.stopped.store(true, Ordering::Release);
         let error = WriteError::Io {
             offset: self.sunk,
-            record_index: self.records,
+            record_index: self.sunk_records,
             source,
         };
-        self.note_error(error);
+        if self.error_text.is_none() {
+            self.error_text = Some(error.to_string());
+            self.first_error = Some(error);
+            shared.io_error.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -473,10 +607,6 @@ fn whole_frames(bytes: &[u8]) -> (u64, usize) {
         }
     }
     (count, at)
-}
-
-fn count_frames(bytes: &[u8]) -> u64 {
-    whole_frames(bytes).0
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

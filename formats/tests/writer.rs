@@ -245,3 +245,91 @@ fn create_makes_a_private_file_and_refuses_to_overwrite() {
     assert_eq!(contents.records.len(), 2);
     assert_eq!(contents.header, header());
 }
+
+/// A sink whose writes, once armed, each wait for a go-ahead: it says when
+/// a write has begun.
+struct Gated {
+    data: Arc<Mutex<Vec<u8>>>,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    began: std::sync::mpsc::Sender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+}
+
+impl Write for Gated {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = self.began.send(());
+            let _ = self.go.recv();
+        }
+        self.data.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A record of `len` bytes of data numbered `seq`.
+fn big(seq: u64, len: usize) -> Record {
+    let mut rec = close(seq, 3, seq);
+    if let Record::Syscall(s) = &mut rec {
+        s.inputs.push(common::buffer(1, &vec![seq as u8; len]));
+    }
+    rec
+}
+
+#[test]
+fn appends_go_on_while_another_thread_writes_to_a_slow_sink() {
+    let data = Arc::new(Mutex::new(Vec::new()));
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (began_tx, began) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let sink = Gated {
+        data: Arc::clone(&data),
+        armed: Arc::clone(&armed),
+        began: began_tx,
+        go: go_rx,
+    };
+    let w = LogWriter::new(sink, &header(), SyncPolicy::OnExit).unwrap();
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Enough 4 KiB records to fill and seal more than one 64 KiB buffer.
+    let per_thread = 40;
+    std::thread::scope(|s| {
+        let w = &w;
+        s.spawn(move || {
+            for seq in 0..per_thread {
+                w.append(&big(seq, 4096));
+            }
+        });
+        began.recv().unwrap();
+        // The sink now holds the first thread inside a write: a second
+        // thread seals buffers of its own and must not wait for it.
+        let (done_tx, done) = std::sync::mpsc::channel();
+        s.spawn(move || {
+            for seq in per_thread..2 * per_thread {
+                w.append(&big(seq, 4096));
+            }
+            let _ = done_tx.send(());
+        });
+        // Not a timing check: without the fix the second thread waits for
+        // the first's write, which waits for this thread, for ever.
+        let finished_while_blocked = done.recv_timeout(std::time::Duration::from_secs(60));
+        armed.store(false, std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..4 * per_thread {
+            let _ = go.send(());
+        }
+        assert!(
+            finished_while_blocked.is_ok(),
+            "appends waited for another thread's write"
+        );
+    });
+    let status = w.finish();
+    assert_eq!(status.records_written, 2 * per_thread + 1);
+    let log = data.lock().unwrap().clone();
+    let (got, end, damage) = read(&log, RecoveryMode::Strict).unwrap();
+    assert!(end.is_clean() && damage.is_empty());
+    let mut seqs: Vec<u64> = got.iter().filter_map(Record::seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..2 * per_thread).collect::<Vec<_>>());
+}
