@@ -99,6 +99,9 @@ struct State {
     buf_frames: u64,
     /// Sealed buffers, in file order, waiting for the sink.
     sealed: Vec<Sealed>,
+    /// Buffers the sink is done with, for the next seals: a fresh one
+    /// would be cold in the cache and cost an allocation.
+    spares: Vec<Vec<u8>>,
     /// The sink is to be flushed once `sealed` is written.
     flush_due: bool,
     /// Records appended: the index the next one gets.
@@ -191,6 +194,7 @@ impl<W: Write + Send> LogWriter<W> {
                 buf: Vec::with_capacity(BUF_CAP),
                 buf_frames: 0,
                 sealed: Vec::new(),
+                spares: Vec::new(),
                 flush_due: false,
                 records: 0,
                 bytes: len,
@@ -286,11 +290,12 @@ impl<W: Write + Send> LogWriter<W> {
             let batch = std::mem::take(&mut state.sealed);
             let flush = std::mem::take(&mut state.flush_due);
             drop(state);
-            io.write_batch(batch, flush, &self.shared);
+            let spent = io.write_batch(batch, flush, &self.shared);
             drop(io);
             // What was sealed while the sink was busy, its sealer having
             // found the sink taken.
             state = lock(&self.state);
+            state.keep_spares(spent);
         }
     }
 
@@ -308,7 +313,8 @@ impl<W: Write + Send> LogWriter<W> {
                 std::mem::take(&mut state.sealed)
             };
             let last = batch.is_empty();
-            io.write_batch(batch, flush && last, &self.shared);
+            let spent = io.write_batch(batch, flush && last, &self.shared);
+            lock(&self.state).keep_spares(spent);
             if last {
                 break;
             }
@@ -512,9 +518,24 @@ impl State {
         if self.buf.is_empty() {
             return;
         }
-        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(BUF_CAP));
+        let fresh = self
+            .spares
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(BUF_CAP));
+        let bytes = std::mem::replace(&mut self.buf, fresh);
         let frames = std::mem::take(&mut self.buf_frames);
         self.sealed.push(Sealed { bytes, frames });
+    }
+
+    /// Keeps up to two written buffers of the usual size for reuse; one
+    /// that a large frame grew is let go.
+    fn keep_spares(&mut self, spent: Vec<Vec<u8>>) {
+        for mut buf in spent {
+            if self.spares.len() < 2 && buf.capacity() <= 2 * BUF_CAP {
+                buf.clear();
+                self.spares.push(buf);
+            }
+        }
     }
 
     fn refuse(&mut self, error: WriteError) {
@@ -528,21 +549,24 @@ impl State {
 
 impl<W: Write> Io<W> {
     /// Writes `batch` in order, then flushes if `flush`; after a failure
-    /// the rest is counted as lost.
-    fn write_batch(&mut self, batch: Vec<Sealed>, flush: bool, shared: &Shared) {
+    /// the rest is counted as lost. Returns the buffers, spent.
+    fn write_batch(&mut self, batch: Vec<Sealed>, flush: bool, shared: &Shared) -> Vec<Vec<u8>> {
+        let mut spent = Vec::with_capacity(batch.len());
         for sealed in batch {
             if shared.stopped.load(Ordering::Acquire) {
                 self.lost_records += sealed.frames;
                 self.lost_bytes += sealed.bytes.len() as u64;
-                continue;
+            } else {
+                self.write_tracked(&sealed, shared);
             }
-            self.write_tracked(&sealed, shared);
+            spent.push(sealed.bytes);
         }
         if flush && !shared.stopped.load(Ordering::Acquire) {
             if let Err(source) = self.sink.flush() {
                 self.fail(source, shared);
             }
         }
+        spent
     }
 
     /// Writes whole frames; on failure works out which frames made it.
