@@ -227,7 +227,12 @@ mod tests {
             panic!("plan")
         };
         let stack = LiveStack::new(Vec::new(), Box::<interpose::fdpair::FdPairs>::default());
-        TeeState::new(CageId(1), "tee-grate".into(), plan, Secondary::Stack(stack))
+        TeeState::new(
+            CageId(1),
+            "tee-grate".into(),
+            plan,
+            Secondary::Stack(Box::new(stack)),
+        )
     }
 
     #[test]

@@ -17,8 +17,9 @@ use std::sync::RwLock;
 /// The recording secondary.
 pub struct Recorder {
     /// Taken out (under the write lock) when the log is closed; appends
-    /// share the read lock, so they never wait on each other here.
-    writer: RwLock<Option<LogWriter<ToolFile>>>,
+    /// share the read lock, so they never wait on each other here. Boxed:
+    /// its buffers and locks would make every secondary as large.
+    writer: RwLock<Option<Box<LogWriter<ToolFile>>>>,
     path: String,
     clock: GuestClock,
     /// The monotonic time recording started, in nanoseconds.
@@ -109,7 +110,7 @@ impl Recorder {
                 })?
                 .bounded_order();
         Ok(Recorder {
-            writer: RwLock::new(Some(writer)),
+            writer: RwLock::new(Some(Box::new(writer))),
             path: path.to_string(),
             start_ns: clock.monotonic_ns().unwrap_or(0),
             clock,

@@ -73,7 +73,7 @@ fn start(
             plan.force,
         )?),
         cli::Secondary::Stack(chain) => {
-            Secondary::Stack(LiveStack::new(chain.clone(), new_pairs()))
+            Secondary::Stack(Box::new(LiveStack::new(chain.clone(), new_pairs())))
         }
     };
     let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());

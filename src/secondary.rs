@@ -13,7 +13,8 @@ use std::sync::{Mutex, OnceLock};
 
 pub enum Secondary {
     Recorder(Recorder),
-    Stack(LiveStack),
+    /// Boxed, as the recorder boxes its writer: the two stay small.
+    Stack(Box<LiveStack>),
 }
 
 /// A live secondary stack.

@@ -257,6 +257,34 @@ fn bare_runs_pass_their_own_checks() {
     });
 }
 
+/// Replays `log` on Lind into archive-grate keeping `archive`, and holds
+/// the archived copy of the app's `out` to the bare run's `files`.
+fn replays_into_archive(
+    kit: &Kit,
+    log: &str,
+    archive: &str,
+    out: &str,
+    files: &Tree,
+) -> Result<(), String> {
+    let replay = lind(&[
+        "tee-replay.cwasm",
+        log,
+        "%<",
+        "grates/archive-grate.cwasm",
+        archive,
+        "%>",
+    ]);
+    expect(
+        replay.status == 0 && replay.stderr.contains(" 0 divergences"),
+        || format!("replay into archive-grate: {replay:?}"),
+    )?;
+    same_tree(
+        &kit.tree(&format!("{archive}{out}")),
+        files,
+        "archive rebuilt by the replay",
+    )
+}
+
 #[test]
 fn record_verifies_dumps_and_replays_to_the_same_files() {
     each_scenario("--record, replay, into-dir", &[], |kit, run, s| {
@@ -317,23 +345,12 @@ fn record_verifies_dumps_and_replays_to_the_same_files() {
                 && !faulty.stdout.contains("/ ? s"),
             || format!("replay into faulty-grate short-write: {faulty:?}"),
         )?;
-        let archive = run.path(&format!("{s}-archive"));
-        let replay = lind(&[
-            "tee-replay.cwasm",
+        replays_into_archive(
+            kit,
             &log,
-            "%<",
-            "grates/archive-grate.cwasm",
-            &archive,
-            "%>",
-        ]);
-        expect(
-            replay.status == 0 && replay.stderr.contains(" 0 divergences"),
-            || format!("replay into archive-grate: {replay:?}"),
-        )?;
-        same_tree(
-            &kit.tree(&format!("{archive}{out}")),
+            &run.path(&format!("{s}-archive")),
+            &out,
             &base.files,
-            "archive rebuilt by the replay",
         )?;
         let rebuilt = kit.rebuild_into_dir(&log);
         same_tree(
@@ -375,23 +392,8 @@ fn compressed_recordings_read_on_the_host_and_replay_on_lind() {
                 || format!("{codec}: stats:\n{}", stats.stdout),
             )?;
             let archive = run.path(&format!("{s}-{codec}-archive"));
-            let replay = lind(&[
-                "tee-replay.cwasm",
-                &log,
-                "%<",
-                "grates/archive-grate.cwasm",
-                &archive,
-                "%>",
-            ]);
-            expect(
-                replay.status == 0 && replay.stderr.contains(" 0 divergences"),
-                || format!("{codec}: replay into archive-grate: {replay:?}"),
-            )?;
-            same_tree(
-                &kit.tree(&format!("{archive}{out}")),
-                &base.files,
-                "archive rebuilt by the replay",
-            )?;
+            replays_into_archive(kit, &log, &archive, &out, &base.files)
+                .map_err(|why| format!("{codec}: {why}"))?;
         }
         Ok(())
     });
