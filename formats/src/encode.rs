@@ -25,7 +25,7 @@ pub(crate) struct Crc(crc32fast::Hasher);
 
 impl Crc {
     pub(crate) fn new() -> Crc {
-        Crc(crc32fast::Hasher::new())
+        Crc(crate::frame::hasher())
     }
 
     pub(crate) fn finish(self) -> u32 {
