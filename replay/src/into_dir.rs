@@ -49,7 +49,7 @@ const MAX_HANDLES: usize = 256;
 /// fstat each when appending). Kept small on purpose: with runs of 64 KiB
 /// to 1 MiB, a 1 GiB restore took 6 to 14 s on the 2-core machine (nearly
 /// all of it the kernel's copy into new page-cache folios), against 1.8
-/// to 2.1 s with 16 KiB runs and 3.0 to 3.5 s unjoined.
+/// to 2.1 s with 16 KiB runs and 2.4 to 2.5 s unjoined.
 const WRITE_BEHIND: usize = 16 << 10;
 
 /// Writes not yet handed to the file: one contiguous run of one file.
