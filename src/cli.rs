@@ -55,11 +55,12 @@ struct Options {
     /// (paths and argv strings are kept whole, up to 4096 bytes).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_buffer: usize,
-    /// When the log is flushed: exit, record (every record), or a period in ms.
-    #[arg(long, value_name = "WHEN", default_value = "exit", value_parser = parse_sync)]
+    /// When the log is flushed: exit, record (every record), or a period in
+    /// ms (at most that much is lost if the tee is killed).
+    #[arg(long, value_name = "WHEN", default_value = "200", value_parser = parse_sync)]
     sync: SyncPolicy,
     /// Compress --record's larger payloads: lz4 (fast) or zstd (smaller).
-    /// Such a log is format 1.3; tee-log and tee-replay before it refuse it.
+    /// tee-log and tee-replay before format 1.3 refuse such a log.
     #[arg(long, value_name = "CODEC", value_parser = parse_codec)]
     compress: Option<Codec>,
     /// Print the summary only when the secondary misbehaved.

@@ -35,6 +35,10 @@ impl TeeState {
         let recorder = self.secondary.recorder();
         let started = recorder.map(|r| r.start());
         let ret = self.primary(rt, nr, cage, args);
+        if nr == nr::WAIT4 {
+            // Before the wait's own record: the child died before it.
+            self.on_reaped(rt, args, ret);
+        }
         if let (Some(recorder), Some(started), Some(info)) =
             (recorder, started, formats::lookup(nr))
         {

@@ -96,9 +96,9 @@ impl TeeState {
                 Err(errno) => errno.ret(),
             },
             HOLD_APP_EXITED => {
-                let child = CageId(args[0].value);
-                self.cage_gone(child);
-                self.update_life(|life| life.app_status = Some(args[1].value as i32));
+                let (child, status) = (CageId(args[0].value), args[1].value as i32);
+                self.ended_unseen(rt, child, Some(status));
+                self.update_life(|life| life.app_status = Some(status));
                 0
             }
             _ => Errno::ENOSYS.ret(),

@@ -6,8 +6,8 @@ use crate::faults::Fault;
 use crate::state::TeeState;
 use boundary::consts::{CLONE_ARGS_SIZE, CLONE_VM, GRATE_ERR};
 use boundary::guest::OwnBuf;
-use boundary::{nr, Arg, Args, CageId, Errno, ThreeI};
-use formats::{ExecRecord, ExitRecord, ForkRecord, Record};
+use boundary::{nr, wait, Arg, Args, CageId, Errno, ThreeI};
+use formats::{Ending, ExecRecord, ExitRecord, ForkRecord, Record};
 use interpose::capture::{read_bytes, read_cstr, read_str_array};
 use interpose::exec_args::stage_exec;
 use interpose::floor::Expected;
@@ -188,6 +188,7 @@ impl TeeState {
                     status,
                     process,
                     time_us,
+                    ending: Ending::Called,
                 })
             });
         }
@@ -202,6 +203,66 @@ impl TeeState {
         self.update_life(|life| {
             life.live.remove(&cage);
         });
+    }
+
+    /// `cage` was reaped with wait status `status`, or found gone (`None`).
+    /// If its exit never passed through the tee (a signal killed it, it
+    /// trapped: Lind tells no grate, docs/lind-3i.md §7.5), the exit is
+    /// recorded now, the secondary sees it simulated, and the run stops
+    /// waiting for it.
+    pub fn ended_unseen(&self, rt: &dyn ThreeI, cage: CageId, status: Option<i32>) {
+        if !self.take_live(cage) {
+            return;
+        }
+        let (code, ending) = match status {
+            Some(s) if wait::wifsignaled(s) => (
+                128 + wait::wtermsig(s),
+                Ending::Killed(wait::wtermsig(s) as u32),
+            ),
+            Some(s) => (wait::wexitstatus(s), Ending::Unseen),
+            None => (0, Ending::Unseen),
+        };
+        if let Some(hold) = self.secondary_for(nr::EXIT_GROUP) {
+            let mut args = Arg::all_unused(cage);
+            args[0] = Arg::new(code as u32 as u64, cage);
+            self.simulate(rt, hold, nr::EXIT_GROUP, cage, &args, Arc::default());
+        }
+        if let Some(stack) = self.stack() {
+            stack.pairs.exit(cage);
+        }
+        if let Some(recorder) = self.secondary.recorder() {
+            recorder.lifecycle(recorder.ticket(), |seq, time_us| {
+                Record::Exit(ExitRecord {
+                    seq,
+                    cage: cage.0,
+                    status: code,
+                    process: true,
+                    time_us,
+                    ending,
+                })
+            });
+        }
+    }
+
+    /// The app's wait4 returned `ret`: a child it reaped that never exited
+    /// through the tee ended unseen, with the status the app was given.
+    pub(crate) fn on_reaped(&self, rt: &dyn ThreeI, args: &Args, ret: i32) {
+        if ret <= 0 || !self.is_app(CageId(ret as u64)) {
+            return;
+        }
+        let mut status = [0u8; 4];
+        let readable = args[1].value != 0
+            && read_bytes(rt, args[1].value, args[1].owner(), &mut status).is_ok();
+        let status = readable.then(|| i32::from_le_bytes(status));
+        self.ended_unseen(rt, CageId(ret as u64), status);
+    }
+
+    /// Whether `cage` no longer exists: 3i refuses a call aimed at a dead
+    /// or exiting cage with -ESRCH before routing it (docs/lind-3i.md
+    /// §4.2), and getpid has no effect on a live one.
+    pub fn is_gone(&self, rt: &dyn ThreeI, cage: CageId) -> bool {
+        let args = Arg::all_unused(self.me);
+        rt.make_call(nr::GETPID, self.me, cage, &args) == Errno::ESRCH.ret()
     }
 }
 

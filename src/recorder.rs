@@ -198,6 +198,15 @@ impl Recorder {
         self.append(&record);
     }
 
+    /// Flushes the log if `--sync MS`'s interval has passed since the last
+    /// flush; the tee's main calls it at every poll.
+    pub fn flush_if_due(&self) {
+        let writer = self.writer.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(writer) = writer.as_ref() {
+            writer.flush_if_due();
+        }
+    }
+
     /// Writes the trailer and flushes; returns a warning if records were lost.
     pub fn finish(&self) -> Option<String> {
         let writer = self

@@ -11,9 +11,10 @@ use crate::state::TeeState;
 use crate::NewPairTable;
 use boundary::guest::Guest;
 use boundary::wait;
-use boundary::{CageId, ThreeI};
+use boundary::{CageId, Errno, ThreeI};
 use interpose::keys::TEE_CALLS;
 use interpose::keys::{install_floor, install_private};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -87,16 +88,12 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
     if let Some(stack) = state.stack() {
         start_block(state, rt, &stack.chain, Block::Secondary)?;
     }
-    match state.plan.primary.clone() {
+    // The tee reaps the app itself only when no primary hold starts it.
+    let own_app = match state.plan.primary.clone() {
         Some(chain) => {
             start_block(state, rt, &chain, Block::Primary)?;
             state.update_life(|life| life.start_app = true);
-            state.wait_life(
-                POLL,
-                |life| life.app_status.is_some() && life.live.is_empty(),
-                || true,
-            );
-            Ok(state.life().app_status.unwrap_or(0))
+            None
         }
         None => {
             let me = state.me;
@@ -107,10 +104,81 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
                     app: state.plan.app.join(" "),
                     errno,
                 })?;
-            let status = Guest::new(rt).wait_child(app).map_err(TeeError::AppWait)?;
-            state.cage_gone(app);
-            state.wait_life(POLL, |life| life.live.is_empty(), || true);
-            Ok(status)
+            Some(app)
+        }
+    };
+    let guest = Guest::new(rt);
+    let mut watch = Watch::default();
+    let mut failed = None;
+    let mut unreaped = own_app;
+    state.wait_life(
+        POLL,
+        |life| life.app_status.is_some() && life.live.is_empty(),
+        || {
+            if let Some(app) = unreaped {
+                // Polled with "any child": Lind's waitpid ignores WNOHANG
+                // for a named child. Other children (a block's top grate)
+                // are let go.
+                match guest.waitpid(-1, wait::WNOHANG) {
+                    Ok((pid, status)) if pid == app => {
+                        unreaped = None;
+                        state.ended_unseen(rt, app, Some(status));
+                        state.update_life(|life| life.app_status = Some(status));
+                    }
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(errno) => {
+                        failed = Some(errno);
+                        return false;
+                    }
+                }
+            }
+            watch.tick(state, rt);
+            true
+        },
+    );
+    match failed {
+        Some(errno) => Err(TeeError::AppWait(errno)),
+        None => Ok(state.life().app_status.unwrap_or(0)),
+    }
+}
+
+/// What the tee does while the app runs, at every poll: flush the log
+/// when a flush is due, and, once the first app cage has been reaped,
+/// find app cages that died without an exit no one will reap.
+#[derive(Default)]
+struct Watch {
+    /// Polls in a row each live cage has been found gone.
+    gone_for: HashMap<CageId, u32>,
+}
+
+/// How many polls in a row a cage must be found gone before the tee gives
+/// up on a wait status for it: its parent may yet reap it and say which
+/// signal killed it.
+const GONE_POLLS: u32 = 10;
+
+impl Watch {
+    fn tick(&mut self, state: &TeeState, rt: &dyn ThreeI) {
+        if let Some(recorder) = state.secondary.recorder() {
+            recorder.flush_if_due();
+        }
+        let live: Vec<CageId> = {
+            let life = state.life();
+            if life.app_status.is_none() {
+                return;
+            }
+            life.live.iter().copied().collect()
+        };
+        self.gone_for.retain(|cage, _| live.contains(cage));
+        for cage in live {
+            if !state.is_gone(rt, cage) {
+                self.gone_for.remove(&cage);
+                continue;
+            }
+            let polls = self.gone_for.entry(cage).or_default();
+            *polls += 1;
+            if *polls >= GONE_POLLS {
+                state.ended_unseen(rt, cage, None);
+            }
         }
     }
 }

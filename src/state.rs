@@ -104,6 +104,13 @@ impl TeeState {
         }
     }
 
+    /// Forgets `cage` as a live app cage; false if it was not one.
+    pub fn take_live(&self, cage: CageId) -> bool {
+        let was_live = self.life().live.remove(&cage);
+        self.life_changed.notify_all();
+        was_live
+    }
+
     /// Whether `cage` is an app cage the tee stands for.
     pub fn is_app(&self, cage: CageId) -> bool {
         self.life().live.contains(&cage)

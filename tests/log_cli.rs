@@ -97,6 +97,7 @@ fn session(base: u64) -> Vec<Record> {
             status: 0,
             process: true,
             time_us: 3_000,
+            ending: formats::Ending::Called,
         }),
     ]
 }
@@ -458,7 +459,7 @@ fn verify_refuses_what_is_not_a_log() {
         err.starts_with(&format!("tee-log: {}: offset 8:", future.display())),
         "{err}"
     );
-    assert!(err.contains(&format!("9.{PLAIN_MINOR}")), "{err}");
+    assert!(err.contains(&format!("9.{FORMAT_MINOR}")), "{err}");
 
     let (code, _, err) = tee_log(&["verify", path_str(&dir.path().join("missing"))]);
     assert_eq!(code, 2);

@@ -331,7 +331,15 @@ fn a_log_failing_at_the_final_flush_names_the_cause() {
     let teed = run_ok(
         dir.path(),
         "tee-grate",
-        &["--record", "end.fifo", "--", "demo-orphan", "out"],
+        &[
+            "--sync",
+            "exit",
+            "--record",
+            "end.fifo",
+            "--",
+            "demo-orphan",
+            "out",
+        ],
         0,
     );
     reader.join().expect("reader");

@@ -22,5 +22,7 @@ mod reduce;
 mod replay;
 /// `tee-log repro`: a C reproducer, built with cc.
 mod repro;
+/// Cages killed by signals, and a tee killed mid-run.
+mod signals;
 /// `tee-log timeline`: Trace Event Format and SVG.
 mod timeline;

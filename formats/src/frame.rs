@@ -13,15 +13,14 @@ pub const MAGIC: [u8; 8] = *b"TEEGRATE";
 pub const FORMAT_MAJOR: u16 = 1;
 
 /// The format minor version this crate writes; newer minors are read.
-/// A log that compresses nothing is written as [`PLAIN_MINOR`], which
-/// readers of 1.2 read as well.
-pub const FORMAT_MINOR: u16 = 3;
-
-/// The minor of a log with no codec: nothing in it needs 1.3.
-pub const PLAIN_MINOR: u16 = 2;
+pub const FORMAT_MINOR: u16 = 4;
 
 /// The minor that added compression (SPEC.md, "Compression").
 pub const COMPRESSION_MINOR: u16 = 3;
+
+/// The minor that appended `ending` to exit records: a cage can die
+/// without calling exit in any run, so every log since is 1.4.
+pub const ENDING_MINOR: u16 = 4;
 
 /// The two bytes every frame starts with: the anchor a salvaging reader
 /// looks for. 0xF9 never occurs in UTF-8 text, so paths and text buffers

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compress::Codec;
-use crate::frame::{self, COMPRESSION_MINOR, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PLAIN_MINOR};
+use crate::frame::{self, COMPRESSION_MINOR, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
 
 /// The header at the start of every log (SPEC.md, "File").
 ///
@@ -87,7 +87,7 @@ impl LogHeader {
         LogHeader {
             magic: MAGIC,
             major: FORMAT_MAJOR,
-            minor: PLAIN_MINOR,
+            minor: FORMAT_MINOR,
             writer: writer.to_owned(),
             writer_version: version.to_owned(),
             abi: abi.to_owned(),
@@ -97,15 +97,9 @@ impl LogHeader {
         }
     }
 
-    /// This header for a log whose payloads `codec` compresses: format 1.3
-    /// when it is not [`Codec::None`].
+    /// This header for a log whose payloads `codec` compresses.
     pub fn compressed(mut self, codec: Codec) -> LogHeader {
         self.compression = codec;
-        self.minor = if codec == Codec::None {
-            PLAIN_MINOR
-        } else {
-            FORMAT_MINOR
-        };
         self
     }
 
@@ -211,18 +205,18 @@ mod tests {
         };
         assert_eq!(PREAMBLE_BYTES + header + payload, bytes.len());
         let body = &bytes[PREAMBLE_BYTES + header..];
-        assert_eq!(LogHeader::decode(1, PLAIN_MINOR, body).unwrap(), h);
-        let other_minor = LogHeader::decode(1, PLAIN_MINOR + 1, body).unwrap_err();
+        assert_eq!(LogHeader::decode(1, FORMAT_MINOR, body).unwrap(), h);
+        let other_minor = LogHeader::decode(1, FORMAT_MINOR + 1, body).unwrap_err();
         assert!(other_minor.contains("do not match"), "{other_minor}");
     }
 
     #[test]
-    fn a_compressed_log_is_1_3_with_a_flagged_header_frame() {
+    fn a_compressed_log_has_a_flagged_header_frame() {
         let plain = LogHeader::new("tee-grate", "0.1.0", "lind-wasm32", vec![]);
         for codec in [Codec::Lz4, Codec::Zstd] {
             let h = plain.clone().compressed(codec);
             let bytes = h.encode().unwrap();
-            assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), 3);
+            assert_eq!(u16::from_le_bytes([bytes[10], bytes[11]]), FORMAT_MINOR);
             // A 1.2 reader takes only F9 1C for a frame: it refuses here.
             assert_eq!(&bytes[12..14], &[0xF9, 0x1D]);
             let Candidate::Valid {
@@ -234,7 +228,7 @@ mod tests {
                 panic!("header frame invalid or unflagged");
             };
             let body = &bytes[PREAMBLE_BYTES + header..PREAMBLE_BYTES + header + payload];
-            assert_eq!(LogHeader::decode(1, 3, body).unwrap(), h);
+            assert_eq!(LogHeader::decode(1, FORMAT_MINOR, body).unwrap(), h);
         }
         assert_eq!(plain.clone().compressed(Codec::None), plain);
     }
@@ -251,7 +245,7 @@ mod tests {
         };
         let mut body = bytes[PREAMBLE_BYTES + header..PREAMBLE_BYTES + header + payload].to_vec();
         *body.last_mut().unwrap() = 9;
-        let error = LogHeader::decode(1, 3, &body).unwrap_err();
+        let error = LogHeader::decode(1, FORMAT_MINOR, &body).unwrap_err();
         assert!(error.contains("codec"), "{error}");
     }
 }

@@ -50,7 +50,7 @@ let close = SyscallRecord {
     duration_ns: None,
 };
 writer.append(&Record::Syscall(close.clone()));
-writer.append(&Record::Exit(ExitRecord { seq: 2, cage: 2, status: 0, process: true, time_us: 1_600 }));
+writer.append(&Record::Exit(ExitRecord { seq: 2, cage: 2, status: 0, process: true, time_us: 1_600, ending: Ending::Called }));
 let status = writer.finish();
 assert_eq!(status.dropped, 0);
 
@@ -128,13 +128,13 @@ pub use crate::{
     },
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
-    frame::{COMPRESSED_FLAG, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, PLAIN_MINOR, SYNC},
+    frame::{COMPRESSED_FLAG, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},
     header::LogHeader,
     reader::in_order::{Entry, InSeqOrder},
     reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT},
     record::{
-        ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, ExecRecord, ExitRecord, ForkRecord,
-        Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
+        ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, Ending, ExecRecord, ExitRecord,
+        ForkRecord, Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
     },
     seq_window::SEQ_WINDOW,
     writer::{LogWriter, SyncPolicy, WriterStatus},

@@ -131,6 +131,24 @@ pub struct ExitRecord {
     pub process: bool,
     /// Microseconds since the log's creation.
     pub time_us: u64,
+    /// How the cage ended (since 1.4; an older log's exits are all
+    /// [`Ending::Called`]).
+    pub ending: Ending,
+}
+
+/// How a cage ended. Lind tells no grate of a cage that dies without
+/// calling exit (docs/lind-3i.md §7.5): the tee learns of it from a wait
+/// status or by finding the cage gone, and records it as an exit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ending {
+    /// It called exit or exit_group; `status` is what it passed.
+    #[default]
+    Called,
+    /// A signal killed it; `status` is 128 + the signal, as a shell says.
+    Killed(u32),
+    /// It ended without an exit call, and no wait status said how (a trap,
+    /// or a death no cage waited for); `status` is the wait's exit code, or 0.
+    Unseen,
 }
 
 /// Why records are missing.

@@ -328,6 +328,24 @@ impl<W: Write + Send> LogWriter<W> {
         self.write_out(true);
     }
 
+    /// Flushes what is buffered if [`SyncPolicy::EveryMillis`]'s interval
+    /// has passed since the last flush: for the caller's timer, so that a
+    /// log whose app has gone quiet (or hangs) still reaches the sink.
+    pub fn flush_if_due(&self) {
+        let SyncPolicy::EveryMillis(ms) = self.shared.policy else {
+            return;
+        };
+        {
+            let mut state = lock(&self.state);
+            let now = state.clock.now_ms();
+            if state.buf.is_empty() || now.saturating_sub(state.last_flush_ms) < ms {
+                return;
+            }
+            state.last_flush_ms = now;
+        }
+        self.write_out(true);
+    }
+
     /// Counters so far.
     pub fn status(&self) -> WriterStatus {
         let io = lock(&self.io);

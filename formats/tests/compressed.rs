@@ -65,14 +65,14 @@ fn a_compressed_log_reads_back_record_for_record() {
         assert_eq!(back[..want.len()], want[..]);
         let reader = LogReader::new(&log[..], RecoveryMode::Strict).unwrap();
         assert_eq!(reader.header().compression, codec);
-        assert_eq!(reader.header().minor, 3);
+        assert_eq!(reader.header().minor, FORMAT_MINOR);
     }
 }
 
 #[test]
-fn a_plain_log_stays_format_1_2() {
+fn a_plain_log_has_no_flagged_frame() {
     let log = log_of(&sample_records(5), Codec::None);
-    assert_eq!(u16::from_le_bytes([log[10], log[11]]), 2);
+    assert_eq!(u16::from_le_bytes([log[10], log[11]]), FORMAT_MINOR);
     assert!(!log.windows(2).any(|w| w == [0xF9, 0x1D]));
 }
 

@@ -469,14 +469,14 @@ fn future_major_version_is_refused() {
                 ReadError::UnsupportedVersion {
                     offset: 8,
                     major: 2,
-                    minor: PLAIN_MINOR
+                    minor: FORMAT_MINOR
                 }
             ),
             "{err}"
         );
         assert!(err.to_string().contains("offset 8"), "{err}");
         assert!(
-            err.to_string().contains(&format!("2.{PLAIN_MINOR}")),
+            err.to_string().contains(&format!("2.{FORMAT_MINOR}")),
             "{err}"
         );
     }

@@ -9,8 +9,13 @@ use std::path::{Path, PathBuf};
 use common::{args, buffer, close, header};
 use formats::*;
 
-/// The fixture this writer writes when it compresses nothing (1.2).
+/// The fixture this writer writes when it compresses nothing (1.4).
 fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.4-small.tlog")
+}
+
+/// A log written by the 1.2 writer, before exits said how a cage ended.
+fn v1_2_fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2-small.tlog")
 }
 
@@ -160,24 +165,47 @@ fn fixture_records(timed: bool) -> Vec<Record> {
             status: 0,
             process: true,
             time_us: 1_600,
+            ending: Ending::Called,
         }),
     ]
+}
+
+/// The 1.4 fixture's records: the earlier fixtures', then a cage killed
+/// by a signal and one that ended unseen.
+fn v1_4_records() -> Vec<Record> {
+    let mut records = fixture_records(true);
+    for (seq, cage, status, ending) in [(8, 4, 137, Ending::Killed(9)), (9, 5, 1, Ending::Unseen)] {
+        records.push(Record::Exit(ExitRecord {
+            seq,
+            cage,
+            status,
+            process: true,
+            time_us: 1_650,
+            ending,
+        }));
+    }
+    records
 }
 
 fn fixture_bytes() -> Vec<u8> {
     compressed_fixture_bytes(Codec::None)
 }
 
-/// A compressed fixture's path (format 1.3).
-fn compressed_fixture_path(codec: Codec) -> PathBuf {
-    let name = format!("tests/fixtures/v1.3-{}.tlog", codec.name());
+/// A compressed fixture's path: `minor` 3 (read only) or 4 (this writer's).
+fn compressed_fixture_path(codec: Codec, minor: u16) -> PathBuf {
+    let name = format!("tests/fixtures/v1.{minor}-{}.tlog", codec.name());
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
 }
 
-/// The fixture's records, then (when compressed) a write of text that the
-/// codec shrinks, so the log holds both plain and compressed frames.
-fn compressed_fixture_records(codec: Codec) -> Vec<Record> {
-    let mut records = fixture_records(true);
+/// The records of a fixture of `minor` 3 or 4, then (when compressed) a
+/// write of text that the codec shrinks, so the log holds both plain and
+/// compressed frames.
+fn compressed_fixture_records(codec: Codec, minor: u16) -> Vec<Record> {
+    let mut records = if minor >= 4 {
+        v1_4_records()
+    } else {
+        fixture_records(true)
+    };
     if codec != Codec::None {
         let text = b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n".repeat(20);
         records.push(Record::Syscall(SyscallRecord {
@@ -200,7 +228,7 @@ fn compressed_fixture_bytes(codec: Codec) -> Vec<u8> {
     let mut log = Vec::new();
     let h = header().compressed(codec);
     let w = LogWriter::new(&mut log, &h, SyncPolicy::OnExit).unwrap();
-    for r in compressed_fixture_records(codec) {
+    for r in compressed_fixture_records(codec, FORMAT_MINOR) {
         w.append(&r);
     }
     w.finish();
@@ -208,26 +236,33 @@ fn compressed_fixture_bytes(codec: Codec) -> Vec<u8> {
 }
 
 #[test]
-fn v1_3_fixtures_decode() {
-    for codec in [Codec::Lz4, Codec::Zstd] {
-        let contents = read_all(compressed_fixture_path(codec), RecoveryMode::Strict).unwrap();
-        assert_eq!(contents.header, header().compressed(codec));
-        let want = compressed_fixture_records(codec);
-        assert_eq!(contents.records[..want.len()], want[..], "{codec:?}");
-        assert!(contents.end.is_clean());
-        let bytes = std::fs::read(compressed_fixture_path(codec)).unwrap();
-        assert!(
-            bytes.windows(2).skip(14).any(|w| w == [0xF9, 0x1D]),
-            "{codec:?}: a compressed record frame"
-        );
+fn compressed_fixtures_decode() {
+    for minor in [3, 4] {
+        for codec in [Codec::Lz4, Codec::Zstd] {
+            let path = compressed_fixture_path(codec, minor);
+            let contents = read_all(&path, RecoveryMode::Strict).unwrap();
+            let want_header = LogHeader {
+                minor,
+                ..header().compressed(codec)
+            };
+            assert_eq!(contents.header, want_header);
+            let want = compressed_fixture_records(codec, minor);
+            assert_eq!(contents.records[..want.len()], want[..], "{codec:?}");
+            assert!(contents.end.is_clean());
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                bytes.windows(2).skip(14).any(|w| w == [0xF9, 0x1D]),
+                "1.{minor} {codec:?}: a compressed record frame"
+            );
+        }
     }
 }
 
-/// The LZ4 block format's output is fixed by lz4_flex; ruzstd's encoder
-/// may change between releases, so only its fixture's reading is pinned.
+/// The LZ4 block format's output is fixed by lz4_flex; libzstd's may
+/// change between releases, so only its fixture's reading is pinned.
 #[test]
-fn v1_3_lz4_fixture_is_what_this_writer_writes() {
-    let on_disk = std::fs::read(compressed_fixture_path(Codec::Lz4)).unwrap();
+fn v1_4_lz4_fixture_is_what_this_writer_writes() {
+    let on_disk = std::fs::read(compressed_fixture_path(Codec::Lz4, FORMAT_MINOR)).unwrap();
     assert_eq!(on_disk, compressed_fixture_bytes(Codec::Lz4));
 }
 
@@ -262,9 +297,15 @@ fn v1_1_fixture_still_decodes() {
 }
 
 #[test]
-fn v1_2_fixture_decodes() {
-    let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
-    assert_eq!(contents.header, header());
+fn v1_2_fixture_still_decodes() {
+    let contents = read_all(v1_2_fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(
+        contents.header,
+        LogHeader {
+            minor: 2,
+            ..header()
+        }
+    );
     let n = fixture_records(true).len();
     assert_eq!(contents.records[..n], fixture_records(true)[..]);
     assert!(contents.end.is_clean());
@@ -272,7 +313,17 @@ fn v1_2_fixture_decodes() {
 }
 
 #[test]
-fn v1_2_fixture_is_what_this_writer_writes() {
+fn v1_4_fixture_decodes() {
+    let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(contents.header, header());
+    let want = v1_4_records();
+    assert_eq!(contents.records[..want.len()], want[..]);
+    assert!(contents.end.is_clean());
+    assert_eq!(contents.records.len(), want.len() + 1);
+}
+
+#[test]
+fn v1_4_fixture_is_what_this_writer_writes() {
     let on_disk = std::fs::read(fixture_path()).unwrap();
     assert_eq!(on_disk, fixture_bytes());
 }
@@ -284,7 +335,7 @@ fn v1_2_fixture_is_what_this_writer_writes() {
 fn regenerate_fixture() {
     std::fs::write(fixture_path(), fixture_bytes()).unwrap();
     for codec in [Codec::Lz4, Codec::Zstd] {
-        let path = compressed_fixture_path(codec);
+        let path = compressed_fixture_path(codec, FORMAT_MINOR);
         std::fs::write(path, compressed_fixture_bytes(codec)).unwrap();
     }
 }

@@ -76,6 +76,16 @@ impl Kit {
         })
     }
 
+    /// lind-boot.
+    pub fn boot(&self) -> &Path {
+        &self.boot
+    }
+
+    /// The kit's root, where lind-boot runs.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn lindfs(&self) -> PathBuf {
         self.root.join("lindfs")
     }

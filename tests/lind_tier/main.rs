@@ -21,6 +21,7 @@
 mod util;
 
 mod kit;
+mod unit_tests;
 
 use kit::{lind, Kit, SCENARIOS};
 use std::time::Instant;
@@ -754,4 +755,114 @@ fn repro_of_a_lind_recording_builds_with_lind_compile_and_agrees_with_replay() {
     );
     println!("lind tier | repro, differential   | record {theirs:?} named by all three");
     run.remove_if(true);
+}
+
+/// One tee form's verdict on one of Lind's unit tests.
+fn unit_verdict(got: Result<util::Output, String>, bare: &util::Output) -> Result<(), String> {
+    let got = got?;
+    expect(got.status == bare.status, || {
+        format!("status {} (bare {})", got.status, bare.status)
+    })?;
+    same("stdout", &got.stdout, &bare.stdout)
+}
+
+/// Lind's own unit tests, bare and under `--record` (the log verifies on
+/// the host and replays on Lind into archive-grate with no divergence),
+/// `%{ passthrough-grate %}`, `%{ archive-grate %}` and `%{ imfs-grate %}`:
+/// each form prints what the bare run prints and exits as it does.
+#[test]
+fn lind_unit_tests_run_as_bare_under_every_form() {
+    use unit_tests::Suite;
+    let kit = Kit::get();
+    let started = Instant::now();
+    let suite = Suite::install(kit);
+    let run = kit.run_dir("unit");
+    let mut failures = Vec::new();
+    let mut counted = 0;
+    for test in &suite.tests {
+        let program = Suite::program(test);
+        let slug = test.replace('/', "-");
+        let first = Instant::now();
+        let bare = suite.run(kit, &[&program]);
+        let again = suite.run(kit, &[&program]);
+        let bare = match (bare, again) {
+            (Ok(a), Ok(b)) if a.status == 0 && a.status == b.status && a.stdout == b.stdout => a,
+            (a, b) => {
+                println!("lind unit | {test:<36} | unstable bare, skipped: {a:?} / {b:?}");
+                continue;
+            }
+        };
+        counted += 1;
+        let log = run.path(&format!("{slug}.log"));
+        let archive = run.path(&format!("{slug}.archive"));
+        let replayed = run.path(&format!("{slug}.replayed"));
+        let mut verdicts: Vec<(&str, Result<(), String>)> = Vec::new();
+        let recorded = suite.run(kit, &["tee-grate.cwasm", "--record", &log, "--", &program]);
+        verdicts.push((
+            "record",
+            unit_verdict(recorded, &bare).and_then(|()| {
+                let verify = kit.tee_log(&["verify", &kit.host(&log)]);
+                expect(verify.status == 0, || format!("log: {verify:?}"))?;
+                // kill.c's child dies by SIGKILL without calling exit.
+                let dump = kit.tee_log(&["dump", &kit.host(&log)]).stdout;
+                expect(
+                    !test.ends_with("/kill") || dump.contains("+++ killed by SIGKILL +++"),
+                    || format!("the child's death is not in the log:\n{dump}"),
+                )
+            }),
+        ));
+        let replay = suite.run(
+            kit,
+            &[
+                "tee-replay.cwasm",
+                &log,
+                "%<",
+                "grates/archive-grate.cwasm",
+                &replayed,
+                "%>",
+            ],
+        );
+        verdicts.push((
+            "replay",
+            replay.and_then(|r| {
+                let said = format!("{}{}", r.stdout, r.stderr);
+                expect(r.status == 0 && said.contains(" 0 divergences"), || {
+                    format!("replay: {r:?}")
+                })
+            }),
+        ));
+        let stacks: [(&str, Vec<&str>); 3] = [
+            ("passthrough", vec!["grates/passthrough-grate.cwasm"]),
+            ("archive", vec!["grates/archive-grate.cwasm", &archive]),
+            ("imfs", vec!["grates/imfs-grate.cwasm"]),
+        ];
+        for (name, stack) in stacks {
+            let mut args = vec!["tee-grate.cwasm", "%{"];
+            args.extend(stack);
+            args.extend(["%}", &program]);
+            verdicts.push((name, unit_verdict(suite.run(kit, &args), &bare)));
+        }
+        let cells: Vec<String> = verdicts
+            .iter()
+            .map(|(name, v)| format!("{name} {}", if v.is_ok() { "ok" } else { "FAILED" }))
+            .collect();
+        println!(
+            "lind unit | {test:<36} | {} | {:5.1} s",
+            cells.join(" | "),
+            first.elapsed().as_secs_f64()
+        );
+        for (name, verdict) in verdicts {
+            if let Err(why) = verdict {
+                failures.push(format!("{test} under {name}: {why}"));
+            }
+        }
+    }
+    println!(
+        "lind unit | {counted} of {} tests stable bare, {} failures, {:.0} s",
+        suite.tests.len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    run.remove_if(failures.is_empty());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -7,10 +7,12 @@ use std::path::Path;
 
 use crate::compress::{Codec, Codecs};
 use crate::error::{Damage, DamageReason, DamageTally, ReadError};
-use crate::frame::{decode_version, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES};
+use crate::frame::{
+    decode_version, ENDING_MINOR, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES,
+};
 use crate::header::LogHeader;
 use crate::reader::frames::{FrameReader, Next};
-use crate::record::{Record, TrailerRecord};
+use crate::record::{Ending, Record, TrailerRecord};
 
 /// How many `Record` variants this version knows; a larger tag in a log
 /// of a newer minor version is a record kind added since.
@@ -444,21 +446,29 @@ impl<R: Read> Iterator for LogReader<R> {
 /// are a newer minor's appended fields, and damage otherwise.
 fn decode(payload: &[u8], minor: u16) -> Result<Record, Option<DamageReason>> {
     let newer_minor = minor > FORMAT_MINOR;
-    if minor < DURATION_MINOR && payload.first() == Some(&SYSCALL_TAG) {
-        // Before 1.2 a syscall record ended at `time_us`: it reads as one
-        // that says `duration_ns: None` (one `00` byte).
-        let mut padded = Vec::with_capacity(payload.len() + 1);
-        padded.extend_from_slice(payload);
-        padded.push(0);
-        return match decode_current(&padded, false) {
-            // The byte read as a duration was the old record's own: extra.
-            Ok(Record::Syscall(r)) if r.duration_ns.is_some() => {
-                Err(Some(DamageReason::TrailingBytes { extra: 1 }))
-            }
-            other => other,
-        };
+    // A record of an older minor lacks the fields appended since: it reads
+    // as one that ends with their "nothing" values, one `00` byte each
+    // (Syscall's `duration_ns: None` before 1.2, Exit's `Ending::Called`
+    // before 1.4).
+    let missing = match payload.first() {
+        Some(&SYSCALL_TAG) if minor < DURATION_MINOR => 1,
+        Some(&EXIT_TAG) if minor < ENDING_MINOR => 1,
+        _ => return decode_current(payload, newer_minor),
+    };
+    let mut padded = Vec::with_capacity(payload.len() + missing);
+    padded.extend_from_slice(payload);
+    padded.resize(payload.len() + missing, 0);
+    match decode_current(&padded, false) {
+        // A padding byte was read as something else: the old record had a
+        // byte of its own too many.
+        Ok(Record::Syscall(r)) if r.duration_ns.is_some() => {
+            Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+        }
+        Ok(Record::Exit(r)) if r.ending != Ending::Called => {
+            Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+        }
+        other => other,
     }
-    decode_current(payload, newer_minor)
 }
 
 /// The minor version that appended `duration_ns` to syscall records.
@@ -466,6 +476,9 @@ const DURATION_MINOR: u16 = 2;
 
 /// The tag of `Record::Syscall`.
 const SYSCALL_TAG: u8 = 0;
+
+/// The tag of `Record::Exit`.
+const EXIT_TAG: u8 = 3;
 
 fn decode_current(payload: &[u8], newer_minor: bool) -> Result<Record, Option<DamageReason>> {
     match postcard::take_from_bytes::<Record>(payload) {
@@ -567,6 +580,39 @@ mod tests {
         extra.push(1);
         assert_eq!(
             decode(&extra, 1),
+            Err(Some(DamageReason::TrailingBytes { extra: 1 }))
+        );
+    }
+
+    fn exit(ending: Ending) -> Record {
+        Record::Exit(crate::record::ExitRecord {
+            seq: 4,
+            cage: 3,
+            status: 137,
+            process: true,
+            time_us: 9,
+            ending,
+        })
+    }
+
+    #[test]
+    fn an_exit_before_1_4_reads_as_called() {
+        let now = postcard::to_stdvec(&exit(Ending::Called)).unwrap();
+        assert_eq!(now[0], EXIT_TAG);
+        // The 1.3 layout: the same bytes without the last field.
+        let old = &now[..now.len() - 1];
+        for minor in [0, 2, 3] {
+            assert_eq!(decode(old, minor), Ok(exit(Ending::Called)));
+            assert!(decode(&now, minor).is_err(), "1.{minor} with an extra byte");
+        }
+        assert!(decode(old, ENDING_MINOR).is_err(), "1.4 needs the field");
+        let killed = postcard::to_stdvec(&exit(Ending::Killed(9))).unwrap();
+        assert_eq!(decode(&killed, ENDING_MINOR), Ok(exit(Ending::Killed(9))));
+        // A 1.3 exit with one byte more that reads as an ending is damage.
+        let mut extra = old.to_vec();
+        extra.push(1);
+        assert_eq!(
+            decode(&extra, 3),
             Err(Some(DamageReason::TrailingBytes { extra: 1 }))
         );
     }

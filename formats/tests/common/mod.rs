@@ -234,15 +234,24 @@ pub fn arb_record() -> impl Strategy<Value = Record> {
                 result,
                 time_us
             })),
-        1 => (any::<u64>(), any::<u64>(), any::<i32>(), any::<bool>(), any::<u64>()).prop_map(
-            |(seq, cage, status, process, time_us)| Record::Exit(ExitRecord {
-                seq,
-                cage,
-                status,
-                process,
-                time_us
-            })
-        ),
+        1 => (
+            (any::<u64>(), any::<u64>(), any::<i32>(), any::<bool>(), any::<u64>()),
+            prop_oneof![
+                Just(Ending::Called),
+                any::<u32>().prop_map(Ending::Killed),
+                Just(Ending::Unseen)
+            ]
+        )
+            .prop_map(|((seq, cage, status, process, time_us), ending)| {
+                Record::Exit(ExitRecord {
+                    seq,
+                    cage,
+                    status,
+                    process,
+                    time_us,
+                    ending,
+                })
+            }),
         1 => (any::<u64>(), any::<bool>(), ".{0,20}").prop_map(|(count, write, detail)| {
             Record::Dropped(DroppedRecord {
                 count,

@@ -9,6 +9,7 @@ mod demo_child;
 mod demo_fdcheck;
 mod demo_files;
 mod demo_forks;
+mod demo_kill;
 mod demo_orphan;
 mod demo_threads;
 mod demo_writes;
@@ -153,6 +154,11 @@ pub fn entries() -> Vec<ProgramEntry> {
             "demo-orphan",
             "demo-orphan DIR: exits while its forked child still writes DIR/late.txt",
             demo_orphan::run
+        ),
+        app_entry!(
+            "demo-kill",
+            "demo-kill child|orphan|self|hang: cages that end without exit (kill.c's steps)",
+            demo_kill::run
         ),
         app_entry!(
             "demo-fdcheck",

@@ -192,6 +192,7 @@ fn difference(a: &Record, b: &Record) -> Option<String> {
             field("cage", x.cage, y.cage),
             field("status", x.status, y.status),
             field("exit_group", x.process, y.process),
+            field("ending", x.ending, y.ending),
         ]),
         _ => Some(format!("record kinds differ ({} vs {})", kind(a), kind(b))),
     }

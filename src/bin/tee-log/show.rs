@@ -2,7 +2,7 @@
 
 use formats::{
     describe_call, describe_call_with, describe_result, errno_name, escape_bytes, lookup, quote,
-    Buffer, DropReason, FdNames, Record, SyscallRecord,
+    Buffer, DropReason, Ending, ExitRecord, FdNames, Record, SyscallRecord,
 };
 use serde_json::{json, Value};
 
@@ -62,6 +62,20 @@ pub fn body(record: &Record, strsize: usize) -> String {
                 s.push_str(&format!(" = {}", describe_result(59, r.result)));
             }
             s
+        }
+        // As strace says a process ended without a call it saw.
+        Record::Exit(ExitRecord {
+            ending: Ending::Killed(sig),
+            ..
+        }) => format!(
+            "+++ killed by {} +++",
+            abi::flags::one_of(*sig as i32, abi::flags::signal::NAMES)
+        ),
+        Record::Exit(r) if r.ending == Ending::Unseen && r.status == 0 => {
+            "+++ gone, no exit call seen +++".to_string()
+        }
+        Record::Exit(r) if r.ending == Ending::Unseen => {
+            format!("+++ exited with {}, no exit call seen +++", r.status)
         }
         Record::Exit(r) if r.process => format!("exit_group({})", r.status),
         Record::Exit(r) => format!("exit({})", r.status),
@@ -166,6 +180,11 @@ pub fn json(record: &Record, index: u64) -> Value {
             "status": r.status,
             "process": r.process,
             "time_us": r.time_us,
+            "ending": match r.ending {
+                Ending::Called => json!("called"),
+                Ending::Killed(sig) => json!({ "killed_by": sig }),
+                Ending::Unseen => json!("unseen"),
+            },
         }),
         Record::Dropped(d) => json!({
             "record": index,

@@ -2,7 +2,8 @@
 //! own table, under its own identity, never the caller's.
 
 use crate::paths;
-use boundary::consts::open_flags::{O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
+use abi::stat::{S_IFMT, S_IFREG};
+use boundary::consts::open_flags::{O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY};
 use boundary::{Errno, Guest, ThreeI};
 
 /// The archive directory and the libc that writes into it.
@@ -131,10 +132,21 @@ impl<'a> Mirror<'a> {
         self.guest.rmdir(&self.at(path))
     }
 
-    /// The real file's current bytes (the sandbox path, not the archive).
+    /// The real file's current bytes (the sandbox path, not the archive);
+    /// none for anything but a regular file. Opened without blocking and
+    /// read only once fstat says it is a regular file: a FIFO's open would
+    /// wait for a writer and its read for every writer to close, and the
+    /// writer may be the very caller waiting on this grate.
     pub fn read_real(&self, path: &[String]) -> Result<Vec<u8>, Errno> {
-        let fd = self.guest.open(&paths::absolute(path), O_RDONLY, 0)?;
-        let data = self.guest.read_to_end(fd);
+        let fd = self
+            .guest
+            .open(&paths::absolute(path), O_RDONLY | O_NONBLOCK, 0)?;
+        let regular = self.guest.fstat(fd).map(|st| st.mode & S_IFMT == S_IFREG);
+        let data = match regular {
+            Ok(true) => self.guest.read_to_end(fd),
+            Ok(false) => Ok(Vec::new()),
+            Err(errno) => Err(errno),
+        };
         let closed = self.guest.close(fd);
         let data = data?;
         closed.map(|()| data)

@@ -9,7 +9,10 @@
 //! from the real file, so the copy ends byte-identical to it; files only
 //! read are not copied. A copy gets the mode the creating open asked for,
 //! less group and other write, or 0600 when the open did not create the
-//! file: a copy is never more open than its file. mkdir, rmdir, unlink(at), rename and (f)truncate
+//! file: a copy is never more open than its file. Only a regular file is
+//! read: a FIFO, device or socket opened for writing is never read through
+//! the grate (its open would block, its read would take the data), and its
+//! copy holds just the bytes the app wrote to it. mkdir, rmdir, unlink(at), rename and (f)truncate
 //! are mirrored. Paths are resolved against each cage's cwd (followed
 //! through chdir; a cage starts in the grate's own cwd), the leading `/` is
 //! stripped, and `..` never leaves ARCHIVE_DIR.

@@ -249,6 +249,7 @@ mod tests {
                 status: 0,
                 process: true,
                 time_us: 0,
+                ending: formats::Ending::Called,
             }),
         ];
         let needs = Needs::of(&records);
