@@ -2,9 +2,10 @@
 //! into scratch files, intact and damaged.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::craft::{buffer, call, header, write_log};
 use formats::*;
 
 /// Exit code, stdout and stderr of `tee-log args`.
@@ -22,44 +23,6 @@ fn tee_log(args: &[&str]) -> (i32, String, String) {
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-fn header() -> LogHeader {
-    LogHeader::new(
-        "tee-grate",
-        "0.1.0",
-        "host-wasm32-sim",
-        vec!["demo-files".into()],
-    )
-}
-
-fn call(seq: u64, cage: u64, nr: u32, values: &[u64], result: i64) -> SyscallRecord {
-    let mut full = [(UNUSED_ARG, cage); 6];
-    for (slot, v) in full.iter_mut().zip(values) {
-        slot.0 = *v;
-    }
-    SyscallRecord {
-        seq,
-        cage,
-        nr,
-        args: SyscallRecord::args_from_full(cage, &full),
-        inputs: vec![],
-        outputs: vec![],
-        result,
-        secondary: None,
-        time_us: 1_000 + seq * 250,
-        // Calls later in the session took longer: 3 µs to 6 µs.
-        duration_ns: Some(seq * 1_000),
-    }
-}
-
-fn buffer(arg: u8, data: &[u8]) -> Buffer {
-    Buffer {
-        arg,
-        index: 0,
-        data: data.to_vec(),
-        truncated_from: None,
-    }
 }
 
 /// A small session: cage 2 forks 3, 3 execs, writes, fails an open,
@@ -100,19 +63,6 @@ fn session(base: u64) -> Vec<Record> {
             ending: formats::Ending::Called,
         }),
     ]
-}
-
-/// Writes `records` to `dir/name`; a log without trailer unless `finish`.
-fn write_log(dir: &Path, name: &str, records: &[Record], finish: bool) -> PathBuf {
-    let path = dir.join(name);
-    let w = LogWriter::create(&path, &header(), SyncPolicy::OnExit).expect("create log");
-    for r in records {
-        w.append(r);
-    }
-    if finish {
-        w.finish();
-    }
-    path
 }
 
 /// Where each frame of an intact log starts and ends.
@@ -449,7 +399,10 @@ fn verify_refuses_what_is_not_a_log() {
     let short = dir.path().join("short");
     std::fs::write(&short, b"TEEGR").unwrap();
     let (code, out, _) = tee_log(&["verify", path_str(&short)]);
-    assert_eq!(code, 1, "a header cut short is a torn log: {out}");
+    assert_eq!(
+        code, 3,
+        "a header cut short holds no log, as every tool says: {out}"
+    );
 
     let future = write_log(dir.path(), "future.tlog", &session(0), true);
     edit(&future, |b| b[8] = 9);

@@ -8,6 +8,10 @@ mod util;
 mod abi;
 /// Command-line errors of tee-grate and tee-replay.
 mod cli;
+/// Logs made by hand.
+mod craft;
+/// Logs crafted as an attacker would, against every tool.
+mod hostile;
 /// The live tee with grate stacks.
 mod live;
 /// `tee-log` on written and damaged logs.

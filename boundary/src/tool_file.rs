@@ -98,6 +98,18 @@ impl io::Write for ToolFile {
     }
 }
 
+/// Creates a native tool's output file (tee-log's `-o`, `--svg`) by the
+/// one rule every output follows ([`ToolFile::create_output`]): mode
+/// 0600, an existing file refused unless `force`, a symlink replaced and
+/// never followed, a FIFO or character device written as it is.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn create_host_output(
+    path: &std::path::Path,
+    force: bool,
+) -> Result<std::fs::File, OutputError> {
+    host::create_output(&path.to_string_lossy(), force)
+}
+
 /// The host side of the native tools' files.
 #[cfg(not(target_arch = "wasm32"))]
 mod host {

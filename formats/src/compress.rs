@@ -96,8 +96,10 @@ impl Codecs {
         (out.len() < payload.len()).then_some(out)
     }
 
-    /// The payload a compressed frame holds, or why not.
-    pub(crate) fn decompress(&self, stored: &[u8]) -> Result<Vec<u8>, String> {
+    /// The length a compressed frame says its payload has, and its codec
+    /// bytes; or why that claim cannot be true, before anything of its
+    /// size is allocated.
+    pub(crate) fn claim<'s>(&self, stored: &'s [u8]) -> Result<(usize, &'s [u8]), String> {
         let (raw_len, body) = postcard::take_from_bytes::<u32>(stored)
             .map_err(|_| "compressed payload without its length".to_string())?;
         if raw_len == 0 || raw_len > MAX_FRAME_LEN {
@@ -106,6 +108,20 @@ impl Codecs {
             ));
         }
         let raw_len = raw_len as usize;
+        // An LZ4 block grows at most 255 times (each extra 255 bytes of a
+        // match cost one byte).
+        if self.codec == Codec::Lz4 && raw_len > body.len().saturating_mul(LZ4_MAX_RATIO) + 16 {
+            return Err(format!(
+                "compressed payload claims {raw_len} bytes from {}: more than LZ4 expands",
+                body.len()
+            ));
+        }
+        Ok((raw_len, body))
+    }
+
+    /// The payload a compressed frame holds, or why not.
+    pub(crate) fn decompress(&self, stored: &[u8]) -> Result<Vec<u8>, String> {
+        let (raw_len, body) = self.claim(stored)?;
         let out = match self.codec {
             Codec::None => return Err("a compressed frame in a log with no codec".into()),
             Codec::Lz4 => lz4_flex::block::decompress(body, raw_len).map_err(|e| e.to_string())?,
@@ -136,6 +152,9 @@ impl std::fmt::Debug for Codecs {
             .finish_non_exhaustive()
     }
 }
+
+/// The most an LZ4 block expands.
+const LZ4_MAX_RATIO: usize = 255;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -162,6 +162,23 @@ pub enum ReadError {
         /// The minor version found.
         minor: u16,
     },
+    /// The header names a codec this reader does not know (a newer
+    /// writer's): not damage, and not readable here.
+    UnknownCodec {
+        /// Where the header frame starts.
+        offset: u64,
+        /// What the header says, for people.
+        detail: String,
+    },
+    /// Reading would pass a resource limit the reader was given.
+    Limit {
+        /// Where the frame that passes it starts.
+        offset: u64,
+        /// The index the record would have had.
+        record_index: u64,
+        /// Which limit, and by how much, for people.
+        detail: String,
+    },
     /// The file ends inside its header: the writer died before the header
     /// reached the disk. There are no records.
     TruncatedHeader {
@@ -198,6 +215,8 @@ impl ReadError {
         match self {
             ReadError::Io { offset, .. }
             | ReadError::UnsupportedVersion { offset, .. }
+            | ReadError::UnknownCodec { offset, .. }
+            | ReadError::Limit { offset, .. }
             | ReadError::BadHeader { offset, .. }
             | ReadError::OutOfOrder { offset, .. } => *offset,
             ReadError::BadMagic { .. } => 0,
@@ -216,7 +235,23 @@ impl ReadError {
             | ReadError::TruncatedHeader { .. }
             | ReadError::Corrupt(_)
             | ReadError::OutOfOrder { .. } => true,
-            ReadError::Io { .. } | ReadError::UnsupportedVersion { .. } => false,
+            ReadError::Io { .. }
+            | ReadError::UnsupportedVersion { .. }
+            | ReadError::UnknownCodec { .. }
+            | ReadError::Limit { .. } => false,
+        }
+    }
+
+    /// The exit status every tool gives when reading stops at this error
+    /// (README, "Exit codes"): 3 for a file whose bytes are at fault (a
+    /// header cut short included: no tool can read a log without one), 2
+    /// for what is the tool's own (a version or codec it does not know, a
+    /// failed read).
+    pub fn exit_code(&self) -> u8 {
+        if self.is_damage() {
+            abi::exit::DAMAGED
+        } else {
+            abi::exit::FAILED
         }
     }
 }
@@ -232,6 +267,12 @@ impl fmt::Display for ReadError {
                 "offset 0: not a tee-grate log (starts with {})",
                 crate::escape_bytes(found)
             ),
+            ReadError::UnknownCodec { offset, detail } => write!(f, "offset {offset}: {detail}"),
+            ReadError::Limit {
+                offset,
+                record_index,
+                detail,
+            } => write!(f, "offset {offset}: record {record_index}: {detail}"),
             ReadError::UnsupportedVersion {
                 offset,
                 major,

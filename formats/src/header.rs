@@ -134,9 +134,9 @@ impl LogHeader {
     /// preamble's CRC, which must match the version read (a 1.0 header has
     /// none, and nothing after its fields); bytes after it are a newer
     /// minor's fields and are ignored.
-    pub(crate) fn decode(major: u16, minor: u16, payload: &[u8]) -> Result<LogHeader, String> {
+    pub(crate) fn decode(major: u16, minor: u16, payload: &[u8]) -> Result<LogHeader, HeaderError> {
         let (body, rest): (Body, _) =
-            postcard::take_from_bytes(payload).map_err(|e| e.to_string())?;
+            postcard::take_from_bytes(payload).map_err(|e| HeaderError::Bad(e.to_string()))?;
         let (stored, rest) = match postcard::take_from_bytes::<u32>(rest) {
             Ok((crc, rest)) => (Some(crc), rest),
             Err(_) => (None, rest),
@@ -144,14 +144,14 @@ impl LogHeader {
         let expected = preamble_crc(major, minor);
         match stored {
             Some(crc) if crc != expected => {
-                return Err(format!(
+                return Err(HeaderError::Bad(format!(
                     "the version bytes ({major}.{minor}) do not match the header's checksum"
-                ))
+                )))
             }
             None if minor >= 1 || !rest.is_empty() => {
-                return Err(format!(
+                return Err(HeaderError::Bad(format!(
                     "the header claims version {major}.{minor} but has no preamble checksum"
-                ))
+                )))
             }
             _ => {}
         }
@@ -161,10 +161,10 @@ impl LogHeader {
             _ => postcard::take_from_bytes::<Codec>(rest)
                 .map(|(codec, _)| codec)
                 .map_err(|_| {
-                    format!(
+                    HeaderError::UnknownCodec(format!(
                         "the log is compressed with a codec this reader does not know \
                          (format {major}.{minor}): a newer tee-log may read it"
-                    )
+                    ))
                 })?,
         };
         Ok(LogHeader {
@@ -178,6 +178,23 @@ impl LogHeader {
             command_line: body.command_line,
             compression,
         })
+    }
+}
+
+/// Why a header frame's payload is not a header this reader can use.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// It is damaged.
+    Bad(String),
+    /// It names a codec this reader does not know: a newer writer's.
+    UnknownCodec(String),
+}
+
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderError::Bad(why) | HeaderError::UnknownCodec(why) => f.write_str(why),
+        }
     }
 }
 
@@ -207,7 +224,10 @@ mod tests {
         let body = &bytes[PREAMBLE_BYTES + header..];
         assert_eq!(LogHeader::decode(1, FORMAT_MINOR, body).unwrap(), h);
         let other_minor = LogHeader::decode(1, FORMAT_MINOR + 1, body).unwrap_err();
-        assert!(other_minor.contains("do not match"), "{other_minor}");
+        assert!(
+            matches!(&other_minor, HeaderError::Bad(why) if why.contains("do not match")),
+            "{other_minor}"
+        );
     }
 
     #[test]
@@ -246,6 +266,9 @@ mod tests {
         let mut body = bytes[PREAMBLE_BYTES + header..PREAMBLE_BYTES + header + payload].to_vec();
         *body.last_mut().unwrap() = 9;
         let error = LogHeader::decode(1, FORMAT_MINOR, &body).unwrap_err();
-        assert!(error.contains("codec"), "{error}");
+        assert!(
+            matches!(&error, HeaderError::UnknownCodec(why) if why.contains("codec")),
+            "{error}"
+        );
     }
 }

@@ -131,7 +131,10 @@ pub use crate::{
     frame::{COMPRESSED_FLAG, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},
     header::LogHeader,
     reader::in_order::{Entry, InSeqOrder},
-    reader::records::{read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT},
+    reader::records::{
+        read_all, LogContents, LogEnd, LogReader, RecoveryMode, DAMAGE_KEPT, INFLATION_SLACK,
+        MAX_INFLATION,
+    },
     record::{
         ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, Ending, ExecRecord, ExitRecord,
         ForkRecord, Record, SyscallRecord, TrailerRecord, UNUSED_ARG,

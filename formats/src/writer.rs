@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::compress::{Codec, Codecs, COMPRESS_MIN};
 use crate::encode::{self, Out};
 use crate::error::WriteError;
-use crate::frame::{self, Candidate, FrameHeader, LenBytes};
+use crate::frame::{self, Candidate, FrameHeader, LenBytes, MAX_FRAME_LEN};
 use crate::header::LogHeader;
 use crate::record::TrailerRecord;
 use crate::record::{DropReason, DroppedRecord, Record, SyscallRecord};
@@ -734,6 +734,11 @@ impl<'a> Prepared<'a> {
 
     /// An encoded payload, compressed when `codec` shrinks it.
     fn stored(plain: Vec<u8>, codecs: &Codecs) -> Result<Prepared<'a>, EncodeProblem> {
+        // A reader refuses a payload that decompresses past a frame's
+        // bound, however small it is stored.
+        if plain.len() > MAX_FRAME_LEN as usize {
+            return Err(EncodeProblem::TooLarge(plain.len() as u64));
+        }
         let (bytes, flagged) = match codecs.compress(&plain) {
             Some(shrunk) => (shrunk, true),
             None => (plain, false),

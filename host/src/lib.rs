@@ -95,12 +95,11 @@ pub fn run_main(programs: Vec<ProgramEntry>, argv: &[String]) -> ExitCode {
     });
     match runtime.run(argv) {
         Ok(outcome) => ExitCode::from(outcome.status as u8),
+        // A run Lind would have panicked in (a stack that lost a handler)
+        // is the tool's own failure in the one exit-code table.
         Err(err) => {
             eprintln!("host: {err}");
-            ExitCode::from(match err {
-                RunError::Stopped(_) => 101,
-                _ => 2,
-            })
+            ExitCode::from(abi::exit::FAILED)
         }
     }
 }

@@ -55,6 +55,10 @@ struct Options {
     /// Replay the good records of a damaged log.
     #[arg(long)]
     salvage: bool,
+    /// How many times the bytes they hold the log's compressed frames may
+    /// decompress to (plus 64 MiB); reading stops past it.
+    #[arg(long, value_name = "RATIO", default_value_t = formats::MAX_INFLATION)]
+    max_inflation: u64,
     /// Replay the log's file effects into DIR instead of a grate stack.
     #[arg(long, value_name = "DIR")]
     into_dir: Option<PathBuf>,
@@ -95,6 +99,8 @@ pub struct ReplayPlan {
     pub force: bool,
     pub passthrough: bool,
     pub salvage: bool,
+    /// `--max-inflation`.
+    pub max_inflation: u64,
 }
 
 /// What the command line asks for.
@@ -161,6 +167,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         force: options.force,
         passthrough: options.passthrough,
         salvage: options.salvage,
+        max_inflation: options.max_inflation,
     }))
 }
 

@@ -343,6 +343,24 @@ impl ReplayState {
                 schedule.skip("not a call");
                 continue;
             };
+            if now.ended.contains(&cage) {
+                schedule.skip("a record of a cage after its exit");
+                continue;
+            }
+            // A fork of a cage id the log has already shown: Lind never
+            // reuses one, so its driver would be a second player of it.
+            let reused = match &entry.record {
+                Record::Fork(f) if !f.thread => {
+                    now.driver_of.contains_key(&f.child)
+                        || now.forking.contains(&f.child)
+                        || now.ended.contains(&f.child)
+                }
+                _ => false,
+            };
+            if reused && now.driver_of.contains_key(&cage) {
+                schedule.skip("a fork of a cage id already in the log");
+                continue;
+            }
             // Field by field: `entry` borrows the feed.
             let playable = now.driver_of.contains_key(&cage) || now.forking.contains(&cage);
             if !playable {
@@ -383,6 +401,7 @@ impl ReplayState {
                 }
                 Record::Exit(exit) if exit.process => {
                     self.pairs.exit(CageId(exit.cage));
+                    schedule.end(exit.cage);
                     let status = exit.status;
                     return self.leave(&mut schedule, driver, Step::Exit { status });
                 }
@@ -441,6 +460,12 @@ impl ReplayState {
         let info = formats::lookup(call.nr).ok_or("call not in the catalog")?;
         if matches!(call.nr, nr::WAIT4 | nr::KILL) {
             return Err("process call (primary only)");
+        }
+        // A grate's handler-table and memory calls act on the runtime
+        // itself, not on a file system a stack could answer for: issued,
+        // one would reroute the driver's own calls (docs/lind-3i.md §3).
+        if (nr::REGISTER_HANDLER..=nr::COPY_HANDLER_TABLE_TO_CAGE).contains(&call.nr) {
+            return Err("3i's own call (never replayed)");
         }
         // No app can pass a C string with a NUL inside: such a record was
         // made by hand, and replayed it would name another path.

@@ -40,7 +40,7 @@ impl ReplayError {
     /// whether the replay diverged).
     pub fn exit_status(&self) -> i32 {
         let code = match self {
-            ReplayError::LogRead { error, .. } if error.is_damage() => abi::exit::DAMAGED,
+            ReplayError::LogRead { error, .. } => error.exit_code(),
             _ => abi::exit::FAILED,
         };
         i32::from(code)

@@ -9,6 +9,7 @@
 
 use crate::engine::ReplayOptions;
 use crate::schedule::Entry;
+use abi::limits::PATH_MAX;
 use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
@@ -94,6 +95,14 @@ pub struct DirSummary {
     pub incomplete: Vec<String>,
 }
 
+/// A path no call could pass, or one that resolves to such.
+fn too_long(path: &[u8]) -> String {
+    format!(
+        "{}...: a path of {PATH_MAX} bytes or more",
+        String::from_utf8_lossy(&path[..path.len().min(64)])
+    )
+}
+
 /// `..` past the top, or a symlink inside the directory.
 fn refuse(path: &[u8]) -> String {
     format!(
@@ -109,6 +118,11 @@ impl DirReplay<'_> {
 
     /// Resolves a recorded path to a path relative to the target directory.
     fn resolve(&mut self, cage: u64, dirfd: i32, raw: &[u8]) -> Result<PathBuf, String> {
+        // No call can pass a longer path (ENAMETOOLONG), and each of its
+        // components costs a check below.
+        if raw.len() >= PATH_MAX {
+            return Err(too_long(raw));
+        }
         let text = String::from_utf8_lossy(raw).into_owned();
         let files = self.cage(cage).clone();
         let mut rel = if text.starts_with('/') {
@@ -135,6 +149,9 @@ impl DirReplay<'_> {
                 }
                 Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
             }
+        }
+        if rel.as_os_str().len() >= PATH_MAX {
+            return Err(too_long(raw));
         }
         let mut at = self.root.to_path_buf();
         for part in rel.components() {
@@ -355,8 +372,11 @@ impl DirReplay<'_> {
                         }
                     }
                 } else {
-                    open.offset
+                    // An offset an lseek or reads moved past what a cage
+                    // can name is refused like any other.
+                    within_offsets(call, open.offset)?
                 };
+                within_offsets(call, at.saturating_add(data.len() as u64))?;
                 if self.handle(full.clone()).map_err(io)?.is_none() {
                     return Ok(());
                 }
@@ -368,12 +388,14 @@ impl DirReplay<'_> {
             }
             nr::READ | nr::READV => {
                 if let Some(open) = self.fd(cage, args[0]) {
-                    open.lock().unwrap_or_else(|e| e.into_inner()).offset += call.result as u64;
+                    let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                    open.offset = open.offset.saturating_add(call.result as u64);
                 }
             }
             nr::LSEEK => {
                 if let Some(open) = self.fd(cage, args[0]) {
-                    open.lock().unwrap_or_else(|e| e.into_inner()).offset = call.result as u64;
+                    let to = within_offsets(call, call.result as u64)?;
+                    open.lock().unwrap_or_else(|e| e.into_inner()).offset = to;
                 }
             }
             nr::FTRUNCATE => {
@@ -462,9 +484,11 @@ fn within_offsets(call: &SyscallRecord, value: u64) -> Result<u64, String> {
     }
 }
 
-/// O_NOFOLLOW for the host's open: no symlink in the target is followed.
+/// O_NOFOLLOW for the host's open: no symlink in the target is followed;
+/// and O_NONBLOCK: a FIFO at a recorded path fails the open (ENXIO with no
+/// reader) rather than wait for one.
 fn libc_nofollow() -> i32 {
-    open_flags::O_NOFOLLOW
+    open_flags::O_NOFOLLOW | open_flags::O_NONBLOCK
 }
 
 fn set_len(path: &Path, len: u64) -> std::io::Result<()> {

@@ -120,7 +120,7 @@ fn open_log(rt: &dyn ThreeI, plan: &ReplayPlan) -> Result<InSeqOrder<LogFile>, R
         RecoveryMode::Strict
     };
     match LogReader::new(std::io::BufReader::with_capacity(LOG_BUFFER, file), mode) {
-        Ok(reader) => Ok(InSeqOrder::new(reader)),
+        Ok(reader) => Ok(InSeqOrder::new(reader.max_inflation(plan.max_inflation))),
         Err(error) => Err(ReplayError::LogRead { log, error }),
     }
 }

@@ -139,6 +139,10 @@ pub struct Schedule {
     pub forking: HashSet<u64>,
     /// Drivers still running.
     pub live: HashSet<CageId>,
+    /// Recorded cages whose process exit has been replayed: nothing of
+    /// theirs is played after it (Lind never reuses a cage id, so a log
+    /// that shows one again was not recorded so).
+    pub ended: HashSet<u64>,
     /// Skipped records by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
     /// The condition each driver waits on for its turn, made the first
@@ -178,6 +182,13 @@ impl Schedule {
         self.driver_of.insert(cage, driver);
         self.forking.remove(&cage);
         self.live.insert(driver);
+    }
+
+    /// `cage`'s process exit has been handed to its driver: no driver
+    /// plays it any more.
+    pub fn end(&mut self, cage: u64) {
+        self.driver_of.remove(&cage);
+        self.ended.insert(cage);
     }
 
     /// The condition `driver` waits on.

@@ -10,7 +10,7 @@ use crate::error::{Damage, DamageReason, DamageTally, ReadError};
 use crate::frame::{
     decode_version, ENDING_MINOR, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, PREAMBLE_BYTES,
 };
-use crate::header::LogHeader;
+use crate::header::{HeaderError, LogHeader};
 use crate::reader::frames::{FrameReader, Next};
 use crate::record::{Ending, Record, TrailerRecord};
 
@@ -108,7 +108,49 @@ pub struct LogReader<R> {
     codecs: Codecs,
     /// Frames read so far with the compressed flag.
     compressed: u64,
+    /// What compressed frames held and claimed, against the limit.
+    inflation: Inflation,
 }
+
+/// Bytes compressed frames held, and what they claim to decompress to.
+#[derive(Debug)]
+struct Inflation {
+    stored: u64,
+    inflated: u64,
+    /// How many times the stored bytes they may decompress to.
+    max: u64,
+}
+
+impl Inflation {
+    /// Counts a frame of `stored` bytes claiming `claimed`; what is wrong
+    /// if that passes the limit.
+    fn count(&mut self, stored: usize, claimed: usize) -> Result<(), String> {
+        self.stored += stored as u64;
+        self.inflated += claimed as u64;
+        let allowed = self
+            .stored
+            .saturating_mul(self.max)
+            .saturating_add(INFLATION_SLACK);
+        if self.inflated <= allowed {
+            return Ok(());
+        }
+        Err(format!(
+            "compressed frames would decompress to {} bytes, more than {} times the {} \
+             bytes they hold (--max-inflation)",
+            self.inflated, self.max, self.stored
+        ))
+    }
+}
+
+/// The default most a log's compressed frames may decompress to: this
+/// many times the bytes they hold (plus [`INFLATION_SLACK`]). Real logs
+/// compress far less (a repeated 4 KiB block: 13 times); a crafted one
+/// can claim 27,000 times.
+pub const MAX_INFLATION: u64 = 1024;
+
+/// Decompressed bytes allowed beyond the ratio, so a short log of a few
+/// highly compressible frames still reads.
+pub const INFLATION_SLACK: u64 = 64 << 20;
 
 /// Everything [`read_all`] found in a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,8 +241,14 @@ impl<R: Read> LogReader<R> {
                     offset,
                     reason: DamageReason::BadPayload { detail },
                 };
-                let header =
-                    LogHeader::decode(major, minor, frames.payload(payload)).map_err(bad)?;
+                let header = LogHeader::decode(major, minor, frames.payload(payload)).map_err(
+                    |e| match e {
+                        HeaderError::Bad(detail) => bad(detail),
+                        HeaderError::UnknownCodec(detail) => {
+                            ReadError::UnknownCodec { offset, detail }
+                        }
+                    },
+                )?;
                 if flagged != (header.compression != Codec::None) {
                     return Err(bad(format!(
                         "the header frame's compressed flag disagrees with its codec ({})",
@@ -241,8 +289,21 @@ impl<R: Read> LogReader<R> {
             merge: false,
             codecs: Codecs::new(header.compression),
             compressed: 0,
+            inflation: Inflation {
+                stored: 0,
+                inflated: 0,
+                max: MAX_INFLATION,
+            },
             header,
         })
+    }
+
+    /// Lets compressed frames decompress to `ratio` times the bytes they
+    /// hold (plus [`INFLATION_SLACK`]); past that, reading stops with
+    /// [`ReadError::Limit`].
+    pub fn max_inflation(mut self, ratio: u64) -> Self {
+        self.inflation.max = ratio;
+        self
     }
 
     /// In salvage mode, reads on into a second log concatenated to this one
@@ -282,6 +343,16 @@ impl<R: Read> LogReader<R> {
                     let stored = self.frames.payload(payload);
                     if flagged {
                         self.compressed += 1;
+                        if let Ok((claimed, _)) = self.codecs.claim(stored) {
+                            if let Err(detail) = self.inflation.count(stored.len(), claimed) {
+                                self.stopped = true;
+                                return Err(ReadError::Limit {
+                                    offset,
+                                    record_index: self.index,
+                                    detail,
+                                });
+                            }
+                        }
                     }
                     let decoded = if flagged {
                         self.codecs

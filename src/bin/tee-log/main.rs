@@ -66,7 +66,14 @@ Exit codes (one scheme for tee-grate, tee-replay and tee-log):
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How many times the bytes they hold a log's compressed frames may
+    /// decompress to (plus 64 MiB); reading stops past it.
+    #[arg(long, global = true, value_name = "RATIO", default_value_t = formats::MAX_INFLATION)]
+    max_inflation: u64,
 }
+
+/// `--max-inflation`, for every log this run opens.
+static MAX_INFLATION: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -150,6 +157,11 @@ enum Command {
         /// Replace output files that exist.
         #[arg(long)]
         force: bool,
+        /// The most lanes to draw (one per cage, one more per call
+        /// overlapping another of its cage): a log needing more is refused
+        /// at the record that passes it.
+        #[arg(long, value_name = "N", default_value_t = timeline::MAX_LANES)]
+        max_lanes: usize,
     },
     /// Shrink a log to a small one that replays to the same first
     /// divergence (same call, same kind of difference), by delta debugging
@@ -197,6 +209,10 @@ enum Command {
         /// Replace the C file if it exists.
         #[arg(long)]
         force: bool,
+        /// The largest C file to write, in bytes: a log that would need
+        /// more is refused at the record that passes it.
+        #[arg(long, value_name = "BYTES", default_value_t = repro::MAX_SOURCE)]
+        max_source: usize,
     },
     /// Show where two logs first disagree: 0 same, 1 different.
     Diff {
@@ -231,6 +247,16 @@ impl Failure {
         }
     }
 
+    /// An output file that could not be made (its message names it).
+    pub fn output(file: &Path, error: boundary::guest_file::OutputError) -> Failure {
+        let message = error.to_string();
+        let message = message
+            .strip_prefix(&format!("{}: ", error.path))
+            .unwrap_or(&message)
+            .to_string();
+        Failure::other(file, message)
+    }
+
     pub fn log(file: &Path, error: ReadError) -> Failure {
         Failure::Log {
             file: file.to_owned(),
@@ -254,7 +280,7 @@ impl Failure {
 
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Log { error, .. } if error.is_damage() => exit::DAMAGED,
+            Failure::Log { error, .. } => error.exit_code(),
             _ => exit::FAILED,
         }
     }
@@ -306,6 +332,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    MAX_INFLATION.get_or_init(|| cli.max_inflation);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let code = match cli.command {
@@ -376,13 +403,24 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             file,
             output,
             force,
-        } => repro::run(&file, &output, force, &mut out)?,
+            max_source,
+        } => repro::run(&file, &output, force, max_source, &mut out)?,
         Command::Timeline {
             file,
             json,
             svg,
             force,
-        } => timeline::run(&file, &timeline::Options { json, svg, force }, &mut out)?,
+            max_lanes,
+        } => timeline::run(
+            &file,
+            &timeline::Options {
+                json,
+                svg,
+                force,
+                max_lanes,
+            },
+            &mut out,
+        )?,
     };
     out.flush()?;
     Ok(code)
@@ -397,7 +435,16 @@ pub fn open(
         file: file.to_owned(),
         error,
     })?;
-    formats::LogReader::new(f, mode).map_err(|e| Failure::log(file, e))
+    reader(f, mode).map_err(|e| Failure::log(file, e))
+}
+
+/// A reader over `source` with this run's limits.
+pub fn reader<R: std::io::Read>(
+    source: R,
+    mode: formats::RecoveryMode,
+) -> Result<formats::LogReader<R>, formats::ReadError> {
+    let ratio = *MAX_INFLATION.get().unwrap_or(&formats::MAX_INFLATION);
+    formats::LogReader::new(source, mode).map(|r| r.max_inflation(ratio))
 }
 
 /// A warning on stderr, in the error format.

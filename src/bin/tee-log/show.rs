@@ -83,7 +83,7 @@ pub fn body(record: &Record, strsize: usize) -> String {
             "--- {} records dropped ({}): {} ---",
             d.count,
             reason_name(d.reason),
-            d.detail
+            escape_bytes(d.detail.as_bytes())
         ),
         Record::Trailer(t) => format!(
             "--- end of log: {} records, {} bytes ---",

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{is_error, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
+use formats::{escape_bytes, is_error, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
 
 use crate::meter::Meter;
 use crate::when::{seconds, utc};
@@ -130,12 +130,17 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         out,
         "{}: written by {} {}, abi {}, created {}",
         file.display(),
-        h.writer,
-        h.writer_version,
-        h.abi,
+        escape_bytes(h.writer.as_bytes()),
+        escape_bytes(h.writer_version.as_bytes()),
+        escape_bytes(h.abi.as_bytes()),
         utc(h.created_unix_ms)
     )?;
-    writeln!(out, "command: {}", h.command_line.join(" "))?;
+    let command: Vec<String> = h
+        .command_line
+        .iter()
+        .map(|word| escape_bytes(word.as_bytes()))
+        .collect();
+    writeln!(out, "command: {}", command.join(" "))?;
     let records = reader.records_read();
     writeln!(
         out,

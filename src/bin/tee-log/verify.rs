@@ -19,13 +19,15 @@ pub fn run(file: &Path, out: &mut impl Write) -> Result<ExitCode, Failure> {
         error,
     })?;
     // Salvage reads past damage so the verdict can say how much there is.
-    let reader = match formats::LogReader::new(source, RecoveryMode::Salvage) {
+    let reader = match crate::reader(source, RecoveryMode::Salvage) {
         Ok(r) => r,
-        Err(e @ ReadError::TruncatedHeader { .. }) => {
-            writeln!(out, "{}: torn: {e}", file.display())?;
-            return Ok(ExitCode::from(TORN));
-        }
-        Err(e @ (ReadError::BadMagic { .. } | ReadError::BadHeader { .. })) => {
+        // A log without a whole header is one no tool can read, as every
+        // tool says: corrupt, not torn.
+        Err(
+            e @ (ReadError::BadMagic { .. }
+            | ReadError::BadHeader { .. }
+            | ReadError::TruncatedHeader { .. }),
+        ) => {
             writeln!(out, "{}: corrupt: {e}", file.display())?;
             return Ok(ExitCode::from(CORRUPT));
         }

@@ -108,8 +108,11 @@ fn write_log(
     records: &[Record],
     kept: &BTreeSet<usize>,
 ) -> Result<(), Failure> {
-    let _ = std::fs::remove_file(path);
-    let writer = LogWriter::create(path, header, SyncPolicy::OnExit)
+    // Candidates are replaced freely (a scratch directory of the tool's
+    // own); the output goes through the rule every output follows.
+    let file = boundary::tool_file::create_host_output(path, true)
+        .map_err(|e| Failure::output(path, e))?;
+    let writer = LogWriter::new(file, header, SyncPolicy::OnExit)
         .map_err(|e| Failure::other(path, e.to_string()))?;
     for &i in kept {
         writer.append(&records[i]);
@@ -135,12 +138,19 @@ fn replay_binary() -> Result<PathBuf, String> {
 }
 
 pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCode, Failure> {
-    if options.output.exists() && !options.force {
-        return Err(Failure::other(
-            &options.output,
-            "exists; pass --force to replace it",
-        ));
+    // Claimed before the search, by the rule every output follows, so a
+    // file in the way is refused before minutes are spent; given up if
+    // the search finds nothing to write.
+    boundary::tool_file::create_host_output(&options.output, options.force)
+        .map_err(|e| Failure::output(&options.output, e))?;
+    let reduced = reduce(file, options, out);
+    if reduced.is_err() {
+        let _ = std::fs::remove_file(&options.output);
     }
+    reduced
+}
+
+fn reduce(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCode, Failure> {
     let reader = open(file, RecoveryMode::Strict)?;
     let header = reader.header().clone();
     let mut records = Vec::new();

@@ -31,7 +31,7 @@ pub fn statement(p: &mut Program, call: &SyscallRecord) -> Option<(String, Check
     let fd = |i: usize| format!("FD({})", a[i].0 as i32);
     let path = |i: usize| -> Option<String> {
         let b = input(call, i)?;
-        (b.truncated_from.is_none()).then(|| c_str(&b.data))
+        (b.truncated_from.is_none()).then(|| c_str(&contained(&b.data)))
     };
     let bytes = |p: &mut Program, i: usize, count: i64| -> Option<String> {
         let b = input(call, i)?;
@@ -69,6 +69,9 @@ pub fn statement(p: &mut Program, call: &SyscallRecord) -> Option<(String, Check
         }
         "writev" => {
             let count = v(2);
+            if !(0..=IOV_MAX).contains(&count) {
+                return None;
+            }
             let mut parts = Vec::new();
             for i in 0..count {
                 let b = call
@@ -149,6 +152,9 @@ pub fn statement(p: &mut Program, call: &SyscallRecord) -> Option<(String, Check
         }
         "readv" => {
             let count = v(2);
+            if !(0..=IOV_MAX).contains(&count) {
+                return None;
+            }
             let mut parts = Vec::new();
             let mut at = 0i64;
             for i in 0..count {
@@ -237,10 +243,47 @@ pub fn statement(p: &mut Program, call: &SyscallRecord) -> Option<(String, Check
 /// Bytes of the buffer reads go into (the prelude's `scratch`).
 pub const SCRATCH: i64 = 1 << 16;
 
+/// The most iovecs a readv or writev may pass (Linux's `IOV_MAX`): a
+/// record claiming more is not expressed.
+const IOV_MAX: i64 = 1024;
+
+/// A recorded path made to stay below the directory the reproducer runs
+/// in: the leading `/` dropped and each `..` renamed `__`, so "run it in
+/// an empty directory" holds whatever the log says.
+pub fn contained(path: &[u8]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|part| !part.is_empty() && *part != b".")
+        .map(|part| if part == b".." { &b"__"[..] } else { part })
+        .collect();
+    if parts.is_empty() {
+        return b".".to_vec();
+    }
+    parts.join(&b'/')
+}
+
 pub fn check_of(call: &SyscallRecord, check: Check) -> char {
     let info = lookup(call.nr);
     match (check, info.map(|i| i.ret)) {
         (Check::Success, _) | (_, Some(RetKind::Fd | RetKind::Value | RetKind::ChildId)) => 's',
         _ => 'x',
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contained;
+
+    #[test]
+    fn a_path_never_leaves_the_directory() {
+        for (given, want) in [
+            (&b"/etc/passwd"[..], &b"etc/passwd"[..]),
+            (b"../../x", b"__/__/x"),
+            (b"a/./b/../c", b"a/b/__/c"),
+            (b"//", b"."),
+            (b"demo-out/notes.txt", b"demo-out/notes.txt"),
+        ] {
+            assert_eq!(contained(given), want, "{}", String::from_utf8_lossy(given));
+        }
     }
 }

@@ -45,9 +45,18 @@ struct CageCode {
     body: String,
 }
 
+/// The default largest C file `repro` writes (`--max-source`): a log
+/// claims any sizes it likes, and the source is held whole until written.
+pub const MAX_SOURCE: usize = 64 << 20;
+
+/// The C text one byte of data takes in an array (` 0xNN,`), at most.
+const C_PER_BYTE: usize = 6;
+
 /// The program being written.
 #[derive(Default)]
 struct Program {
+    /// Bytes of C so far.
+    size: usize,
     /// Byte arrays, written before the functions.
     data: String,
     cages: BTreeMap<u64, CageCode>,
@@ -61,6 +70,7 @@ impl Program {
     fn array(&mut self, bytes: &[u8]) -> String {
         self.arrays += 1;
         let name = format!("b{}", self.arrays);
+        let before = self.data.len();
         let _ = write!(
             self.data,
             "static const unsigned char {name}[{}] = {{",
@@ -76,10 +86,12 @@ impl Program {
             let _ = write!(self.data, " {b:#04x},");
         }
         self.data.push_str("\n};\n");
+        self.size += self.data.len() - before;
         name
     }
 
     fn line(&mut self, cage: u64, text: &str) {
+        self.size += text.len() + 5;
         let code = self.cages.entry(cage).or_default();
         code.body.push_str("    ");
         code.body.push_str(text);
@@ -98,16 +110,35 @@ pub fn run(
     file: &Path,
     output: &Path,
     force: bool,
+    max_source: usize,
     out: &mut impl Write,
 ) -> Result<ExitCode, Failure> {
-    if output.exists() && !force {
-        return Err(Failure::other(output, "exists; pass --force to replace it"));
-    }
     let reader = open(file, RecoveryMode::Strict)?;
     let mut p = Program::default();
     let mut root: Option<u64> = None;
     for entry in InSeqOrder::new(reader) {
         let entry = entry.map_err(|e| Failure::log(file, e))?;
+        // Checked before the record's arrays are made, so memory stays
+        // within the budget whatever sizes the log claims.
+        let data: usize = match &entry.record {
+            Record::Syscall(call) => call
+                .inputs
+                .iter()
+                .chain(&call.outputs)
+                .map(|b| b.data.len())
+                .sum(),
+            _ => 0,
+        };
+        if p.size + data * C_PER_BYTE + 4096 > max_source {
+            return Err(Failure::other(
+                file,
+                format!(
+                    "record {}: the reproducer would pass {max_source} bytes of C \
+                     (--max-source); shorten the log first (tee-log reduce)",
+                    entry.index
+                ),
+            ));
+        }
         match &entry.record {
             Record::Fork(f) if !f.thread => {
                 if root.is_none() {
@@ -171,11 +202,13 @@ pub fn run(
                         if matches!(lookup(call.nr).map(|i| i.name), Some("read" | "pread64"))
                             && call.result > 0
                         {
-                            if let Some(b) = call
-                                .outputs
-                                .iter()
-                                .find(|b| b.arg == 1 && b.truncated_from.is_none())
-                            {
+                            // Only what the read into scratch can hold is
+                            // compared.
+                            if let Some(b) = call.outputs.iter().find(|b| {
+                                b.arg == 1
+                                    && b.truncated_from.is_none()
+                                    && b.data.len() as i64 <= calls::SCRATCH
+                            }) {
                                 let name = p.array(&b.data);
                                 p.line(
                                     call.cage,
@@ -245,10 +278,13 @@ pub fn run(
         "\nint main(void)\n{{\n    setvbuf(stdout, NULL, _IONBF, 0);\n    for (int i = 0; i < MAX_FD; i++)\n        fdmap[i] = i;\n    int status = cage_{root}();\n    while (wait(NULL) > 0)\n        ;\n    fprintf(stderr, \"repro: %d calls checked, no mismatch; {} calls not expressed\\n\", checked);\n    return status;\n}}\n",
         p.not_expressed
     );
-    std::fs::write(output, c).map_err(|error| Failure::File {
-        file: output.to_owned(),
-        error,
-    })?;
+    let mut made = boundary::tool_file::create_host_output(output, force)
+        .map_err(|e| Failure::output(output, e))?;
+    made.write_all(c.as_bytes())
+        .map_err(|error| Failure::File {
+            file: output.to_owned(),
+            error,
+        })?;
     writeln!(
         out,
         "{}: {} calls expressed, {} not (comments in the source); build with cc or lind_compile",

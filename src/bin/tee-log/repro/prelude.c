@@ -4,7 +4,8 @@
  * (a recorded fork is a real fork), and checks each result against the
  * recording: the first mismatch is printed and the process exits 1.
  * Build: cc -o repro repro.c   (or lind_compile repro.c on Lind)
- * Run it in an empty directory: the recorded paths are used as they are.
+ * Run it in an empty directory: every recorded path is taken below it
+ * (a leading / dropped, each .. renamed __), so it touches nothing else.
  */
 #define _GNU_SOURCE
 #include <errno.h>

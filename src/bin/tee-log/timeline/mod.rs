@@ -12,7 +12,7 @@ mod svg;
 mod trace_json;
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +30,8 @@ pub struct Options {
     pub svg: Option<PathBuf>,
     /// Replace output files that exist.
     pub force: bool,
+    /// The most lanes to draw (`--max-lanes`).
+    pub max_lanes: usize,
 }
 
 /// One thing on the timeline, in nanoseconds since the log's creation.
@@ -70,22 +72,56 @@ pub enum Mark<'r> {
 /// How long a fork's slice lasts: long enough to be drawn and bound to.
 pub const FORK_NS: u64 = 1_000;
 
+/// The default most lanes a timeline draws (`--max-lanes`), over all
+/// cages: a lane per cage, and one more for each call overlapping another
+/// of its cage. Each lane costs the SVG a row of cells, and a log can
+/// claim any number of cages and overlaps.
+pub const MAX_LANES: usize = 1024;
+
 /// The lanes of each cage: when each one's last call ends.
-#[derive(Default)]
 pub struct Lanes {
     ends: BTreeMap<u64, Vec<u64>>,
+    /// Lanes made so far, and the most there may be.
+    made: usize,
+    limit: usize,
 }
 
+/// A record would need more lanes than the limit allows.
+#[derive(Debug)]
+pub struct TooManyLanes;
+
 impl Lanes {
+    /// No lanes yet; at most `limit` of them.
+    pub fn new(limit: usize) -> Lanes {
+        Lanes {
+            ends: BTreeMap::new(),
+            made: 0,
+            limit,
+        }
+    }
+
     /// The first lane of `cage` free at `start`, now busy until `end`.
-    pub fn place(&mut self, cage: u64, start: u64, end: u64) -> usize {
+    pub fn place(&mut self, cage: u64, start: u64, end: u64) -> Result<usize, TooManyLanes> {
+        self.touch(cage)?;
         let ends = self.ends.entry(cage).or_default();
         let lane = ends.iter().position(|&e| e <= start).unwrap_or(ends.len());
-        match ends.get_mut(lane) {
-            Some(e) => *e = end,
-            None => ends.push(end),
+        if let Some(e) = ends.get_mut(lane) {
+            *e = end;
+        } else if ends.is_empty() {
+            // The lane `touch` made for the cage.
+            ends.push(end);
+        } else if self.made < self.limit {
+            ends.push(end);
+            self.made += 1;
+        } else {
+            return Err(TooManyLanes);
         }
-        lane
+        Ok(lane)
+    }
+
+    /// The most lanes there may be.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// Every cage seen, with its number of lanes (at least one).
@@ -94,8 +130,17 @@ impl Lanes {
     }
 
     /// Makes sure `cage` has a row even if it made no call.
-    pub fn touch(&mut self, cage: u64) {
-        self.ends.entry(cage).or_default();
+    pub fn touch(&mut self, cage: u64) -> Result<(), TooManyLanes> {
+        if self.ends.contains_key(&cage) {
+            return Ok(());
+        }
+        if self.made >= self.limit {
+            return Err(TooManyLanes);
+        }
+        // A cage's first lane is made here, empty until a call uses it.
+        self.ends.insert(cage, Vec::new());
+        self.made += 1;
+        Ok(())
     }
 }
 
@@ -116,6 +161,16 @@ pub fn walk(
         };
         reader.take_damage();
         meter.set(reader.valid_offset());
+        let limit = lanes.limit;
+        let too_many = |TooManyLanes| {
+            Failure::other(
+                file,
+                format!(
+                    "record {index}: more than {limit} lanes (one per cage, one more per \
+                     call overlapping another of its cage); give --max-lanes to draw more"
+                ),
+            )
+        };
         let mark = match &record {
             Record::Syscall(r) => {
                 let end_ns = r.time_us.saturating_mul(1_000);
@@ -123,7 +178,7 @@ pub fn walk(
                 Mark::Call {
                     record: r,
                     index,
-                    lane: lanes.place(r.cage, start_ns, end_ns),
+                    lane: lanes.place(r.cage, start_ns, end_ns).map_err(too_many)?,
                     start_ns,
                     end_ns,
                     class: lookup(r.nr).map_or(CallClass::Misc, |i| i.class),
@@ -133,18 +188,20 @@ pub fn walk(
             Record::Fork(f) => {
                 let at_ns = f.time_us.saturating_mul(1_000);
                 if !f.thread {
-                    lanes.touch(f.child);
+                    lanes.touch(f.child).map_err(too_many)?;
                 }
                 Mark::Fork {
                     parent: f.parent,
                     child: f.child,
                     thread: f.thread,
-                    lane: lanes.place(f.parent, at_ns, at_ns + FORK_NS),
+                    lane: lanes
+                        .place(f.parent, at_ns, at_ns + FORK_NS)
+                        .map_err(too_many)?,
                     at_ns,
                 }
             }
             Record::Exec(e) => {
-                lanes.touch(e.cage);
+                lanes.touch(e.cage).map_err(too_many)?;
                 Mark::Exec {
                     cage: e.cage,
                     path: &e.path,
@@ -152,7 +209,7 @@ pub fn walk(
                 }
             }
             Record::Exit(e) => {
-                lanes.touch(e.cage);
+                lanes.touch(e.cage).map_err(too_many)?;
                 Mark::Exit {
                     cage: e.cage,
                     status: e.status,
@@ -188,27 +245,15 @@ pub fn decoded(r: &SyscallRecord) -> String {
     describe_call(r, 32)
 }
 
-/// Creates an output file, refusing one that exists unless `force`.
+/// Creates an output file by the rule every tool's output follows.
 fn create(path: &Path, force: bool) -> Result<BufWriter<File>, Failure> {
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let file = options.open(path).map_err(|error| match error.kind() {
-        io::ErrorKind::AlreadyExists => Failure::other(path, "exists; pass --force to replace it"),
-        _ => Failure::File {
-            file: path.to_owned(),
-            error,
-        },
-    })?;
-    Ok(BufWriter::new(file))
+    boundary::tool_file::create_host_output(path, force)
+        .map(BufWriter::new)
+        .map_err(|e| Failure::output(path, e))
 }
 
 /// Writes one kind of output from the log.
-type Draw = fn(&Path, &Meter, &mut dyn Write) -> Result<(), Failure>;
+type Draw = fn(&Path, &Meter, Lanes, &mut dyn Write) -> Result<(), Failure>;
 
 pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCode, Failure> {
     // The SVG reads the log twice: once for its lanes and span.
@@ -225,7 +270,8 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
         let Some(path) = path else { continue };
         let mut sink = create(path, options.force)?;
         let meter = Meter::for_file(file, "timeline", passes);
-        draw(file, &meter, &mut sink).map_err(|f| f.on(path))?;
+        let lanes = Lanes::new(options.max_lanes);
+        draw(file, &meter, lanes, &mut sink).map_err(|f| f.on(path))?;
         sink.flush().map_err(|e| Failure::from(e).on(path))?;
         meter.finish();
         writeln!(out, "{}: {what}", path.display())?;

@@ -95,9 +95,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn write(file: &Path, meter: &Meter, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn write(file: &Path, meter: &Meter, lanes: Lanes, out: &mut dyn Write) -> Result<(), Failure> {
     // Pass 1: lanes, the time span and each cage's program.
-    let mut lanes = Lanes::default();
+    let limit = lanes.limit();
+    let mut lanes = lanes;
     let mut span = 1u64;
     let mut programs: BTreeMap<u64, String> = BTreeMap::new();
     walk(file, meter, &mut lanes, |mark, _| {
@@ -106,7 +107,9 @@ pub fn write(file: &Path, meter: &Meter, out: &mut dyn Write) -> Result<(), Fail
             Mark::Fork { at_ns, .. } => span = span.max(at_ns + FORK_NS),
             Mark::Exec { cage, path, at_ns } => {
                 span = span.max(*at_ns);
-                programs.insert(*cage, String::from_utf8_lossy(path).into_owned());
+                // The one rule for log text: control bytes, which XML
+                // cannot hold even as references, become escapes.
+                programs.insert(*cage, formats::escape_bytes(path));
             }
             Mark::Exit { at_ns, .. } => span = span.max(*at_ns),
         }
@@ -122,7 +125,7 @@ pub fn write(file: &Path, meter: &Meter, out: &mut dyn Write) -> Result<(), Fail
     let mut cells: HashMap<(u64, usize), BTreeMap<u64, Cell>> = HashMap::new();
     let mut ticks: Vec<(u64, u64, &'static str)> = Vec::new();
     let mut forks: Vec<(u64, usize, u64, u64)> = Vec::new();
-    let mut lanes = Lanes::default();
+    let mut lanes = Lanes::new(limit);
     walk(file, meter, &mut lanes, |mark, _| {
         match mark {
             Mark::Call {

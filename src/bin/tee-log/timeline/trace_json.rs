@@ -42,10 +42,14 @@ fn tid(lane: usize) -> u64 {
     lane as u64 + 1
 }
 
-pub fn write(file: &Path, meter: &Meter, out: &mut dyn Write) -> Result<(), Failure> {
+pub fn write(
+    file: &Path,
+    meter: &Meter,
+    mut lanes: Lanes,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     out.write_all(b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")?;
     let mut events = Events { out, first: true };
-    let mut lanes = Lanes::default();
     // Forks whose child has not made its first slice yet: flow id by child.
     let mut flows: HashMap<u64, u64> = HashMap::new();
     let mut programs: BTreeMap<u64, String> = BTreeMap::new();
