@@ -10,6 +10,8 @@ mod abi;
 mod cli;
 /// Logs made by hand.
 mod craft;
+/// Random hostile logs through every command, under time and memory limits.
+mod fuzz_tools;
 /// Logs crafted as an attacker would, against every tool.
 mod hostile;
 /// The live tee with grate stacks.

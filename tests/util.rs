@@ -44,35 +44,47 @@ pub fn spawn_command(command: &mut Command, what: &str) -> Child {
 }
 
 /// Waits for `child`, failing the test if it runs past the timeout.
-pub fn finish(mut child: Child, what: &str) -> Output {
+pub fn finish(child: Child, what: &str) -> Output {
+    wait_within(child, TIMEOUT).unwrap_or_else(|| panic!("{what}: still running after {TIMEOUT:?}"))
+}
+
+/// Runs `command` with no input and piped output; `None` if it ran past
+/// `limit` (it is killed).
+pub fn finish_within(command: &mut Command, limit: Duration) -> Option<Output> {
+    wait_within(spawn_command(command, "a command"), limit)
+}
+
+/// Waits for `child` at most `limit`, reading its output as it comes.
+fn wait_within(mut child: Child, limit: Duration) -> Option<Output> {
     let start = Instant::now();
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
     });
     let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
     });
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        if start.elapsed() > TIMEOUT {
+        if start.elapsed() > limit {
             let _ = child.kill();
-            panic!("{what}: still running after {TIMEOUT:?}");
+            let _ = child.wait();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    Output {
+    Some(Output {
         status: status.code().unwrap_or(-1),
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
-    }
+    })
 }
 
 /// Runs `name args` in `dir` to completion.

@@ -866,3 +866,128 @@ fn lind_unit_tests_run_as_bare_under_every_form() {
     run.remove_if(failures.is_empty());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The first divergence a `--report` names: seq, kind and sides.
+fn first_divergence(report_host_path: &str) -> Option<(u64, String, String)> {
+    let text = std::fs::read(report_host_path).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let first = json["divergences"].get(0)?;
+    Some((
+        first["seq"].as_u64()?,
+        first["kind"].as_str()?.to_owned(),
+        first["between"].to_string(),
+    ))
+}
+
+/// tee-replay.cwasm on Lind of `log` (a lindfs path) into `stacks`, with
+/// its report at `report`; the first divergence it names.
+fn lind_divergence(
+    kit: &Kit,
+    log: &str,
+    report: &str,
+    stacks: &[Vec<&str>],
+) -> Option<(u64, String, String)> {
+    let mut args = vec!["tee-replay.cwasm", "--force", "--report", report, log];
+    for stack in stacks {
+        args.push("%<");
+        args.extend(stack);
+        args.push("%>");
+    }
+    lind(&args);
+    first_divergence(&kit.host(report))
+}
+
+/// `tee-log reduce --lind` shrinks a divergence of Lind's own C imfs-grate
+/// (against imfs-grate under faulty-grate short-write, and that stack
+/// against the recording) by replaying every candidate on Lind; the small
+/// log replays on Lind to the same divergence, and its reproducer, built
+/// with lind_compile, names the record tee-replay names.
+#[test]
+fn reduce_on_lind_shrinks_a_divergence_of_lind_grates() {
+    let kit = Kit::get();
+    let run = kit.run_dir("reduce");
+    let log = run.path("files.log");
+    lind(&[
+        "tee-grate.cwasm",
+        "--record",
+        &log,
+        "%{",
+        "grates/imfs-grate.cwasm",
+        "%}",
+        kit.app(),
+        "files",
+        &run.path("out"),
+    ]);
+    let imfs = vec!["grates/imfs-grate.cwasm"];
+    let faulty = vec![
+        "grates/imfs-grate.cwasm",
+        "grates/faulty-grate.cwasm",
+        "short-write",
+    ];
+    for (mode, stacks) in [
+        ("--against", vec![imfs.clone(), faulty.clone()]),
+        ("--stack", vec![faulty.clone()]),
+    ] {
+        let whole = lind_divergence(kit, &log, &run.path("whole.json"), &stacks);
+        assert!(whole.is_some(), "{mode}: the recording does not diverge");
+        let small = run.path(&format!("small{mode}.log"));
+        let (from, to) = (kit.host(&log), kit.host(&small));
+        let mut args = vec![
+            "reduce", &from, "-o", &to, "--lind", "--budget", "600s", mode,
+        ];
+        for stack in &stacks {
+            args.push("%<");
+            args.extend(stack);
+            args.push("%>");
+        }
+        let reduced = kit.tee_log(&args);
+        assert_eq!(reduced.status, 0, "{mode}: {reduced:?}");
+        let dump = kit.tee_log(&["dump", &kit.host(&small)]).stdout;
+        let calls = dump
+            .lines()
+            .filter(|l| l.starts_with("[cage") && !l.contains("fork()") && !l.contains("execve("))
+            .count();
+        assert!(calls < 20, "{mode}: {calls} calls left:\n{dump}");
+        let again = lind_divergence(kit, &small, &run.path("small.json"), &stacks);
+        assert_eq!(again, whole, "{mode}: the small log diverges elsewhere");
+        println!("lind tier | reduce {mode:<9} on Lind | {reduced:?}");
+
+        // Its reproducer names the record tee-replay names for the
+        // faulty stack.
+        let build = tempfile::tempdir().expect("build dir");
+        let source = build.path().join("repro.c");
+        let made = kit.tee_log(&["repro", &kit.host(&small), "-o", source.to_str().unwrap()]);
+        assert_eq!(made.status, 0, "{made:?}");
+        let compiled = util::finish(
+            util::spawn_command(
+                std::process::Command::new("lind_compile")
+                    .args(["-s", "repro.c"])
+                    .current_dir(build.path()),
+                "lind_compile",
+            ),
+            "lind_compile -s repro.c",
+        );
+        let cwasm = build.path().join("repro.cwasm");
+        assert!(cwasm.is_file(), "lind_compile -s repro.c: {compiled:?}");
+        let repro = run.path("repro.cwasm");
+        std::fs::copy(&cwasm, kit.host(&repro)).expect("install repro.cwasm");
+        let mut args = faulty.clone();
+        args.push(&repro);
+        let mismatch = lind(&args);
+        let mut args = vec!["tee-replay.cwasm", small.as_str(), "%<"];
+        args.extend(&faulty);
+        args.push("%>");
+        let replayed = lind(&args);
+        let record_of = |text: &str, lead: &str| -> Option<u64> {
+            let at = text.find(lead)? + lead.len();
+            text[at..].split(' ').next()?.parse().ok()
+        };
+        let theirs = record_of(&replayed.stdout, "divergence at record ");
+        let ours = record_of(&mismatch.stderr, "first mismatch at record ");
+        assert!(
+            theirs.is_some() && theirs == ours,
+            "{mode}: tee-replay {replayed:?}\nrepro {mismatch:?}"
+        );
+    }
+    run.remove_if(true);
+}

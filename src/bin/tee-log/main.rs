@@ -185,6 +185,17 @@ enum Command {
         /// The divergence is one stack's against the recording.
         #[arg(long, conflicts_with = "against", required_unless_present = "against")]
         stack: bool,
+        /// Judge each candidate with tee-replay.cwasm on Lind (the stacks
+        /// are Lind grates, named by lindfs paths), not the native
+        /// tee-replay.
+        #[arg(long)]
+        lind: bool,
+        /// The Lind kit's root, where lind-boot runs (default $LIND_ROOT).
+        #[arg(long, value_name = "DIR", requires = "lind")]
+        lind_root: Option<PathBuf>,
+        /// lind-boot (default $LIND_BOOT).
+        #[arg(long, value_name = "PATH", requires = "lind")]
+        lind_boot: Option<PathBuf>,
         /// The divergence is between two stacks (or more, each against
         /// the first).
         #[arg(long)]
@@ -378,8 +389,15 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             force,
             stack,
             against: _,
+            lind,
+            lind_root,
+            lind_boot,
             words,
         } => {
+            let lind = lind
+                .then(|| reduce::lind_from(lind_root, lind_boot))
+                .transpose()
+                .map_err(|m| Failure::other(&file, m))?;
             let stacks = replay::cli::stack_chains(&words).map_err(|m| Failure::other(&file, m))?;
             let wanted = if stack { 1..=1 } else { 2..=usize::MAX };
             if !wanted.contains(&stacks.len()) {
@@ -396,6 +414,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 budget,
                 max_steps,
                 force,
+                lind,
             };
             reduce::run(&file, &options, &mut out)?
         }

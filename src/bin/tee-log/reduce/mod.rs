@@ -2,8 +2,11 @@
 //! divergence: the same call (by sequence number), the same kind of
 //! difference, between the same stacks. Candidates are well-formed logs
 //! (every call keeps what it needs, see [`deps`]) searched by delta
-//! debugging ([`ddmin`]); each is judged by running the native tee-replay
-//! on it, as a user would, in a scratch directory of its own.
+//! debugging ([`ddmin`]); each is judged by running tee-replay on it, as a
+//! user would, in a scratch directory of its own: the native one beside
+//! this tee-log, or (`--lind`) `tee-replay.cwasm` on a Lind runtime, with
+//! the candidate under lindfs, so a divergence of any Lind grate can be
+//! shrunk.
 //!
 //! The log is held in memory while it is reduced.
 
@@ -32,7 +35,29 @@ pub struct Options {
     pub budget: Duration,
     pub max_steps: Option<u64>,
     pub force: bool,
+    /// Judge candidates on Lind instead of natively.
+    pub lind: Option<Lind>,
 }
+
+/// A Lind runtime to replay candidates on: lind-boot, and the kit's root
+/// (where lind-boot runs; lindfs is `ROOT/lindfs`).
+#[derive(Clone, Debug)]
+pub struct Lind {
+    pub boot: PathBuf,
+    pub root: PathBuf,
+}
+
+/// Where candidates are replayed.
+enum Runner {
+    /// The native tee-replay beside this tee-log.
+    Native(PathBuf),
+    /// `tee-replay.cwasm` on Lind.
+    Lind(Lind),
+}
+
+/// How long one replay on Lind may take before the judge gives up on it:
+/// a stack that makes Lind panic leaves lind-boot running.
+const LIND_RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// The divergence a reduction keeps: which call, what kind of
 /// difference, between which sides.
@@ -56,32 +81,79 @@ impl Signature {
 
 /// Runs tee-replay on candidate logs.
 struct Judge {
-    replay: PathBuf,
+    runner: Runner,
     stacks: Vec<Vec<String>>,
+    /// A scratch directory: under lindfs when the runner is Lind.
     scratch: tempfile::TempDir,
     runs: u64,
 }
 
 impl Judge {
+    fn new(runner: Runner, stacks: Vec<Vec<String>>) -> Result<Judge, Failure> {
+        let scratch = match &runner {
+            Runner::Native(_) => tempfile::tempdir(),
+            Runner::Lind(lind) => tempfile::Builder::new()
+                .prefix(".tee-reduce-")
+                .tempdir_in(lind.root.join("lindfs")),
+        };
+        let scratch = scratch.map_err(|error| Failure::File {
+            file: std::env::temp_dir(),
+            error,
+        })?;
+        Ok(Judge {
+            runner,
+            stacks,
+            scratch,
+            runs: 0,
+        })
+    }
+
     /// The first divergence tee-replay reports for `log`, `None` when it
     /// reports none; `Err` when it fails to judge (exit 2 or 3).
     fn run(&mut self, log: &Path) -> Result<Option<Signature>, String> {
         self.runs += 1;
-        // tee-replay runs elsewhere: the log's path must not be relative.
-        let log = &std::fs::canonicalize(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let cwd = self.scratch.path().join(format!("run-{}", self.runs));
         std::fs::create_dir(&cwd).map_err(|e| format!("{}: {e}", cwd.display()))?;
         let report = cwd.join("report.json");
-        let mut command = Command::new(&self.replay);
-        command.arg("--report").arg(&report).arg(log);
-        for stack in &self.stacks {
-            command.arg("%<").args(stack).arg("%>");
-        }
-        let out = command
-            .current_dir(&cwd)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{}: {e}", self.replay.display()))?;
+        let out = match &self.runner {
+            Runner::Native(replay) => {
+                // tee-replay runs elsewhere: the log's path must not be relative.
+                let log =
+                    std::fs::canonicalize(log).map_err(|e| format!("{}: {e}", log.display()))?;
+                let mut command = Command::new(replay);
+                command.arg("--report").arg(&report).arg(log);
+                for stack in &self.stacks {
+                    command.arg("%<").args(stack).arg("%>");
+                }
+                command
+                    .current_dir(&cwd)
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("{}: {e}", replay.display()))?
+            }
+            Runner::Lind(lind) => {
+                // Lind programs see lindfs paths: the candidate goes there.
+                let candidate = cwd.join("candidate.tlog");
+                std::fs::copy(log, &candidate).map_err(|e| format!("{}: {e}", log.display()))?;
+                let lindfs = lind.root.join("lindfs");
+                let in_lindfs = |path: &Path| -> String {
+                    let rel = path.strip_prefix(&lindfs).unwrap_or(path);
+                    format!("/{}", rel.display())
+                };
+                let mut command = Command::new(&lind.boot);
+                command
+                    .arg("tee-replay.cwasm")
+                    .arg("--report")
+                    .arg(in_lindfs(&report))
+                    .arg(in_lindfs(&candidate));
+                for stack in &self.stacks {
+                    command.arg("%<").args(stack).arg("%>");
+                }
+                command.current_dir(&lind.root);
+                output_within(&mut command, LIND_RUN_LIMIT)
+                    .map_err(|e| format!("{}: {e}", lind.boot.display()))?
+            }
+        };
         let verdict = match out.status.code() {
             Some(0) => Ok(None),
             Some(1) => {
@@ -98,6 +170,32 @@ impl Judge {
         };
         let _ = std::fs::remove_dir_all(&cwd);
         verdict
+    }
+}
+
+/// `command`'s output, or an error once it has run past `limit` (then it
+/// is killed).
+fn output_within(command: &mut Command, limit: Duration) -> Result<std::process::Output, String> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            return child.wait_with_output().map_err(|e| e.to_string());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "tee-replay on Lind did not end within {} s",
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -121,6 +219,33 @@ fn write_log(
         Some(error) => Err(Failure::other(path, error)),
         None => Ok(()),
     }
+}
+
+/// The Lind runtime `--lind` names: the flags, else `LIND_ROOT` and
+/// `LIND_BOOT` as the kit's `env.sh` sets them; checked to be there.
+pub fn lind_from(root: Option<PathBuf>, boot: Option<PathBuf>) -> Result<Lind, String> {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let root = root
+        .or_else(|| from_env("LIND_ROOT"))
+        .ok_or("--lind needs the Lind kit: give --lind-root or set LIND_ROOT")?;
+    let boot = boot
+        .or_else(|| from_env("LIND_BOOT"))
+        .ok_or("--lind needs lind-boot: give --lind-boot or set LIND_BOOT")?;
+    if !boot.is_file() {
+        return Err(format!("{}: no lind-boot there", boot.display()));
+    }
+    let replay = root.join("lindfs/tee-replay.cwasm");
+    if !replay.is_file() {
+        return Err(format!(
+            "{}: no tee-replay.cwasm there (run lind/build.sh)",
+            replay.display()
+        ));
+    }
+    Ok(Lind { boot, root })
 }
 
 /// The native tee-replay beside this tee-log.
@@ -160,17 +285,11 @@ fn reduce(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitCo
             records.push(entry.record);
         }
     }
-    let replay = replay_binary().map_err(|m| Failure::other(file, m))?;
-    let scratch = tempfile::tempdir().map_err(|error| Failure::File {
-        file: std::env::temp_dir(),
-        error,
-    })?;
-    let mut judge = Judge {
-        replay,
-        stacks: options.stacks.clone(),
-        scratch,
-        runs: 0,
+    let runner = match &options.lind {
+        Some(lind) => Runner::Lind(lind.clone()),
+        None => Runner::Native(replay_binary().map_err(|m| Failure::other(file, m))?),
     };
+    let mut judge = Judge::new(runner, options.stacks.clone())?;
     let failed = |m: String| Failure::other(file, m);
     let Some(target) = judge.run(file).map_err(failed)? else {
         return Err(Failure::other(
