@@ -33,9 +33,9 @@
 //! # Does not do
 //! - It does not tee calls the catalog does not know; those go to the
 //!   primary only.
-//! - It cannot see cages that die by signal or trap (Lind reports none); an
-//!   app cage lost that way that is not the tee's own child keeps the tee
-//!   waiting.
+//! - It is told of no cage that dies by signal or trap (Lind reports none
+//!   to grates): it learns of one from a wait status, or finds it gone
+//!   once the first app cage has ended (`lifecycle`, docs/lind-3i.md §7.6).
 
 pub mod cli;
 mod dispatch;

@@ -256,14 +256,6 @@ impl TeeState {
         let status = readable.then(|| i32::from_le_bytes(status));
         self.ended_unseen(rt, CageId(ret as u64), status);
     }
-
-    /// Whether `cage` no longer exists: 3i refuses a call aimed at a dead
-    /// or exiting cage with -ESRCH before routing it (docs/lind-3i.md
-    /// §4.2), and getpid has no effect on a live one.
-    pub fn is_gone(&self, rt: &dyn ThreeI, cage: CageId) -> bool {
-        let args = Arg::all_unused(self.me);
-        rt.make_call(nr::GETPID, self.me, cage, &args) == Errno::ESRCH.ret()
-    }
 }
 
 #[cfg(test)]

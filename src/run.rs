@@ -170,7 +170,7 @@ impl Watch {
         };
         self.gone_for.retain(|cage, _| live.contains(cage));
         for cage in live {
-            if !state.is_gone(rt, cage) {
+            if !Guest::new(rt).is_gone(cage) {
                 self.gone_for.remove(&cage);
                 continue;
             }

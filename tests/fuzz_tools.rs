@@ -113,7 +113,11 @@ fn buffers(rng: &mut Rng) -> Vec<Buffer> {
 /// One random record of `cages`, numbered `seq`.
 fn record(rng: &mut Rng, seq: u64, cages: &[u64]) -> Record {
     let cage = rng.pick(cages);
-    let time_us = 1_000 + seq * 10 + rng.below(3) * rng.below(1_000_000);
+    let jitter = rng.below(3).wrapping_mul(rng.below(1_000_000));
+    let time_us = seq
+        .wrapping_mul(10)
+        .wrapping_add(1_000)
+        .wrapping_add(jitter);
     match rng.below(20) {
         0 => Record::Fork(ForkRecord {
             seq,

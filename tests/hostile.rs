@@ -439,7 +439,12 @@ fn into_dir_refuses_deep_paths_far_offsets_and_does_not_wait_on_a_fifo() {
         "tee-replay",
         &[&arg("seek-far.tlog"), "--into-dir", "out"],
     );
-    assert!(out.stderr.contains("far.bin") || out.status != 0, "{out:?}");
+    // ENXIO: a FIFO opened for writing without blocking, with no reader.
+    assert!(
+        out.stderr
+            .contains("record seq 1: No such device or address"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -589,4 +594,26 @@ fn outputs_never_follow_a_symlink() {
             .file_type()
             .is_symlink());
     }
+}
+
+#[test]
+fn a_driver_killed_under_the_replay_stops_it_with_one_line() {
+    let (out, _dir) = tool(
+        "tee-replay",
+        &[
+            &arg("after-exit.tlog"),
+            "%<",
+            "faulty-grate",
+            "kill-caller",
+            "--calls",
+            "write",
+            "%>",
+        ],
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("(playing recorded cage 3) ended before its last record"),
+        "{out:?}"
+    );
 }

@@ -180,6 +180,16 @@ impl<'a> Guest<'a> {
         self.checked(GETPPID, &[])
     }
 
+    /// Whether cage `cage` no longer exists. 3i refuses a call aimed at a
+    /// dead or exiting cage with -ESRCH before routing it, whoever's table
+    /// it goes through (docs/lind-3i.md §4.2, §7.6), and getpid has no
+    /// effect on a live one: a probe no grate is told of when it fails.
+    pub fn is_gone(&self, cage: CageId) -> bool {
+        let me = self.cage_id();
+        let args = Arg::all_unused(me);
+        self.rt.make_call(nr::GETPID, me, cage, &args) == Errno::ESRCH.ret()
+    }
+
     /// `waitpid(pid, &status, options)`: `pid <= 0` waits for any child.
     /// Returns the child and its Linux-encoded status (see [`crate::wait`]);
     /// `(CageId(0), 0)` when `WNOHANG` found no exited child.

@@ -160,7 +160,16 @@ pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<St
     let mut host_args = args;
     let mut buffers = Vec::new();
     for (pos, kind) in info.args.iter().enumerate() {
+        // A recorded address means nothing here: an address slot gets a
+        // buffer of the driver's own or NULL, never the value the log
+        // holds (a crafted one would have the runtime read wherever it
+        // points). Guest addresses (mmap, brk) are not dereferenced.
+        let address = kind.is_address() && *kind != ArgKind::GuestAddr;
         if full[pos].0 == 0 || full[pos].0 == UNUSED_ARG {
+            if address {
+                args[pos].value = 0;
+                host_args[pos].value = 0;
+            }
             continue;
         }
         let buf = match *kind {
@@ -197,6 +206,13 @@ pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<St
                         ]
                     });
                 iov_array(rt, lens, &mut buffers)
+            }
+            // Pointers the catalog does not follow (and argv arrays, which
+            // only exec takes, staged apart): nothing to rebuild them from.
+            ArgKind::StrArray | ArgKind::Ptr => {
+                args[pos].value = 0;
+                host_args[pos].value = 0;
+                continue;
             }
             _ => continue,
         };

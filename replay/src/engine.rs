@@ -461,6 +461,15 @@ impl ReplayState {
         if matches!(call.nr, nr::WAIT4 | nr::KILL) {
             return Err("process call (primary only)");
         }
+        // The tee records forks, execs and exits as records of their own;
+        // issued as a call, one would fork or end a driver behind the
+        // replay's back.
+        if matches!(
+            info.ret,
+            formats::RetKind::ChildId | formats::RetKind::NoReturn
+        ) {
+            return Err("a fork, exec or exit as a syscall record (never replayed)");
+        }
         // A grate's handler-table and memory calls act on the runtime
         // itself, not on a file system a stack could answer for: issued,
         // one would reroute the driver's own calls (docs/lind-3i.md §3).
@@ -628,6 +637,25 @@ impl ReplayState {
         }
         self.wake_next(&mut schedule);
         0
+    }
+
+    /// Drivers that no longer exist though they never took their last step
+    /// (a trap in the driver, a kill): nothing can play their cages' records
+    /// and others may wait on their turn, so the replay stops. Returns the
+    /// first such driver with the recorded cage it played.
+    pub fn lost_driver(&self, guest: &boundary::Guest<'_>) -> Option<(CageId, u64)> {
+        let live: Vec<CageId> = self.schedule().live.iter().copied().collect();
+        let gone: Vec<CageId> = live.into_iter().filter(|&d| guest.is_gone(d)).collect();
+        let mut schedule = self.schedule();
+        // One that left (its exit step taken) between the two looks is
+        // not lost: a driver still in `live` after it was found gone can
+        // never have left.
+        let lost = gone.into_iter().find(|d| schedule.live.contains(d))?;
+        schedule.live.remove(&lost);
+        self.stop.store(true, Ordering::Relaxed);
+        schedule.ring_all();
+        let played = schedule.recorded_of.get(&lost).copied().unwrap_or(0);
+        Some((lost, played))
     }
 
     /// Whether every driver has finished.

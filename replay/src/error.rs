@@ -32,6 +32,8 @@ pub enum ReplayError {
     StackStart { chain: Vec<String>, errno: Errno },
     /// The stack ended before its driver cage reported in.
     StackEnded { chain: Vec<String>, top: CageId },
+    /// A driver cage ended before its recorded cage did (a trap, a kill).
+    DriverLost { driver: CageId, cage: u64 },
 }
 
 impl ReplayError {
@@ -76,6 +78,11 @@ impl fmt::Display for ReplayError {
                 f,
                 "the stack ({}) ended before its driver (cage {top} exited)",
                 chain.join(" ")
+            ),
+            ReplayError::DriverLost { driver, cage } => write!(
+                f,
+                "driver cage {driver} (playing recorded cage {cage}) ended before its last \
+                 record: the replay stopped there"
             ),
         }
     }

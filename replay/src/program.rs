@@ -286,6 +286,7 @@ fn replay(
     shared.started.open();
     let progress = crate::progress::meter(scan.records, scan.bytes);
     let mut finished = vec![false; states.len()];
+    let mut lost = None;
     loop {
         // A stack whose drivers are all done lets the others past the
         // comparison window; a stop wakes whoever waits.
@@ -303,6 +304,9 @@ fn replay(
                 comparator.wake();
             }
         }
+        if lost.is_none() {
+            lost = states.iter().find_map(|state| state.lost_driver(&guest));
+        }
         match guest.waitpid(-1, boundary::wait::WNOHANG) {
             Ok((pid, _)) if pid.0 == 0 => {
                 let slowest = states.iter().map(|s| s.position()).min().unwrap_or(0);
@@ -319,6 +323,9 @@ fn replay(
             let log = plan.log.to_string_lossy().into_owned();
             return Err(ReplayError::LogRead { log, error });
         }
+    }
+    if let Some((driver, cage)) = lost {
+        return Err(ReplayError::DriverLost { driver, cage });
     }
     for ((state, chain), top) in states.iter().zip(chains).zip(&tops) {
         if !state.drivers_done() {

@@ -684,23 +684,7 @@ fn repro_of_a_lind_recording_builds_with_lind_compile_and_agrees_with_replay() {
     // status says so; the log is what matters here.
     let verify = kit.tee_log(&["verify", &kit.host(&log)]);
     assert_eq!(verify.status, 0, "{teed:?}\n{verify:?}");
-    let build = tempfile::tempdir().expect("build dir");
-    let source = build.path().join("repro.c");
-    let made = kit.tee_log(&["repro", &kit.host(&log), "-o", source.to_str().unwrap()]);
-    assert_eq!(made.status, 0, "{made:?}");
-    let compiled = util::finish(
-        util::spawn_command(
-            std::process::Command::new("lind_compile")
-                .args(["-s", "repro.c"])
-                .current_dir(build.path()),
-            "lind_compile",
-        ),
-        "lind_compile -s repro.c",
-    );
-    let cwasm = build.path().join("repro.cwasm");
-    assert!(cwasm.is_file(), "lind_compile -s repro.c: {compiled:?}");
-    let repro = run.path("repro.cwasm");
-    std::fs::copy(&cwasm, kit.host(&repro)).expect("install repro.cwasm");
+    let repro = build_repro(kit, &log, &run.path("repro.cwasm"));
 
     // imfs-grate passes directories to lindfs: each run starts without
     // the one the recording made.
@@ -731,10 +715,6 @@ fn repro_of_a_lind_recording_builds_with_lind_compile_and_agrees_with_replay() {
     args.extend(stack);
     args.push("%>");
     let replayed = lind(&args);
-    let record_of = |text: &str, lead: &str| -> Option<u64> {
-        let at = text.find(lead)? + lead.len();
-        text[at..].split(' ').next()?.parse().ok()
-    };
     let theirs = record_of(&replayed.stdout, "divergence at record ");
     let ours = record_of(&faulty.stderr, "first mismatch at record ");
     assert!(
@@ -867,6 +847,34 @@ fn lind_unit_tests_run_as_bare_under_every_form() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `tee-log repro` of `log` (a lindfs path), built with `lind_compile -s`
+/// and installed at lindfs `at`; returns `at`.
+fn build_repro(kit: &Kit, log: &str, at: &str) -> String {
+    let build = tempfile::tempdir().expect("build dir");
+    let source = build.path().join("repro.c");
+    let made = kit.tee_log(&["repro", &kit.host(log), "-o", source.to_str().unwrap()]);
+    assert_eq!(made.status, 0, "{made:?}");
+    let compiled = util::finish(
+        util::spawn_command(
+            std::process::Command::new("lind_compile")
+                .args(["-s", "repro.c"])
+                .current_dir(build.path()),
+            "lind_compile",
+        ),
+        "lind_compile -s repro.c",
+    );
+    let cwasm = build.path().join("repro.cwasm");
+    assert!(cwasm.is_file(), "lind_compile -s repro.c: {compiled:?}");
+    std::fs::copy(&cwasm, kit.host(at)).expect("install repro.cwasm");
+    at.to_string()
+}
+
+/// The record number after `lead` in `text` ("divergence at record 5").
+fn record_of(text: &str, lead: &str) -> Option<u64> {
+    let at = text.find(lead)? + lead.len();
+    text[at..].split(' ').next()?.parse().ok()
+}
+
 /// The first divergence a `--report` names: seq, kind and sides.
 fn first_divergence(report_host_path: &str) -> Option<(u64, String, String)> {
     let text = std::fs::read(report_host_path).ok()?;
@@ -954,23 +962,7 @@ fn reduce_on_lind_shrinks_a_divergence_of_lind_grates() {
 
         // Its reproducer names the record tee-replay names for the
         // faulty stack.
-        let build = tempfile::tempdir().expect("build dir");
-        let source = build.path().join("repro.c");
-        let made = kit.tee_log(&["repro", &kit.host(&small), "-o", source.to_str().unwrap()]);
-        assert_eq!(made.status, 0, "{made:?}");
-        let compiled = util::finish(
-            util::spawn_command(
-                std::process::Command::new("lind_compile")
-                    .args(["-s", "repro.c"])
-                    .current_dir(build.path()),
-                "lind_compile",
-            ),
-            "lind_compile -s repro.c",
-        );
-        let cwasm = build.path().join("repro.cwasm");
-        assert!(cwasm.is_file(), "lind_compile -s repro.c: {compiled:?}");
-        let repro = run.path("repro.cwasm");
-        std::fs::copy(&cwasm, kit.host(&repro)).expect("install repro.cwasm");
+        let repro = build_repro(kit, &small, &run.path("repro.cwasm"));
         let mut args = faulty.clone();
         args.push(&repro);
         let mismatch = lind(&args);
@@ -978,10 +970,6 @@ fn reduce_on_lind_shrinks_a_divergence_of_lind_grates() {
         args.extend(&faulty);
         args.push("%>");
         let replayed = lind(&args);
-        let record_of = |text: &str, lead: &str| -> Option<u64> {
-            let at = text.find(lead)? + lead.len();
-            text[at..].split(' ').next()?.parse().ok()
-        };
         let theirs = record_of(&replayed.stdout, "divergence at record ");
         let ours = record_of(&mismatch.stderr, "first mismatch at record ");
         assert!(

@@ -17,10 +17,9 @@
 use crate::kit::Kit;
 use crate::util::Output;
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest one run may take; `alarm` takes about 7 s bare.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
@@ -172,49 +171,8 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// `lind-boot ARGS`, killed after [`RUN_LIMIT`].
 fn bounded(kit: &Kit, args: &[&str]) -> Result<Output, String> {
-    let mut child = Command::new(kit.boot())
-        .args(args)
-        .current_dir(kit.root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lind-boot");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text);
-        String::from_utf8_lossy(&text).into_owned()
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text);
-        String::from_utf8_lossy(&text).into_owned()
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if start.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (stdout, stderr) = (out.join().expect("stdout"), err.join().expect("stderr"));
-    match status {
-        Some(status) => Ok(Output {
-            status: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        }),
-        None => Err(format!(
-            "still running after {} s (stdout so far: {:?})",
-            RUN_LIMIT.as_secs(),
-            stdout.lines().last().unwrap_or("")
-        )),
-    }
+    let mut command = Command::new(kit.boot());
+    command.args(args).current_dir(kit.root());
+    crate::util::finish_within(&mut command, RUN_LIMIT)
+        .ok_or_else(|| format!("still running after {} s", RUN_LIMIT.as_secs()))
 }

@@ -8,11 +8,14 @@
 //! the output the call produced with 0xA5), `panic` (the handler panics;
 //! the runtime answers GRATE_ERR), `passthrough` (no fault), `quit` (exit
 //! right after starting the child), `slow-start` (wait a while before
-//! starting the child, as a grate takes to come up on Lind). When several
-//! modes apply to a call, the first listed wins.
+//! starting the child, as a grate takes to come up on Lind), `kill-caller`
+//! (kill the calling cage with SIGKILL, as a signal's default action ends
+//! a cage without an exit call, and answer -EINTR). When several modes
+//! apply to a call, the first listed wins.
 
 use crate::kit::{forward, read_iovecs, scatter, split_options, write_out, Grate};
 use crate::syscalls::{by_name, name, LSTAT};
+use abi::flags::signal::SIGKILL;
 use boundary::consts::STAT_SIZE;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use std::collections::BTreeSet;
@@ -21,7 +24,7 @@ use std::sync::OnceLock;
 
 pub const USAGE: &str = "faulty-grate MODE[,MODE...] [--calls NAMES] [--after N] APP [ARGS...]\n  \
      MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough | quit | \
-     slow-start";
+     slow-start | kill-caller";
 
 /// How long `slow-start` waits before starting the child: longer than the
 /// engines' polling period, as a grate's start on Lind is.
@@ -57,13 +60,15 @@ pub enum Fault {
     Quit,
     /// The grate waits before starting its child.
     SlowStart,
+    /// The caller is killed by SIGKILL.
+    KillCaller,
 }
 
 impl Fault {
     /// Whether this mode changes `nr`.
     fn applies_to(self, nr: u32) -> bool {
         match self {
-            Fault::Errno(_) | Fault::Panic => true,
+            Fault::Errno(_) | Fault::Panic | Fault::KillCaller => true,
             Fault::ShortWrite => matches!(nr, nr::WRITE | nr::PWRITE),
             Fault::ShortRead => matches!(nr, nr::READ | nr::PREAD),
             Fault::Garbage => matches!(
@@ -102,6 +107,7 @@ pub fn parse_modes(list: &str) -> Result<Vec<Fault>, String> {
             "passthrough" => Ok(Fault::Passthrough),
             "quit" => Ok(Fault::Quit),
             "slow-start" => Ok(Fault::SlowStart),
+            "kill-caller" => Ok(Fault::KillCaller),
             _ => match mode.strip_prefix("errno=") {
                 Some(name) => errno_by_name(name)
                     .map(Fault::Errno)
@@ -208,7 +214,7 @@ impl Grate for Faulty {
             .is_some_and(|p| p.modes.contains(&Fault::Quit))
     }
 
-    fn handle(&self, rt: &dyn ThreeI, nr: u32, _caller: CageId, args: &Args) -> i32 {
+    fn handle(&self, rt: &dyn ThreeI, nr: u32, caller: CageId, args: &Args) -> i32 {
         let Some(plan) = self.plan.get() else {
             return forward(rt, nr, args);
         };
@@ -220,6 +226,10 @@ impl Grate for Faulty {
                 forward(rt, nr, args)
             }
             Some(Fault::Errno(errno)) => errno.ret(),
+            Some(Fault::KillCaller) => {
+                let _ = boundary::Guest::new(rt).kill(caller.0 as i32, SIGKILL);
+                Errno::EINTR.ret()
+            }
             Some(Fault::Panic) => panic!("faulty-grate: injected panic in {}", name(nr)),
             Some(Fault::ShortWrite | Fault::ShortRead) => {
                 let mut short = *args;
