@@ -92,9 +92,16 @@ impl Judge {
     fn new(runner: Runner, stacks: Vec<Vec<String>>) -> Result<Judge, Failure> {
         let scratch = match &runner {
             Runner::Native(_) => tempfile::tempdir(),
-            Runner::Lind(lind) => tempfile::Builder::new()
-                .prefix(".tee-reduce-")
-                .tempdir_in(lind.root.join("lindfs")),
+            // lindfs's own /tmp: Lind programs see it, and nothing else
+            // at the lindfs root is put in the way.
+            Runner::Lind(lind) => {
+                let tmp = lind.root.join("lindfs/tmp");
+                std::fs::create_dir_all(&tmp).and_then(|()| {
+                    tempfile::Builder::new()
+                        .prefix("tee-reduce-")
+                        .tempdir_in(&tmp)
+                })
+            }
         };
         let scratch = scratch.map_err(|error| Failure::File {
             file: std::env::temp_dir(),
