@@ -320,6 +320,7 @@ impl ReplayState {
     /// Takes the next step for `driver`, waiting for its turn.
     fn next_step(&self, driver: CageId) -> (Step, Option<Entry>) {
         let mut schedule = self.schedule();
+        schedule.arrived.insert(driver);
         loop {
             if !schedule.recorded_of.contains_key(&driver) {
                 if schedule.recorded_of.is_empty() {
@@ -644,7 +645,14 @@ impl ReplayState {
     /// and others may wait on their turn, so the replay stops. Returns the
     /// first such driver with the recorded cage it played.
     pub fn lost_driver(&self, guest: &boundary::Guest<'_>) -> Option<(CageId, u64)> {
-        let live: Vec<CageId> = self.schedule().live.iter().copied().collect();
+        let live: Vec<CageId> = {
+            let schedule = self.schedule();
+            schedule
+                .live
+                .intersection(&schedule.arrived)
+                .copied()
+                .collect()
+        };
         let gone: Vec<CageId> = live.into_iter().filter(|&d| guest.is_gone(d)).collect();
         let mut schedule = self.schedule();
         // One that left (its exit step taken) between the two looks is

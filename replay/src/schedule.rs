@@ -139,6 +139,9 @@ pub struct Schedule {
     pub forking: HashSet<u64>,
     /// Drivers still running.
     pub live: HashSet<CageId>,
+    /// Drivers that have asked for a step: their cages surely exist, so
+    /// a probe of them cannot name a cage the runtime does not know yet.
+    pub arrived: HashSet<CageId>,
     /// Recorded cages whose process exit has been replayed: nothing of
     /// theirs is played after it (Lind never reuses a cage id, so a log
     /// that shows one again was not recorded so).
