@@ -667,19 +667,7 @@ fn repro_of_a_lind_recording_builds_with_lind_compile_and_agrees_with_replay() {
     let run = kit.run_dir("repro");
     let log = run.path("files.log");
     let out = run.path("out");
-    // Recorded with imfs-grate as the primary, so the log holds what
-    // imfs-grate answers (it serves files but not directories).
-    let teed = lind(&[
-        "tee-grate.cwasm",
-        "--record",
-        &log,
-        "%{",
-        "grates/imfs-grate.cwasm",
-        "%}",
-        kit.app(),
-        "files",
-        &out,
-    ]);
+    let teed = record_files_under_imfs(kit, &log, &out);
     // The app's own checks fail on imfs-grate (no directories) and its
     // status says so; the log is what matters here.
     let verify = kit.tee_log(&["verify", &kit.host(&log)]);
@@ -847,6 +835,23 @@ fn lind_unit_tests_run_as_bare_under_every_form() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Records the `files` workload into `out` at `log` (lindfs paths) with
+/// imfs-grate as the primary, so the log holds what imfs-grate answers (it
+/// serves files but not directories).
+fn record_files_under_imfs(kit: &Kit, log: &str, out: &str) -> util::Output {
+    lind(&[
+        "tee-grate.cwasm",
+        "--record",
+        log,
+        "%{",
+        "grates/imfs-grate.cwasm",
+        "%}",
+        kit.app(),
+        "files",
+        out,
+    ])
+}
+
 /// `tee-log repro` of `log` (a lindfs path), built with `lind_compile -s`
 /// and installed at lindfs `at`; returns `at`.
 fn build_repro(kit: &Kit, log: &str, at: &str) -> String {
@@ -915,17 +920,7 @@ fn reduce_on_lind_shrinks_a_divergence_of_lind_grates() {
     let kit = Kit::get();
     let run = kit.run_dir("reduce");
     let log = run.path("files.log");
-    lind(&[
-        "tee-grate.cwasm",
-        "--record",
-        &log,
-        "%{",
-        "grates/imfs-grate.cwasm",
-        "%}",
-        kit.app(),
-        "files",
-        &run.path("out"),
-    ]);
+    record_files_under_imfs(kit, &log, &run.path("out"));
     let imfs = vec!["grates/imfs-grate.cwasm"];
     let faulty = vec![
         "grates/imfs-grate.cwasm",

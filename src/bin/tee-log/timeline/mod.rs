@@ -195,7 +195,7 @@ pub fn walk(
                     child: f.child,
                     thread: f.thread,
                     lane: lanes
-                        .place(f.parent, at_ns, at_ns + FORK_NS)
+                        .place(f.parent, at_ns, at_ns.saturating_add(FORK_NS))
                         .map_err(too_many)?,
                     at_ns,
                 }

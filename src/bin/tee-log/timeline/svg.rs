@@ -104,7 +104,7 @@ pub fn write(file: &Path, meter: &Meter, lanes: Lanes, out: &mut dyn Write) -> R
     walk(file, meter, &mut lanes, |mark, _| {
         match mark {
             Mark::Call { end_ns, .. } => span = span.max(*end_ns),
-            Mark::Fork { at_ns, .. } => span = span.max(at_ns + FORK_NS),
+            Mark::Fork { at_ns, .. } => span = span.max(at_ns.saturating_add(FORK_NS)),
             Mark::Exec { cage, path, at_ns } => {
                 span = span.max(*at_ns);
                 // The one rule for log text: control bytes, which XML
