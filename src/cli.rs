@@ -209,7 +209,7 @@ fn parse_sync(text: &str) -> Result<SyncPolicy, String> {
             .parse::<u64>()
             .ok()
             .filter(|&ms| ms > 0)
-            .map(SyncPolicy::EveryMillis)
+            .map(SyncPolicy::Timer)
             .ok_or_else(|| format!("takes exit, record or milliseconds, not `{ms}`")),
     }
 }

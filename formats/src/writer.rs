@@ -36,6 +36,11 @@ pub enum SyncPolicy {
     /// flush (there is no timer thread; call [`LogWriter::flush`] from one
     /// if a quiet log must reach the disk).
     EveryMillis(u64),
+    /// By the caller's timer, which calls [`LogWriter::flush_if_due`]: at
+    /// least every this many milliseconds while there is something to
+    /// write. Appends never read the clock (on Lind a clock read is a
+    /// call into the runtime, on every record).
+    Timer(u64),
 }
 
 /// What a writer has done so far.
@@ -328,11 +333,12 @@ impl<W: Write + Send> LogWriter<W> {
         self.write_out(true);
     }
 
-    /// Flushes what is buffered if [`SyncPolicy::EveryMillis`]'s interval
-    /// has passed since the last flush: for the caller's timer, so that a
-    /// log whose app has gone quiet (or hangs) still reaches the sink.
+    /// Flushes what is buffered if the interval of [`SyncPolicy::Timer`]
+    /// (or `EveryMillis`) has passed since the last flush: the caller's
+    /// timer, so that a log whose app has gone quiet (or hangs) still
+    /// reaches the sink.
     pub fn flush_if_due(&self) {
-        let SyncPolicy::EveryMillis(ms) = self.shared.policy else {
+        let (SyncPolicy::Timer(ms) | SyncPolicy::EveryMillis(ms)) = self.shared.policy else {
             return;
         };
         {
@@ -518,7 +524,7 @@ impl State {
             self.seal();
         }
         let due = match shared.policy {
-            SyncPolicy::OnExit => false,
+            SyncPolicy::OnExit | SyncPolicy::Timer(_) => false,
             SyncPolicy::EveryRecord => true,
             SyncPolicy::EveryMillis(ms) => {
                 self.clock.now_ms().saturating_sub(self.last_flush_ms) >= ms

@@ -216,6 +216,27 @@ fn every_millis_policy_flushes_when_due() {
 }
 
 #[test]
+fn timer_policy_flushes_only_when_its_caller_asks() {
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::Timer(0)).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    assert_eq!(sink.bytes().len(), before, "appends never flush");
+    w.flush_if_due();
+    let flushed = sink.bytes().len();
+    assert!(flushed > before, "the timer flushes what is due");
+    w.flush_if_due();
+    assert_eq!(sink.bytes().len(), flushed, "nothing new to flush");
+
+    let sink = FailAfter::new(usize::MAX);
+    let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::Timer(3_600_000)).unwrap();
+    let before = sink.bytes().len();
+    w.append(&close(1, 3, 10));
+    w.flush_if_due();
+    assert_eq!(sink.bytes().len(), before, "not due for an hour");
+}
+
+#[test]
 fn drop_without_finish_leaves_an_incomplete_log() {
     let sink = FailAfter::new(usize::MAX);
     let w = LogWriter::new(sink.clone(), &header(), SyncPolicy::OnExit).unwrap();
