@@ -3,6 +3,7 @@
 //! clap handles the options; the blocks are positional words clap cannot
 //! express, so everything from the first positional word on is split here.
 
+use crate::handoff::OnFull;
 use clap::Parser;
 use formats::{CallFilter, Codec, SyncPolicy};
 use std::path::PathBuf;
@@ -63,6 +64,19 @@ struct Options {
     /// tee-log and tee-replay before format 1.3 refuse such a log.
     #[arg(long, value_name = "CODEC", value_parser = parse_codec)]
     compress: Option<Codec>,
+    /// Bytes of calls waiting for the secondary (K, M and G suffixes
+    /// allowed); the app's threads queue copies and go on.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    queue: usize,
+    /// What a full queue does: wait (the app waits for room; lossless) or
+    /// drop (the call is not duplicated, and the gap is counted and logged).
+    #[arg(long, value_name = "POLICY", default_value = "wait", value_parser = parse_on_full)]
+    on_full: OnFull,
+    /// A secondary call that has not returned after MS milliseconds
+    /// detaches the secondary: the app runs on, and the summary says where
+    /// it stuck.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    stall: u64,
     /// Print the summary only when the secondary misbehaved.
     #[arg(long)]
     quiet: bool,
@@ -100,6 +114,11 @@ pub struct TeePlan {
     pub sync: SyncPolicy,
     /// How the recorder compresses payloads.
     pub compress: Codec,
+    /// The hand-off queue's size in bytes, its policy when full, and the
+    /// stall limit in milliseconds.
+    pub queue: usize,
+    pub on_full: OnFull,
+    pub stall_ms: u64,
     pub quiet: bool,
     /// An existing log may be replaced.
     pub force: bool,
@@ -187,6 +206,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         max_buffer: options.max_buffer,
         sync: options.sync,
         compress: options.compress.unwrap_or_default(),
+        queue: options.queue,
+        on_full: options.on_full,
+        stall_ms: options.stall,
         quiet: options.quiet,
         force: options.force,
     }))
@@ -195,6 +217,39 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or("invalid command line");
     line.trim_start_matches("error: ").to_string()
+}
+
+/// `BYTES`, with an optional K, M or G (binary) suffix; at least 1 KiB.
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&text[..at], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{text}`: a size is digits with K, M or G")),
+    };
+    let count: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}`: a size is digits with K, M or G"))?;
+    let bytes = count
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}`: too large"))?;
+    if bytes < 1024 {
+        return Err(format!("`{text}`: the queue needs at least 1K"));
+    }
+    Ok(bytes)
+}
+
+fn parse_on_full(text: &str) -> Result<OnFull, String> {
+    match text {
+        "wait" => Ok(OnFull::Wait),
+        "drop" => Ok(OnFull::Drop),
+        _ => Err(format!("`{text}`: expected wait or drop")),
+    }
 }
 
 fn parse_codec(text: &str) -> Result<Codec, String> {
@@ -360,5 +415,19 @@ mod tests {
         assert!(error("--sync never --record t app").contains("--sync"));
         let unknown = error("--bogus --record t app");
         assert!(unknown.contains("--bogus"), "{unknown}");
+    }
+
+    #[test]
+    fn the_queue_takes_sizes_with_units_and_a_policy() {
+        let p = plan("--queue 1M --on-full drop --stall 50 --record t app");
+        assert_eq!(
+            (p.queue, p.on_full, p.stall_ms),
+            (1 << 20, OnFull::Drop, 50)
+        );
+        let p = plan("--queue 4096 --record t app");
+        assert_eq!((p.queue, p.on_full, p.stall_ms), (4096, OnFull::Wait, 2000));
+        assert!(error("--queue 12 --record t app").contains("at least 1K"));
+        assert!(error("--queue 3X --record t app").contains("K, M or G"));
+        assert!(error("--on-full spill --record t app").contains("wait or drop"));
     }
 }

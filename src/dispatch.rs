@@ -1,15 +1,14 @@
-//! The per-call path: an app's call goes to the primary, then a copy goes to
-//! the secondary (a live stack or the recorder).
+//! The per-call path on the app's thread: an app's call goes to the
+//! primary, then copies of it are queued for the secondary's thread.
 
 use crate::faults::Fault;
-use crate::secondary::{LiveStack, Secondary};
+use crate::handoff::Pushed;
+use crate::job::{Job, Later, Promise, Work};
+use crate::recorder::Recorder;
 use crate::state::{caller, TeeState};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::{Buffer, SyscallInfo};
+use formats::{Buffer, FdEffect, SyscallInfo};
 use interpose::capture::{capture_inputs, capture_outputs};
-use interpose::floor::{Expected, Inputs};
-use interpose::staging::stage;
-use interpose::verdict::{verdict, Answer, Wrong};
 use std::sync::Arc;
 
 impl TeeState {
@@ -43,9 +42,13 @@ impl TeeState {
             (recorder, started, formats::lookup(nr))
         {
             let timing = recorder.answered(started);
-            let ticket = recorder.ticket();
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
-            recorder.syscall(ticket, timing, cage, nr, args, Vec::new(), outputs, ret);
+            let record = Recorder::syscall(Some(timing), cage, nr, args, Vec::new(), outputs, ret);
+            self.hand_off(Work::Call {
+                record,
+                duplicate: false,
+                later: None,
+            });
         }
         ret
     }
@@ -57,103 +60,68 @@ impl TeeState {
         })
     }
 
+    /// Queues work for the secondary's thread.
+    pub(crate) fn hand_off(&self, work: Work) -> Pushed {
+        let must = !matches!(work, Work::Call { .. });
+        let size = Job::size(&work);
+        self.handoff
+            .push(size, must, |seq, gap| Job { seq, gap, work })
+    }
+
+    /// The app's part of a duplicated call: the primary, and copies of
+    /// what the secondary needs, queued; the secondary's part runs on its
+    /// own thread (`secondary_thread`).
     fn on_duplicated(&self, rt: &dyn ThreeI, info: &SyscallInfo, cage: CageId, args: &Args) -> i32 {
-        // Held until the secondary has seen the call: two writes on one fd
-        // reach the primary, the log and the secondary in one order.
+        // Held until the call is queued: two writes on one fd reach the
+        // primary and the queue (so the log and the secondary) in one order.
         let _order = self.order.hold(info, cage, args);
-        let inputs = match self.secondary.recorder() {
-            Some(_) => self.capture(capture_inputs(rt, info, args, self.limits), info.nr),
-            None => Vec::new(),
-        };
-        // The secondary's fds are looked up, and a closed fd's pair is
-        // dropped, before the primary runs: once the primary has closed an
-        // fd, another thread's open may get the same number and pair it,
-        // and that pair must not be undone or used for this call.
-        let translated = self.stack().map(|stack| {
-            let translated = stack.pairs.translate_args(info, cage, args);
-            stack.pairs.forget_closed(info, cage, args);
-            translated
-        });
+        if self.handoff.is_detached() {
+            self.handoff.missed();
+            return self.primary(rt, info.nr, cage, args);
+        }
+        let inputs = self.capture(capture_inputs(rt, info, args, self.input_limits), info.nr);
         let recorder = self.secondary.recorder();
+        if recorder.is_none() && matches!(info.fd_effect, FdEffect::Close(_)) {
+            return self.close_in_place(rt, info, cage, args, inputs);
+        }
         let started = recorder.map(|r| r.start());
         let ret = self.primary(rt, info.nr, cage, args);
         let timing = recorder.zip(started).map(|(r, s)| r.answered(s));
-        // Numbered once the primary has answered: concurrent calls are
-        // logged in the order they completed, which for an open and the
+        // Queued once the primary has answered: concurrent calls reach the
+        // secondary in the order they completed, which for an open and the
         // writes on the fd it returned is the order the kernel applied
         // them; for ordered calls on one fd the lock above makes it so.
-        let ticket = recorder.map(|r| r.ticket());
         let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), info.nr);
-        match (&self.secondary, translated, ticket.zip(timing)) {
-            (Secondary::Recorder(recorder), _, Some((ticket, timing))) => {
-                recorder.syscall(ticket, timing, cage, info.nr, args, inputs, outputs, ret)
-            }
-            (Secondary::Stack(stack), Some(Some(translated)), _) => {
-                let primary = Answer {
-                    result: ret,
-                    outputs,
-                };
-                self.duplicate(rt, stack, info, cage, (args, &translated), primary);
-            }
-            // The secondary never got this fd.
-            (Secondary::Stack(_), _, _) => self.faults.count(Fault::Skipped, info.nr),
-            (Secondary::Recorder(_), _, None) => {}
-        }
+        let record = Recorder::syscall(timing, cage, info.nr, args, inputs, outputs, ret);
+        self.hand_off(Work::Call {
+            record,
+            duplicate: true,
+            later: None,
+        });
         ret
     }
 
-    /// Sends a copy of a call the primary answered to the secondary stack
-    /// (with fd arguments already translated), compares, and keeps the fd
-    /// pairing right.
-    fn duplicate(
+    /// A close, for a live stack: queued before the primary runs, as the
+    /// secondary's fd pairing must forget the fd before another thread's
+    /// open can be given the same number and pair it.
+    fn close_in_place(
         &self,
         rt: &dyn ThreeI,
-        stack: &LiveStack,
         info: &SyscallInfo,
         cage: CageId,
-        (args, translated): (&Args, &Args),
-        primary: Answer,
-    ) {
-        let Some(hold) = self.secondary_for(info.nr) else {
-            return;
-        };
-        let Ok(staged) = stage(rt, info, translated) else {
-            self.faults.count(Fault::Skipped, info.nr);
-            return;
-        };
-        self.faults.duplicated();
-        let primary = Arc::new(primary);
-        let expectation = stack.floor.expect(
-            cage,
-            Expected {
-                nr: info.nr,
-                scratch: staged.range(),
-                inputs: Some(Inputs::At(staged.host_args)),
-                answer: primary.clone(),
-            },
-        );
-        let ret = rt.make_call(info.nr, hold, cage, &staged.args);
-        drop(expectation);
-        let theirs = Answer {
-            result: ret,
-            outputs: capture_outputs(rt, info, &staged.host_args, ret, self.limits)
-                .unwrap_or_default(),
-        };
-        if let Some(fault) = judge(info, &primary, &theirs) {
-            self.faults.count(fault, info.nr);
-        }
-        stack
-            .pairs
-            .track(info, cage, args, primary.side(), theirs.side());
+        args: &Args,
+        inputs: Vec<Buffer>,
+    ) -> i32 {
+        let later = Arc::new(Later::default());
+        let promise = Promise(later.clone());
+        let record = Recorder::syscall(None, cage, info.nr, args, inputs, Vec::new(), 0);
+        self.hand_off(Work::Call {
+            record,
+            duplicate: true,
+            later: Some(later),
+        });
+        let ret = self.primary(rt, info.nr, cage, args);
+        promise.keep(ret);
+        ret
     }
-}
-
-/// What, if anything, the secondary got wrong, as the tee counts it.
-fn judge(info: &SyscallInfo, primary: &Answer, theirs: &Answer) -> Option<Fault> {
-    verdict(info, primary.side(), theirs.side()).map(|wrong| match wrong {
-        Wrong::Panicked => Fault::Panic,
-        Wrong::Failed => Fault::Error,
-        Wrong::Result => Fault::ResultMismatch,
-        Wrong::Output { .. } => Fault::OutputMismatch,
-    })
 }

@@ -31,6 +31,8 @@ pub enum TeeError {
     AppStart { app: String, errno: Errno },
     /// Waiting for the app failed.
     AppWait(Errno),
+    /// The secondary's thread could not be started.
+    Thread(Errno),
 }
 
 /// How a block failed to come up.
@@ -91,6 +93,7 @@ impl fmt::Display for TeeError {
             }
             TeeError::AppStart { app, errno } => write!(f, "cannot start {app}: {errno}"),
             TeeError::AppWait(errno) => write!(f, "waiting for the app: {errno}"),
+            TeeError::Thread(errno) => write!(f, "cannot start the secondary's thread: {errno}"),
         }
     }
 }

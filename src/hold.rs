@@ -97,7 +97,7 @@ impl TeeState {
             },
             HOLD_APP_EXITED => {
                 let (child, status) = (CageId(args[0].value), args[1].value as i32);
-                self.ended_unseen(rt, child, Some(status));
+                self.ended_unseen(child, Some(status));
                 self.update_life(|life| life.app_status = Some(status));
                 0
             }

@@ -41,7 +41,9 @@ pub mod cli;
 mod dispatch;
 mod error;
 mod faults;
+mod handoff;
 mod hold;
+mod job;
 mod lifecycle;
 #[cfg(feature = "host")]
 pub mod meter;
@@ -51,6 +53,7 @@ mod order;
 mod recorder;
 mod run;
 mod secondary;
+mod serve;
 mod stack_watch;
 mod state;
 

@@ -11,7 +11,7 @@ use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
 use formats::{Clock, Codec, LogHeader, LogWriter, SyncPolicy};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 /// The recording secondary.
@@ -25,38 +25,6 @@ pub struct Recorder {
     /// The monotonic time recording started, in nanoseconds.
     start_ns: u64,
     warned: AtomicBool,
-    /// The next sequence number.
-    seq: AtomicU64,
-}
-
-/// A sequence number taken for a record. The writer keeps records within
-/// a window of sequence order, so every number must end as a record or be
-/// given up: dropping a ticket unused gives its number up.
-pub struct Ticket<'a> {
-    recorder: &'a Recorder,
-    seq: u64,
-}
-
-impl Ticket<'_> {
-    /// The number, now spent on a record.
-    fn spend(self) -> u64 {
-        let seq = self.seq;
-        std::mem::forget(self);
-        seq
-    }
-}
-
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        let writer = self
-            .recorder
-            .writer
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(writer) = writer.as_ref() {
-            writer.pass(self.seq);
-        }
-    }
 }
 
 /// The monotonic clock before a call went to the primary (`None` when
@@ -115,20 +83,11 @@ impl Recorder {
             start_ns: clock.monotonic_ns().unwrap_or(0),
             clock,
             warned: AtomicBool::new(false),
-            seq: AtomicU64::new(0),
         })
     }
 
-    /// Takes the next sequence number: when a call's primary has answered,
-    /// or before an exec, which replaces the cage.
-    pub fn ticket(&self) -> Ticket<'_> {
-        Ticket {
-            recorder: self,
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-
-    fn time_us(&self) -> u64 {
+    /// Microseconds since recording started, for a lifecycle record.
+    pub fn time_us(&self) -> u64 {
         self.clock
             .monotonic_us()
             .saturating_sub(self.start_ns / 1_000)
@@ -149,7 +108,9 @@ impl Recorder {
         }
     }
 
-    fn append(&self, record: &Record) {
+    /// Appends a record; called from the secondary's thread alone, in
+    /// sequence order.
+    pub fn append(&self, record: &Record) {
         let writer = self.writer.read().unwrap_or_else(|e| e.into_inner());
         let Some(writer) = writer.as_ref() else {
             return;
@@ -163,21 +124,27 @@ impl Recorder {
         }
     }
 
-    /// Appends a syscall record.
+    /// Gives up sequence number `seq`: its call never got a result.
+    pub fn pass(&self, seq: u64) {
+        let writer = self.writer.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(writer) = writer.as_ref() {
+            writer.pass(seq);
+        }
+    }
+
+    /// Builds a syscall record; its number is given when it is queued.
     #[allow(clippy::too_many_arguments)]
     pub fn syscall(
-        &self,
-        ticket: Ticket<'_>,
-        timing: Timing,
+        timing: Option<Timing>,
         cage: CageId,
         nr: u32,
         args: &Args,
         inputs: Vec<Buffer>,
         outputs: Vec<Buffer>,
         result: i32,
-    ) {
-        let record = SyscallRecord {
-            seq: ticket.spend(),
+    ) -> SyscallRecord {
+        SyscallRecord {
+            seq: 0,
             cage: cage.0,
             nr,
             args: SyscallRecord::args_from_full(cage.0, &args.map(|a| (a.value, a.cage))),
@@ -185,17 +152,9 @@ impl Recorder {
             outputs,
             result: i64::from(result),
             secondary: None,
-            time_us: timing.time_us,
-            duration_ns: timing.duration_ns,
-        };
-        self.append(&Record::Syscall(record));
-    }
-
-    /// Appends a lifecycle record built from its sequence number and the
-    /// current time.
-    pub fn lifecycle(&self, ticket: Ticket<'_>, build: impl FnOnce(u64, u64) -> Record) {
-        let record = build(ticket.spend(), self.time_us());
-        self.append(&record);
+            time_us: timing.map_or(0, |t| t.time_us),
+            duration_ns: timing.and_then(|t| t.duration_ns),
+        }
     }
 
     /// Flushes the log if `--sync MS`'s interval has passed since the last

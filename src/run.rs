@@ -9,9 +9,10 @@ use crate::recorder::Recorder;
 use crate::secondary::{LiveStack, Secondary};
 use crate::state::TeeState;
 use crate::NewPairTable;
+use boundary::clock::GuestClock;
 use boundary::guest::Guest;
 use boundary::wait;
-use boundary::{CageId, Errno, ThreeI};
+use boundary::{CageId, Errno, ThreadJoin, ThreeI};
 use interpose::keys::TEE_CALLS;
 use interpose::keys::{install_floor, install_private};
 use std::collections::HashMap;
@@ -78,10 +79,22 @@ fn start(
         }
     };
     let self_name = argv.first().cloned().unwrap_or_else(|| "tee-grate".into());
-    let state = Arc::new(TeeState::new(rt.cage_id(), self_name, plan, secondary));
+    let clock = GuestClock::new(rt);
+    let now_ms = Box::new(move || clock.monotonic_us() / 1_000);
+    let state = Arc::new(TeeState::new(
+        rt.cage_id(),
+        self_name,
+        plan,
+        secondary,
+        now_ms,
+    ));
     let state = slot.get_or_init(|| state).clone();
+    let serving = state.clone();
+    let secondary_thread = rt
+        .spawn_thread(Box::new(move |rt| serving.serve_secondary(rt)))
+        .map_err(TeeError::Thread)?;
     let status = run(&state, rt);
-    Ok(finish(&state, rt, status))
+    Ok(finish(&state, rt, status, secondary_thread))
 }
 
 fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
@@ -122,7 +135,7 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
                 match guest.waitpid(-1, wait::WNOHANG) {
                     Ok((pid, status)) if pid == app => {
                         unreaped = None;
-                        state.ended_unseen(rt, app, Some(status));
+                        state.ended_unseen(app, Some(status));
                         state.update_life(|life| life.app_status = Some(status));
                     }
                     Ok(_) | Err(Errno::EINTR) => {}
@@ -142,8 +155,8 @@ fn run(state: &TeeState, rt: &dyn ThreeI) -> Result<i32, TeeError> {
     }
 }
 
-/// What the tee does while the app runs, at every poll: flush the log
-/// when a flush is due, and, once the first app cage has been reaped,
+/// What the tee does while the app runs, at every poll: watch the
+/// secondary for a stall, and, once the first app cage has been reaped,
 /// find app cages that died without an exit no one will reap.
 #[derive(Default)]
 struct Watch {
@@ -158,9 +171,7 @@ const GONE_POLLS: u32 = 10;
 
 impl Watch {
     fn tick(&mut self, state: &TeeState, rt: &dyn ThreeI) {
-        if let Some(recorder) = state.secondary.recorder() {
-            recorder.flush_if_due();
-        }
+        state.handoff.watch();
         let live: Vec<CageId> = {
             let life = state.life();
             if life.app_status.is_none() {
@@ -177,7 +188,7 @@ impl Watch {
             let polls = self.gone_for.entry(cage).or_default();
             *polls += 1;
             if *polls >= GONE_POLLS {
-                state.ended_unseen(rt, cage, None);
+                state.ended_unseen(cage, None);
             }
         }
     }
@@ -249,10 +260,38 @@ fn exit_code(status: i32) -> i32 {
 }
 
 /// Shuts the blocks down, closes the log, prints the summary.
-fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, TeeError>) -> i32 {
+fn finish(
+    state: &TeeState,
+    rt: &dyn ThreeI,
+    status: Result<i32, TeeError>,
+    secondary_thread: ThreadJoin,
+) -> i32 {
+    // Everything the app did reaches the secondary before the blocks go,
+    // unless it is stuck: then the tee leaves it.
+    state.handoff.close();
+    let detached = state.handoff.detached();
+    // A detached secondary's thread is left where it is stuck. Its grate
+    // runs on that thread through handlers 3i purges when the tee exits,
+    // so a grate stuck for good still ends the run badly when it next
+    // calls down; a slow one ends normally.
+    if detached.is_none() {
+        secondary_thread.join();
+    }
     state.update_life(|life| life.shutdown = true);
     let guest = Guest::new(rt);
-    while guest.waitpid(-1, 0).is_ok() {}
+    if detached.is_some() {
+        // The killed grates end at their next call into the runtime; one
+        // stuck where a kill cannot reach is let go after a while.
+        for _ in 0..HOLD_EXIT_POLLS {
+            match guest.waitpid(-1, wait::WNOHANG) {
+                Ok((pid, _)) if pid.0 == 0 => boundary::clock::pause(POLL),
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+    } else {
+        while guest.waitpid(-1, 0).is_ok() {}
+    }
     // The secondary hold is its chain's child, not the tee's: if the chain
     // ended early the hold may outlive it, and its exit routes through the
     // tee. The tee must not exit (and have Lind purge its entries) first.
@@ -275,7 +314,31 @@ fn finish(state: &TeeState, rt: &dyn ThreeI, status: Result<i32, TeeError>) -> i
             error.exit_status()
         }
     };
-    if let Some(warning) = state.secondary.recorder().and_then(Recorder::finish) {
+    let recorder = state.secondary.recorder();
+    if let Some((why, missed)) = &detached {
+        let what = if recorder.is_some() {
+            "recorded"
+        } else {
+            "duplicated"
+        };
+        guest.eprint(&format!(
+            "tee-grate: secondary detached: {} did not return within {} ms; \
+             {missed} calls after it not {what}\n",
+            why.stuck_in, state.plan.stall_ms
+        ));
+    }
+    let (dropped, _) = state.handoff.dropped();
+    if dropped > 0 {
+        guest.eprint(&format!(
+            "tee-grate: {dropped} calls not duplicated: the queue was full (--on-full drop)\n"
+        ));
+    }
+    // A recorder stuck in a write holds the log: it is left as written
+    // so far, without its trailer (tee-log salvage reads it).
+    if let Some(warning) = recorder
+        .filter(|_| detached.is_none())
+        .and_then(Recorder::finish)
+    {
         guest.eprint(&format!("{warning}\n"));
     }
     if let Some(stack) = state

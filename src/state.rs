@@ -3,6 +3,8 @@
 
 use crate::cli::TeePlan;
 use crate::faults::Faults;
+use crate::handoff::Handoff;
+use crate::job::Job;
 use crate::order::OrderLocks;
 use crate::secondary::{LiveStack, Secondary};
 use boundary::{Args, CageId, ThreeI};
@@ -42,14 +44,38 @@ pub struct TeeState {
     /// Keeps calls that change one open file in the order they took effect.
     pub order: OrderLocks,
     pub faults: Faults,
+    /// The app's threads hand the secondary's thread its work here.
+    pub handoff: Handoff<Job>,
+    /// What buffers a job keeps: the live stack gets whole buffers (it
+    /// issues the call from them), the log what `--max-buffer` keeps.
+    pub input_limits: CaptureLimits,
 }
 
 impl TeeState {
     /// State for a tee running as `me` with `plan`.
-    pub fn new(me: CageId, self_name: String, plan: TeePlan, secondary: Secondary) -> TeeState {
+    pub fn new(
+        me: CageId,
+        self_name: String,
+        plan: TeePlan,
+        secondary: Secondary,
+        now_ms: Box<dyn Fn() -> u64 + Send + Sync>,
+    ) -> TeeState {
         let limits = CaptureLimits {
             max_buffer: plan.max_buffer,
         };
+        let input_limits = match secondary {
+            Secondary::Stack(_) => CaptureLimits {
+                max_buffer: interpose::staging::MAX_STAGED as usize,
+            },
+            Secondary::Recorder(_) => limits,
+        };
+        let handoff = Handoff::new(
+            plan.queue,
+            plan.on_full,
+            plan.stall_ms,
+            now_ms,
+            Job::describe,
+        );
         TeeState {
             me,
             self_name,
@@ -61,6 +87,8 @@ impl TeeState {
             secondary,
             order: OrderLocks::default(),
             faults: Faults::default(),
+            handoff,
+            input_limits,
         }
     }
 

@@ -30,5 +30,7 @@ mod replay;
 mod repro;
 /// Cages killed by signals, and a tee killed mid-run.
 mod signals;
+/// A secondary that blocks or lags.
+mod stall;
 /// `tee-log timeline`: Trace Event Format and SVG.
 mod timeline;

@@ -13,7 +13,7 @@ pub const MAGIC: [u8; 8] = *b"TEEGRATE";
 pub const FORMAT_MAJOR: u16 = 1;
 
 /// The format minor version this crate writes; newer minors are read.
-pub const FORMAT_MINOR: u16 = 4;
+pub const FORMAT_MINOR: u16 = 5;
 
 /// The minor that added compression (SPEC.md, "Compression").
 pub const COMPRESSION_MINOR: u16 = 3;

@@ -137,7 +137,7 @@ pub use crate::{
     },
     record::{
         ArgCage, ArgRecord, Buffer, DropReason, DroppedRecord, Ending, ExecRecord, ExitRecord,
-        ForkRecord, Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
+        ForkRecord, GapRecord, Record, SyscallRecord, TrailerRecord, UNUSED_ARG,
     },
     seq_window::SEQ_WINDOW,
     writer::{LogWriter, SyncPolicy, WriterStatus},

@@ -23,6 +23,19 @@ pub enum Record {
     Dropped(DroppedRecord),
     /// The clean-close trailer; a log without it is incomplete.
     Trailer(TrailerRecord),
+    /// Calls the tee did not record, at the place they would have been
+    /// (since 1.5): its hand-off queue was full under `--on-full drop`.
+    Gap(GapRecord),
+}
+
+/// Calls missing from the log where this record stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapRecord {
+    /// Numbered like the calls around it, so sequence order puts it where
+    /// they would have been.
+    pub seq: u64,
+    /// How many calls are missing.
+    pub calls: u64,
 }
 
 /// Where an argument's cage slot pointed.
@@ -188,18 +201,19 @@ impl Record {
             Record::Fork(r) => Some(r.seq),
             Record::Exec(r) => Some(r.seq),
             Record::Exit(r) => Some(r.seq),
+            Record::Gap(r) => Some(r.seq),
             Record::Dropped(_) | Record::Trailer(_) => None,
         }
     }
 
-    /// The record's timestamp; Dropped and Trailer records have none.
+    /// The record's timestamp; Dropped, Trailer and Gap records have none.
     pub fn time_us(&self) -> Option<u64> {
         match self {
             Record::Syscall(r) => Some(r.time_us),
             Record::Fork(r) => Some(r.time_us),
             Record::Exec(r) => Some(r.time_us),
             Record::Exit(r) => Some(r.time_us),
-            Record::Dropped(_) | Record::Trailer(_) => None,
+            Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => None,
         }
     }
 

@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 use common::{args, buffer, close, header};
 use formats::*;
 
-/// The fixture this writer writes when it compresses nothing (1.4).
+/// The fixture this writer writes when it compresses nothing (1.5).
 fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.5-small.tlog")
+}
+
+fn v1_4_fixture_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.4-small.tlog")
 }
 
@@ -187,11 +191,19 @@ fn v1_4_records() -> Vec<Record> {
     records
 }
 
+/// The 1.5 fixture's records: 1.4's, then a gap of calls the tee dropped.
+fn v1_5_records() -> Vec<Record> {
+    let mut records = v1_4_records();
+    records.push(Record::Gap(GapRecord { seq: 10, calls: 3 }));
+    records
+}
+
 fn fixture_bytes() -> Vec<u8> {
     compressed_fixture_bytes(Codec::None)
 }
 
-/// A compressed fixture's path: `minor` 3 (read only) or 4 (this writer's).
+/// A compressed fixture's path: `minor` 3 or 4 (read only) or 5 (this
+/// writer's).
 fn compressed_fixture_path(codec: Codec, minor: u16) -> PathBuf {
     let name = format!("tests/fixtures/v1.{minor}-{}.tlog", codec.name());
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
@@ -201,15 +213,15 @@ fn compressed_fixture_path(codec: Codec, minor: u16) -> PathBuf {
 /// write of text that the codec shrinks, so the log holds both plain and
 /// compressed frames.
 fn compressed_fixture_records(codec: Codec, minor: u16) -> Vec<Record> {
-    let mut records = if minor >= 4 {
-        v1_4_records()
-    } else {
-        fixture_records(true)
+    let mut records = match minor {
+        5.. => v1_5_records(),
+        4 => v1_4_records(),
+        _ => fixture_records(true),
     };
     if codec != Codec::None {
         let text = b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n".repeat(20);
         records.push(Record::Syscall(SyscallRecord {
-            seq: 8,
+            seq: if minor >= 5 { 11 } else { 8 },
             cage: 3,
             nr: 1,
             args: args(3, &[4, 0x7f00_4000, text.len() as u64]),
@@ -237,7 +249,7 @@ fn compressed_fixture_bytes(codec: Codec) -> Vec<u8> {
 
 #[test]
 fn compressed_fixtures_decode() {
-    for minor in [3, 4] {
+    for minor in [3, 4, 5] {
         for codec in [Codec::Lz4, Codec::Zstd] {
             let path = compressed_fixture_path(codec, minor);
             let contents = read_all(&path, RecoveryMode::Strict).unwrap();
@@ -261,7 +273,7 @@ fn compressed_fixtures_decode() {
 /// The LZ4 block format's output is fixed by lz4_flex; libzstd's may
 /// change between releases, so only its fixture's reading is pinned.
 #[test]
-fn v1_4_lz4_fixture_is_what_this_writer_writes() {
+fn v1_5_lz4_fixture_is_what_this_writer_writes() {
     let on_disk = std::fs::read(compressed_fixture_path(Codec::Lz4, FORMAT_MINOR)).unwrap();
     assert_eq!(on_disk, compressed_fixture_bytes(Codec::Lz4));
 }
@@ -313,9 +325,15 @@ fn v1_2_fixture_still_decodes() {
 }
 
 #[test]
-fn v1_4_fixture_decodes() {
-    let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
-    assert_eq!(contents.header, header());
+fn v1_4_fixture_still_decodes() {
+    let contents = read_all(v1_4_fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(
+        contents.header,
+        LogHeader {
+            minor: 4,
+            ..header()
+        }
+    );
     let want = v1_4_records();
     assert_eq!(contents.records[..want.len()], want[..]);
     assert!(contents.end.is_clean());
@@ -323,7 +341,17 @@ fn v1_4_fixture_decodes() {
 }
 
 #[test]
-fn v1_4_fixture_is_what_this_writer_writes() {
+fn v1_5_fixture_decodes() {
+    let contents = read_all(fixture_path(), RecoveryMode::Strict).unwrap();
+    assert_eq!(contents.header, header());
+    let want = v1_5_records();
+    assert_eq!(contents.records[..want.len()], want[..]);
+    assert!(contents.end.is_clean());
+    assert_eq!(contents.records.len(), want.len() + 1);
+}
+
+#[test]
+fn v1_5_fixture_is_what_this_writer_writes() {
     let on_disk = std::fs::read(fixture_path()).unwrap();
     assert_eq!(on_disk, fixture_bytes());
 }

@@ -151,12 +151,45 @@ fn input(record: &SyscallRecord, pos: usize) -> impl Iterator<Item = &Buffer> {
 /// would not fit.
 pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<StagedRecord<'a>> {
     let info = formats::lookup(record.nr)?;
-    let me = rt.cage_id();
-    let full = record.full_args();
-    let mut args = Arg::all_unused(me);
-    for (slot, (value, _)) in args.iter_mut().zip(full) {
+    let mut args = Arg::all_unused(rt.cage_id());
+    for (slot, (value, _)) in args.iter_mut().zip(record.full_args()) {
         slot.value = value;
     }
+    stage_copies(rt, info, args, record, Unfollowed::Null)
+}
+
+/// What staging does with a pointer the catalog does not follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unfollowed {
+    /// NULL: a recorded address means nothing here.
+    Null,
+    /// Kept as given: the caller's own pointer, with its argcage.
+    Keep,
+}
+
+/// Lays a call the primary answered out in this cage's own memory for the
+/// tee's secondary: `args` as the app gave them (fds already translated,
+/// scalar argcages naming the app), every buffer the catalog follows
+/// copied from `copies`' captured inputs or given scratch sized by its
+/// outputs, so the app may change or free its memory meanwhile.
+pub fn stage_copy<'a>(
+    rt: &'a dyn ThreeI,
+    info: &SyscallInfo,
+    args: Args,
+    copies: &SyscallRecord,
+) -> Option<StagedRecord<'a>> {
+    stage_copies(rt, info, args, copies, Unfollowed::Keep)
+}
+
+fn stage_copies<'a>(
+    rt: &'a dyn ThreeI,
+    info: &SyscallInfo,
+    mut args: Args,
+    record: &SyscallRecord,
+    unfollowed: Unfollowed,
+) -> Option<StagedRecord<'a>> {
+    let me = rt.cage_id();
+    let full = record.full_args();
     let mut host_args = args;
     let mut buffers = Vec::new();
     for (pos, kind) in info.args.iter().enumerate() {
@@ -209,6 +242,7 @@ pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<St
             }
             // Pointers the catalog does not follow (and argv arrays, which
             // only exec takes, staged apart): nothing to rebuild them from.
+            ArgKind::Ptr if unfollowed == Unfollowed::Keep => continue,
             ArgKind::StrArray | ArgKind::Ptr => {
                 args[pos].value = 0;
                 host_args[pos].value = 0;

@@ -65,6 +65,9 @@ pub struct ReplayState {
     /// Replayed calls whose recorded input was cut (`--max-buffer`): the
     /// stack got fewer bytes than the app wrote.
     pub cut_inputs: AtomicU64,
+    /// A gap (calls the tee did not record) has been passed: outcomes that
+    /// differ from the recording are no longer divergences.
+    after_gap: AtomicBool,
     /// Shared by every stack of the replay: the first divergence ends it.
     stop: Arc<AtomicBool>,
     /// This stack's place on the command line, from 0.
@@ -178,6 +181,7 @@ impl ReplayState {
             unlike_recording: AtomicU64::new(0),
             replayed: AtomicU64::new(0),
             cut_inputs: AtomicU64::new(0),
+            after_gap: AtomicBool::new(false),
             stop: shared.stop.clone(),
             stack,
             comparator: shared.comparator.clone(),
@@ -339,6 +343,13 @@ impl ReplayState {
                 || self.options.until.is_some_and(|u| entry.index > u)
             {
                 return self.leave(&mut schedule, driver, Step::Done);
+            }
+            if let Record::Gap(_) = entry.record {
+                // What follows may depend on calls the log lacks: it is
+                // replayed, and no longer judged.
+                self.after_gap.store(true, Ordering::Relaxed);
+                schedule.skip("a gap: calls the tee did not record (--on-full drop)");
+                continue;
             }
             let Some(cage) = owner(&entry.record) else {
                 schedule.skip("not a call");
@@ -565,6 +576,14 @@ impl ReplayState {
             outputs: &call.outputs,
         };
         let wrong = verdict(info, mine, outcome.side());
+        let wrong = match wrong {
+            Some(_) if self.after_gap.load(Ordering::Relaxed) => {
+                self.schedule()
+                    .count_skip("not compared: after a gap in the log");
+                None
+            }
+            wrong => wrong,
+        };
         // A wrong result is shown with the first differing output byte too.
         let output = match wrong {
             Some(Wrong::Output { buffer, offset }) => Some((buffer, offset)),

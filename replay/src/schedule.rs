@@ -166,7 +166,7 @@ impl Schedule {
     pub fn bind_root(&mut self, driver: CageId) {
         let root = self
             .feed
-            .find(|e| !matches!(e.record, Record::Fork(_)))
+            .find(|e| !matches!(e.record, Record::Fork(_)) && owner(&e.record).is_some())
             .and_then(|e| owner(&e.record))
             .unwrap_or(0);
         self.bind(driver, root);

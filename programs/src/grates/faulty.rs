@@ -10,8 +10,10 @@
 //! right after starting the child), `slow-start` (wait a while before
 //! starting the child, as a grate takes to come up on Lind), `kill-caller`
 //! (kill the calling cage with SIGKILL, as a signal's default action ends
-//! a cage without an exit call, and answer -EINTR). When several modes
-//! apply to a call, the first listed wins.
+//! a cage without an exit call, and answer -EINTR), `block` (never return:
+//! a secondary stuck for good), `sleep=MS` (wait MS milliseconds, then
+//! forward: a secondary slower than the app). When several modes apply to
+//! a call, the first listed wins.
 
 use crate::kit::{forward, read_iovecs, scatter, split_options, write_out, Grate};
 use crate::syscalls::{by_name, name, LSTAT};
@@ -24,7 +26,7 @@ use std::sync::OnceLock;
 
 pub const USAGE: &str = "faulty-grate MODE[,MODE...] [--calls NAMES] [--after N] APP [ARGS...]\n  \
      MODE: errno=NAME | short-write | short-read | garbage | panic | passthrough | quit | \
-     slow-start | kill-caller";
+     slow-start | kill-caller | block | sleep=MS";
 
 /// How long `slow-start` waits before starting the child: longer than the
 /// engines' polling period, as a grate's start on Lind is.
@@ -62,13 +64,23 @@ pub enum Fault {
     SlowStart,
     /// The caller is killed by SIGKILL.
     KillCaller,
+    /// The handler never returns.
+    Block,
+    /// The handler waits this many milliseconds, then forwards.
+    Sleep(u64),
 }
+
+/// How often a blocked handler looks up: a call into the runtime, where a
+/// kill of the grate takes effect.
+const BLOCK_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Fault {
     /// Whether this mode changes `nr`.
     fn applies_to(self, nr: u32) -> bool {
         match self {
-            Fault::Errno(_) | Fault::Panic | Fault::KillCaller => true,
+            Fault::Errno(_) | Fault::Panic | Fault::KillCaller | Fault::Block | Fault::Sleep(_) => {
+                true
+            }
             Fault::ShortWrite => matches!(nr, nr::WRITE | nr::PWRITE),
             Fault::ShortRead => matches!(nr, nr::READ | nr::PREAD),
             Fault::Garbage => matches!(
@@ -108,6 +120,11 @@ pub fn parse_modes(list: &str) -> Result<Vec<Fault>, String> {
             "quit" => Ok(Fault::Quit),
             "slow-start" => Ok(Fault::SlowStart),
             "kill-caller" => Ok(Fault::KillCaller),
+            "block" => Ok(Fault::Block),
+            _ if mode.starts_with("sleep=") => mode["sleep=".len()..]
+                .parse()
+                .map(Fault::Sleep)
+                .map_err(|_| format!("sleep= wants milliseconds, not {mode:?}")),
             _ => match mode.strip_prefix("errno=") {
                 Some(name) => errno_by_name(name)
                     .map(Fault::Errno)
@@ -231,6 +248,14 @@ impl Grate for Faulty {
                 Errno::EINTR.ret()
             }
             Some(Fault::Panic) => panic!("faulty-grate: injected panic in {}", name(nr)),
+            Some(Fault::Block) => loop {
+                boundary::clock::pause(BLOCK_TICK);
+                let _ = boundary::Guest::new(rt).getpid();
+            },
+            Some(Fault::Sleep(ms)) => {
+                boundary::clock::pause(std::time::Duration::from_millis(ms));
+                forward(rt, nr, args)
+            }
             Some(Fault::ShortWrite | Fault::ShortRead) => {
                 let mut short = *args;
                 short[2].value = halved(args[2].value);

@@ -165,6 +165,7 @@ fn kind(r: &Record) -> &'static str {
         Record::Exit(_) => "exit",
         Record::Dropped(_) => "dropped",
         Record::Trailer(_) => "trailer",
+        Record::Gap(_) => "gap",
     }
 }
 

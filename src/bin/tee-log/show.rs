@@ -13,7 +13,7 @@ pub fn cage_of(record: &Record) -> Option<u64> {
         Record::Fork(r) => Some(r.parent),
         Record::Exec(r) => Some(r.cage),
         Record::Exit(r) => Some(r.cage),
-        Record::Dropped(_) | Record::Trailer(_) => None,
+        Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => None,
     }
 }
 
@@ -24,7 +24,7 @@ pub fn call_of(record: &Record) -> Option<u32> {
         Record::Fork(_) => Some(56),
         Record::Exec(_) => Some(59),
         Record::Exit(r) => Some(if r.process { 231 } else { 60 }),
-        Record::Dropped(_) | Record::Trailer(_) => None,
+        Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => None,
     }
 }
 
@@ -84,6 +84,10 @@ pub fn body(record: &Record, strsize: usize) -> String {
             d.count,
             reason_name(d.reason),
             escape_bytes(d.detail.as_bytes())
+        ),
+        Record::Gap(g) => format!(
+            "--- {} calls not recorded here: the tee's queue was full ---",
+            g.calls
         ),
         Record::Trailer(t) => format!(
             "--- end of log: {} records, {} bytes ---",
@@ -195,6 +199,11 @@ pub fn json(record: &Record, index: u64) -> Value {
                 DropReason::CaptureFailed => "capture_failed",
             },
             "detail": d.detail,
+        }),
+        Record::Gap(g) => json!({
+            "record": index,
+            "kind": "gap",
+            "calls": g.calls,
         }),
         Record::Trailer(t) => json!({
             "record": index,

@@ -85,8 +85,8 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
     let mut reader = open(file, RecoveryMode::Salvage)?;
     let mut calls: BTreeMap<u32, CallStats> = BTreeMap::new();
     let mut cages: BTreeMap<u64, CageStats> = BTreeMap::new();
-    let (mut syscalls, mut forks, mut execs, mut exits, mut dropped) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut syscalls, mut forks, mut execs, mut exits, mut dropped, mut gaps) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<u64>, Option<u64>) = (None, None);
     let meter = Meter::for_file(file, "stats", 1);
     while let Some(record) = reader.next_record().map_err(|e| Failure::log(file, e))? {
@@ -118,6 +118,7 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
                 cages.entry(r.cage).or_default().exits += 1;
             }
             Record::Dropped(d) => dropped = dropped.saturating_add(d.count),
+            Record::Gap(g) => gaps = gaps.saturating_add(g.calls),
             Record::Trailer(_) => {}
         }
     }
@@ -145,7 +146,7 @@ pub fn run(file: &Path, options: &Options, out: &mut impl Write) -> Result<ExitC
     writeln!(
         out,
         "records: {records} (syscalls {syscalls}, forks {forks}, execs {execs}, exits {exits}); \
-         {dropped} dropped by the writer"
+         {dropped} dropped by the writer, {gaps} calls not recorded (queue full)"
     )?;
     let on_disk = reader.valid_offset();
     writeln!(

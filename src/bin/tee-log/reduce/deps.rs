@@ -77,7 +77,7 @@ impl Needs {
                     needs.lifecycle.entry(e.cage).or_default().push(i);
                 }
                 // A thread shares its cage; replay does not start threads.
-                Record::Fork(_) | Record::Dropped(_) | Record::Trailer(_) => {}
+                Record::Fork(_) | Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
             }
         }
         needs

@@ -244,6 +244,14 @@ pub fn run(
                     );
                 }
             }
+            Record::Gap(g) => {
+                if let Some(cage) = root {
+                    p.comment(
+                        cage,
+                        &format!("{} calls not recorded here (queue full)", g.calls),
+                    );
+                }
+            }
             Record::Trailer(_) => {}
         }
     }

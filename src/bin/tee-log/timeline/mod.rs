@@ -217,7 +217,7 @@ pub fn walk(
                     at_ns: e.time_us.saturating_mul(1_000),
                 }
             }
-            Record::Dropped(_) | Record::Trailer(_) => continue,
+            Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => continue,
         };
         visit(&mark, &header).map_err(Failure::Stdout)?;
     }
