@@ -214,6 +214,67 @@ pub(crate) fn execv(argv: &[CString]) -> Errno {
     last_errno()
 }
 
+/// What a thread started by [`spawn_thread`] runs.
+type Body = Box<dyn FnOnce() + Send>;
+
+#[cfg(target_arch = "wasm32")]
+extern "C" {
+    /// glibc's, as Lind's sysroot declares it: `pthread_t` is an
+    /// `unsigned long` (32 bits here), the attributes are NULL.
+    fn pthread_create(
+        thread: *mut std::ffi::c_ulong,
+        attr: *const std::ffi::c_void,
+        start: extern "C" fn(*mut std::ffi::c_void) -> *mut std::ffi::c_void,
+        arg: *mut std::ffi::c_void,
+    ) -> c_int;
+    fn pthread_join(thread: std::ffi::c_ulong, ret: *mut *mut std::ffi::c_void) -> c_int;
+}
+
+extern "C" fn thread_start(arg: *mut std::ffi::c_void) -> *mut std::ffi::c_void {
+    // SAFETY: `arg` is the `Box<Body>` leaked by `spawn_thread` for this
+    // thread alone, taken back exactly once here.
+    let body = unsafe { Box::from_raw(arg.cast::<Body>()) };
+    body();
+    std::ptr::null_mut()
+}
+
+/// Starts `body` on a new thread with glibc's `pthread_create`, not Rust
+/// std's `thread::spawn`: on Lind a grate's new thread starts with its
+/// parent's Rust thread-locals, and std's spawn aborts when it finds the
+/// thread's handle already set. The body must not rely on thread-locals
+/// of its own. Returns a join function.
+pub(crate) fn spawn_thread(body: Body) -> Result<Box<dyn FnOnce() + Send>, Errno> {
+    let arg = Box::into_raw(Box::new(body)).cast::<std::ffi::c_void>();
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut thread: std::ffi::c_ulong = 0;
+        // SAFETY: `thread` is a valid out-pointer, NULL attributes are
+        // glibc's defaults, and `thread_start` takes ownership of `arg`.
+        let ret = unsafe { pthread_create(&mut thread, std::ptr::null(), thread_start, arg) };
+        if ret != 0 {
+            // SAFETY: no thread was started, so `arg` is still ours.
+            drop(unsafe { Box::from_raw(arg.cast::<Body>()) });
+            return Err(Errno::new(ret).unwrap_or(Errno::EAGAIN));
+        }
+        Ok(Box::new(move || {
+            // SAFETY: `thread` came from a successful pthread_create and
+            // is joined once; the result pointer is not wanted.
+            unsafe { pthread_join(thread, std::ptr::null_mut()) };
+        }))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // Natively (unit tests only) a std thread stands in.
+        let arg = arg as usize;
+        let handle = std::thread::spawn(move || {
+            thread_start(arg as *mut std::ffi::c_void);
+        });
+        Ok(Box::new(move || {
+            let _ = handle.join();
+        }))
+    }
+}
+
 /// Flushes Rust's stdio and calls glibc `exit(status)`, which runs atexit
 /// handlers and issues exit_group (231).
 pub(crate) fn exit(status: i32) -> ! {

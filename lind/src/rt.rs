@@ -50,15 +50,6 @@ pub(crate) fn raw_result(result: Result<i32, GrateError>) -> i32 {
     }
 }
 
-/// The errno of a failed thread start.
-fn thread_errno(err: &std::io::Error) -> Errno {
-    match err.raw_os_error() {
-        Some(errno) => Errno::new(errno).unwrap_or(Errno::EAGAIN),
-        None if err.kind() == std::io::ErrorKind::Unsupported => Errno::ENOSYS,
-        None => Errno::EAGAIN,
-    }
-}
-
 impl ThreeI for LindRt {
     fn cage_id(&self) -> CageId {
         CageId(ffi::own_cage_id())
@@ -208,15 +199,10 @@ impl ThreeI for LindRt {
         ffi::exit(status)
     }
 
-    /// `std::thread`, which on wasm32 with atomics is glibc's
-    /// `pthread_create` (a CLONE with CLONE_VM on Lind).
+    /// glibc's `pthread_create` (a CLONE with CLONE_VM on Lind), called
+    /// directly: see [`ffi::spawn_thread`].
     fn spawn_thread(&self, body: ThreadBody) -> Result<ThreadJoin, Errno> {
-        let handle = std::thread::Builder::new()
-            .spawn(move || body(&RT))
-            .map_err(|e| thread_errno(&e))?;
-        Ok(ThreadJoin(Box::new(move || {
-            let _ = handle.join();
-        })))
+        ffi::spawn_thread(Box::new(move || body(&RT))).map(ThreadJoin)
     }
 }
 
@@ -373,16 +359,6 @@ mod tests {
         RT.read_own(addr, &mut out);
         assert_eq!(&out, b"hi!");
         RT.free(addr, 3);
-    }
-
-    #[test]
-    fn thread_start_errors_become_errnos() {
-        let unsupported = std::io::Error::from(std::io::ErrorKind::Unsupported);
-        assert_eq!(thread_errno(&unsupported), Errno::ENOSYS);
-        assert_eq!(
-            thread_errno(&std::io::Error::from_raw_os_error(11)),
-            Errno::EAGAIN
-        );
     }
 
     #[test]
