@@ -5,10 +5,12 @@
 //! `tier-app` bare, under Lind's strace-grate-rs, under one pass-through
 //! grate (the price of one grate hop), under `tee-grate --record`, under
 //! the live tee with a pass-through secondary and under `--record
-//! --compress lz4`, and prints, for each:
+//! --compress lz4`, and behind a tee that duplicates neither workload (the
+//! tee's own floor), and prints, for each:
 //! a small call (close of a bad fd, 100,000 times) in ns per call as the
 //! app measures it, and 20000 writes of 4 KiB plus their read-back as
-//! whole-process time, each as a ratio to the bare run of the same round.
+//! whole-process time, each as a ratio to the bare run of the same round
+//! and to one pass-through grate's.
 //! Then the recorded write run is replayed on Lind into one pass-through
 //! grate (`tee-replay`), in records per second and in grate hops per
 //! replayed record, the hop measured in the same round. Medians of 3
@@ -86,6 +88,23 @@ const MODES: &[Mode] = &[
             .to_vec()
         },
     },
+    // The tee's own floor: one pass-through grate behind a tee that
+    // duplicates neither workload's calls (fsync is in neither).
+    Mode {
+        name: "tee floor (--calls fsync)",
+        prefix: |_| {
+            [
+                "tee-grate.cwasm",
+                "--calls",
+                "fsync",
+                "%{",
+                "grates/passthrough-grate.cwasm",
+                "%}",
+            ]
+            .map(String::from)
+            .to_vec()
+        },
+    },
 ];
 
 /// The number after `key` in the app's report line.
@@ -154,15 +173,20 @@ fn main() {
     }
     let close: Vec<f64> = close_ns.into_iter().map(median).collect();
     let write: Vec<f64> = write_s.into_iter().map(median).collect();
-    println!("mode                        | close(bad fd) ns/call | x bare | 20000x4KiB write+read s | x bare");
+    println!(
+        "mode                        | close(bad fd) ns/call | x bare | x 1 grate \
+         | 20000x4KiB write+read s | x bare | x 1 grate"
+    );
     for (m, mode) in MODES.iter().enumerate() {
         println!(
-            "{:<27} | {:>21.0} | {:>6.2} | {:>23.2} | {:>6.2}",
+            "{:<27} | {:>21.0} | {:>6.2} | {:>9.2} | {:>23.2} | {:>6.2} | {:>9.2}",
             mode.name,
             close[m],
             close[m] / close[0],
+            close[m] / close[2],
             write[m],
-            write[m] / write[0]
+            write[m] / write[0],
+            (write[m] / write[0]) / (write[2] / write[0])
         );
     }
     let hop = close[2] - close[0];

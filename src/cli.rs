@@ -77,6 +77,12 @@ struct Options {
     /// it stuck.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     stall: u64,
+    /// When a record's time is read: batch (once per batch of records,
+    /// on the secondary's thread, within a few ms of the call; no
+    /// durations) or call (before and after each call, on the app's
+    /// thread: exact times and durations, two clock reads per call).
+    #[arg(long, value_name = "WHEN", default_value = "batch", value_parser = parse_timing)]
+    timing: Timing,
     /// Print the summary only when the secondary misbehaved.
     #[arg(long)]
     quiet: bool,
@@ -119,6 +125,7 @@ pub struct TeePlan {
     pub queue: usize,
     pub on_full: OnFull,
     pub stall_ms: u64,
+    pub timing: Timing,
     pub quiet: bool,
     /// An existing log may be replaced.
     pub force: bool,
@@ -209,6 +216,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         queue: options.queue,
         on_full: options.on_full,
         stall_ms: options.stall,
+        timing: options.timing,
         quiet: options.quiet,
         force: options.force,
     }))
@@ -242,6 +250,25 @@ fn parse_bytes(text: &str) -> Result<usize, String> {
         return Err(format!("`{text}`: the queue needs at least 1K"));
     }
     Ok(bytes)
+}
+
+/// When the recorder reads the clock (`--timing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timing {
+    /// Once per batch, on the secondary's thread: a clock read is a call
+    /// into the runtime on Lind, as dear as a grate hop.
+    #[default]
+    Batch,
+    /// Around every call, on the app's thread.
+    Call,
+}
+
+fn parse_timing(text: &str) -> Result<Timing, String> {
+    match text {
+        "batch" => Ok(Timing::Batch),
+        "call" => Ok(Timing::Call),
+        _ => Err(format!("`{text}`: expected batch or call")),
+    }
 }
 
 fn parse_on_full(text: &str) -> Result<OnFull, String> {
@@ -429,5 +456,8 @@ mod tests {
         assert!(error("--queue 12 --record t app").contains("at least 1K"));
         assert!(error("--queue 3X --record t app").contains("K, M or G"));
         assert!(error("--on-full spill --record t app").contains("wait or drop"));
+        assert_eq!(plan("--record t app").timing, Timing::Batch);
+        assert_eq!(plan("--timing call --record t app").timing, Timing::Call);
+        assert!(error("--timing never --record t app").contains("batch or call"));
     }
 }

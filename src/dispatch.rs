@@ -1,6 +1,7 @@
 //! The per-call path on the app's thread: an app's call goes to the
 //! primary, then copies of it are queued for the secondary's thread.
 
+use crate::cli::Timing;
 use crate::faults::Fault;
 use crate::handoff::Pushed;
 use crate::job::{Job, Later, Promise, Work};
@@ -32,18 +33,16 @@ impl TeeState {
     /// A call that goes to the primary only; recorded, never duplicated.
     fn primary_only(&self, rt: &dyn ThreeI, nr: u32, cage: CageId, args: &Args) -> i32 {
         let recorder = self.secondary.recorder();
-        let started = recorder.map(|r| r.start());
+        let started = self.clock().map(|r| r.start());
         let ret = self.primary(rt, nr, cage, args);
         if nr == nr::WAIT4 {
             // Before the wait's own record: the child died before it.
             self.on_reaped(rt, args, ret);
         }
-        if let (Some(recorder), Some(started), Some(info)) =
-            (recorder, started, formats::lookup(nr))
-        {
-            let timing = recorder.answered(started);
+        if let (Some(_), Some(info)) = (recorder, formats::lookup(nr)) {
+            let timing = self.clock().zip(started).map(|(r, s)| r.answered(s));
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
-            let record = Recorder::syscall(Some(timing), cage, nr, args, Vec::new(), outputs, ret);
+            let record = Recorder::syscall(timing, cage, nr, args, Vec::new(), outputs, ret);
             self.hand_off(Work::Call {
                 record,
                 duplicate: false,
@@ -58,6 +57,14 @@ impl TeeState {
             self.faults.count(Fault::CaptureFailed, nr);
             Vec::new()
         })
+    }
+
+    /// The recorder, when calls are timed on the app's thread
+    /// (`--timing call`).
+    fn clock(&self) -> Option<&Recorder> {
+        self.secondary
+            .recorder()
+            .filter(|_| self.plan.timing == Timing::Call)
     }
 
     /// Queues work for the secondary's thread.
@@ -80,13 +87,13 @@ impl TeeState {
             return self.primary(rt, info.nr, cage, args);
         }
         let inputs = self.capture(capture_inputs(rt, info, args, self.input_limits), info.nr);
-        let recorder = self.secondary.recorder();
-        if recorder.is_none() && matches!(info.fd_effect, FdEffect::Close(_)) {
+        if self.secondary.recorder().is_none() && matches!(info.fd_effect, FdEffect::Close(_)) {
             return self.close_in_place(rt, info, cage, args, inputs);
         }
-        let started = recorder.map(|r| r.start());
+        let clock = self.clock();
+        let started = clock.map(|r| r.start());
         let ret = self.primary(rt, info.nr, cage, args);
-        let timing = recorder.zip(started).map(|(r, s)| r.answered(s));
+        let timing = clock.zip(started).map(|(r, s)| r.answered(s));
         // Queued once the primary has answered: concurrent calls reach the
         // secondary in the order they completed, which for an open and the
         // writes on the fd it returned is the order the kernel applied

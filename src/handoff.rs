@@ -15,7 +15,7 @@
 //! queued, and every waiter goes on. The stuck thread is left where it is.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -31,6 +31,9 @@ pub enum OnFull {
 
 /// How waiters poll a secondary that makes no progress.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How long the secondary waits for more work before it sleeps until woken.
+const NAP: Duration = Duration::from_millis(2);
 
 /// Bytes a job costs beyond its buffers (its record, its slot).
 pub const JOB_OVERHEAD: usize = 256;
@@ -58,11 +61,12 @@ struct Queue<T> {
     jobs: VecDeque<(Arc<T>, usize)>,
     bytes: usize,
     next_seq: u64,
-    /// Jobs queued, and jobs the secondary has finished: equal when idle.
+    /// Jobs queued: `Handoff::finished` equals it when the secondary idles.
     queued: u64,
-    finished: u64,
-    /// The job the secondary is in.
-    current: Option<Arc<T>>,
+    /// The jobs the secondary took at once, and `finished` when it took
+    /// them: it is in job `finished - batch_start` of them.
+    batch: Vec<Arc<T>>,
+    batch_start: u64,
     /// When a waiter first saw the secondary in its current job (`finished`
     /// then, and the time): the stall clock.
     stall_watch: Option<(u64, u64)>,
@@ -73,6 +77,12 @@ struct Queue<T> {
     after_detach: u64,
     detached: Option<Detached>,
     closed: bool,
+    /// The secondary sleeps until woken (it naps first, and a push during
+    /// a nap needs no wake-up); and how many wait for its progress. A
+    /// wake-up is a futex call, on Lind a call into the runtime: pushes
+    /// and finished jobs signal only when someone sleeps.
+    sleeping: bool,
+    watchers: u32,
 }
 
 /// The queue, its policy, and the clock waiters judge stalls by.
@@ -80,6 +90,9 @@ pub struct Handoff<T> {
     queue: Mutex<Queue<T>>,
     /// Set with `Queue::detached`, read without the lock on every call.
     detached: AtomicBool,
+    /// Jobs the secondary has finished; counted without the lock, so a job
+    /// costs the secondary no lock of its own.
+    finished: AtomicU64,
     /// Signalled when a job is queued or the queue closes.
     work: Condvar,
     /// Signalled when the secondary finishes a job or is detached.
@@ -107,16 +120,19 @@ impl<T> Handoff<T> {
                 bytes: 0,
                 next_seq: 0,
                 queued: 0,
-                finished: 0,
-                current: None,
+                batch: Vec::new(),
+                batch_start: 0,
                 stall_watch: None,
                 gap: 0,
                 dropped: 0,
                 after_detach: 0,
                 detached: None,
                 closed: false,
+                sleeping: false,
+                watchers: 0,
             }),
             detached: AtomicBool::new(false),
+            finished: AtomicU64::new(0),
             work: Condvar::new(),
             progress: Condvar::new(),
             limit,
@@ -131,11 +147,23 @@ impl<T> Handoff<T> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait_progress<'a>(&self, queue: MutexGuard<'a, Queue<T>>) -> MutexGuard<'a, Queue<T>> {
-        self.progress
+    fn wait_progress<'a>(&self, mut queue: MutexGuard<'a, Queue<T>>) -> MutexGuard<'a, Queue<T>> {
+        queue.watchers += 1;
+        self.wake(&mut queue);
+        let mut queue = self
+            .progress
             .wait_timeout(queue, POLL)
             .unwrap_or_else(|e| e.into_inner())
-            .0
+            .0;
+        queue.watchers -= 1;
+        queue
+    }
+
+    /// Wakes the secondary if it sleeps.
+    fn wake(&self, queue: &mut Queue<T>) {
+        if std::mem::take(&mut queue.sleeping) {
+            self.work.notify_one();
+        }
     }
 
     /// Queues the job `make` builds from its sequence number and the jobs
@@ -180,27 +208,48 @@ impl<T> Handoff<T> {
         queue.jobs.push_back((Arc::new(make(seq, gap)), bytes));
         queue.bytes += bytes;
         queue.queued += 1;
-        drop(queue);
-        self.work.notify_one();
+        self.wake(&mut queue);
         Pushed::Queued
     }
 
     /// The secondary's next job; `None` once the queue is closed and empty
     /// or the secondary detached. `idle` runs (unlocked) each time the
     /// queue is found empty, and says how long to sleep before it runs again.
-    pub fn next(&self, mut idle: impl FnMut() -> Option<Duration>) -> Option<Arc<T>> {
+    pub fn next(&self, mut idle: impl FnMut() -> Option<Duration>) -> Option<Vec<Arc<T>>> {
         let mut queue = self.lock();
+        queue.batch.clear();
+        queue.stall_watch = None;
+        // The last batch is done: an exit draining the queue may go.
+        if queue.watchers > 0 {
+            self.progress.notify_all();
+        }
         loop {
             if queue.detached.is_some() {
                 return None;
             }
-            if let Some((job, bytes)) = queue.jobs.pop_front() {
-                queue.bytes -= bytes;
-                queue.current = Some(job.clone());
-                return Some(job);
+            if !queue.jobs.is_empty() {
+                let batch: Vec<Arc<T>> = queue.jobs.drain(..).map(|(job, _)| job).collect();
+                queue.bytes = 0;
+                queue.batch_start = self.finished.load(Ordering::Relaxed);
+                queue.batch.clone_from(&batch);
+                // Room for the app, which may be waiting on a full queue.
+                if queue.watchers > 0 {
+                    self.progress.notify_all();
+                }
+                return Some(batch);
             }
             if queue.closed {
                 return None;
+            }
+            // A nap first: calls come in bursts, and jobs queued meanwhile
+            // cost the app no wake-up.
+            queue = self
+                .work
+                .wait_timeout(queue, NAP)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            if !queue.jobs.is_empty() || queue.closed || queue.detached.is_some() {
+                continue;
             }
             drop(queue);
             let nap = idle();
@@ -208,6 +257,7 @@ impl<T> Handoff<T> {
             if !queue.jobs.is_empty() || queue.closed {
                 continue;
             }
+            queue.sleeping = true;
             queue = match nap {
                 Some(nap) => {
                     self.work
@@ -217,17 +267,13 @@ impl<T> Handoff<T> {
                 }
                 None => self.work.wait(queue).unwrap_or_else(|e| e.into_inner()),
             };
+            queue.sleeping = false;
         }
     }
 
-    /// The secondary finished the job `next` gave it.
+    /// The secondary finished one job of its batch.
     pub fn done(&self) {
-        let mut queue = self.lock();
-        queue.current = None;
-        queue.finished += 1;
-        queue.stall_watch = None;
-        drop(queue);
-        self.progress.notify_all();
+        self.finished.fetch_add(1, Ordering::Release);
     }
 
     /// Waits until the secondary has finished every job queued so far, or
@@ -235,7 +281,7 @@ impl<T> Handoff<T> {
     pub fn drain(&self) {
         let mut queue = self.lock();
         let target = queue.queued;
-        while queue.finished < target && queue.detached.is_none() {
+        while self.finished.load(Ordering::Acquire) < target && queue.detached.is_none() {
             self.check_stall(&mut queue);
             queue = self.wait_progress(queue);
         }
@@ -244,8 +290,11 @@ impl<T> Handoff<T> {
     /// Closes the queue and waits for the secondary to finish what is
     /// queued, or to be detached.
     pub fn close(&self) {
-        self.lock().closed = true;
+        let mut queue = self.lock();
+        queue.closed = true;
+        queue.sleeping = false;
         self.work.notify_all();
+        drop(queue);
         self.drain();
     }
 
@@ -261,14 +310,16 @@ impl<T> Handoff<T> {
         if queue.detached.is_some() {
             return;
         }
-        let Some(current) = queue.current.clone() else {
+        let finished = self.finished.load(Ordering::Acquire);
+        let at_job = finished.saturating_sub(queue.batch_start) as usize;
+        let Some(current) = queue.batch.get(at_job).cloned() else {
             queue.stall_watch = None;
             return;
         };
         let now = (self.now_ms)();
-        let (at, since) = *queue.stall_watch.get_or_insert((queue.finished, now));
-        if at != queue.finished {
-            queue.stall_watch = Some((queue.finished, now));
+        let (at, since) = *queue.stall_watch.get_or_insert((finished, now));
+        if at != finished {
+            queue.stall_watch = Some((finished, now));
             return;
         }
         let stuck_for = now.saturating_sub(since);
@@ -280,7 +331,9 @@ impl<T> Handoff<T> {
             after_ms: stuck_for,
         });
         self.detached.store(true, Ordering::Relaxed);
-        queue.after_detach += queue.jobs.len() as u64;
+        // The queued jobs and the rest of the batch, which the secondary
+        // drops when it comes back.
+        queue.after_detach += (queue.jobs.len() + queue.batch.len() - at_job - 1) as u64;
         queue.jobs.clear();
         queue.bytes = 0;
         self.progress.notify_all();
@@ -333,13 +386,8 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(q.push(10, false, |seq, _| seq), Pushed::Queued);
         }
-        let got: Vec<u64> = (0..3)
-            .map(|_| {
-                let job = *q.next(|| None).unwrap();
-                q.done();
-                job
-            })
-            .collect();
+        // The secondary takes what is queued at once.
+        let got: Vec<u64> = q.next(|| None).unwrap().iter().map(|job| **job).collect();
         assert_eq!(got, [0, 1, 2]);
     }
 
@@ -376,8 +424,8 @@ mod tests {
         let clock = Arc::new(AtomicU64::new(0));
         let q = handoff(JOB_OVERHEAD, OnFull::Wait, clock.clone());
         q.push(0, false, |seq, _| seq);
-        let job = q.next(|| None).unwrap();
-        assert_eq!(*job, 0);
+        let batch = q.next(|| None).unwrap();
+        assert_eq!(*batch[0], 0);
         // The secondary never finishes job 0; the queue fills.
         q.push(0, false, |seq, _| seq);
         let ticking = {

@@ -57,8 +57,23 @@ pub enum Work {
 }
 
 impl Job {
-    /// What this job's record is, for the recorder.
-    pub fn record(&self, result: Option<i32>) -> Record {
+    /// What this job's record is, for the recorder; `stamp`, when given,
+    /// is its time (`--timing batch`).
+    pub fn record(&self, result: Option<i32>, stamp: Option<u64>) -> Record {
+        let mut record = self.unstamped(result);
+        if let Some(time_us) = stamp {
+            match &mut record {
+                Record::Syscall(r) => r.time_us = time_us,
+                Record::Fork(r) => r.time_us = time_us,
+                Record::Exec(r) => r.time_us = time_us,
+                Record::Exit(r) => r.time_us = time_us,
+                Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
+            }
+        }
+        record
+    }
+
+    fn unstamped(&self, result: Option<i32>) -> Record {
         let seq = self.seq;
         match &self.work {
             Work::Call { record, .. } => {

@@ -80,9 +80,13 @@ impl TeeState {
         });
     }
 
-    /// The time a lifecycle record gets; a live stack needs none.
+    /// The time a lifecycle record gets; a live stack needs none, and
+    /// under `--timing batch` the secondary's thread stamps it.
     fn lifecycle_time(&self) -> u64 {
-        self.secondary.recorder().map_or(0, |r| r.time_us())
+        match self.plan.timing {
+            crate::cli::Timing::Call => self.secondary.recorder().map_or(0, |r| r.time_us()),
+            crate::cli::Timing::Batch => 0,
+        }
     }
 
     pub(crate) fn on_exec(&self, rt: &dyn ThreeI, cage: CageId, args: &Args) -> i32 {

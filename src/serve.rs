@@ -5,6 +5,7 @@
 //! answering from the primary's result, the verdict, the fd pairing, and
 //! the simulated fork, exec and exit.
 
+use crate::cli::Timing;
 use crate::faults::Fault;
 use crate::job::{Job, Work};
 use crate::secondary::{LiveStack, Secondary};
@@ -25,9 +26,23 @@ impl TeeState {
     /// The secondary thread's body: serves jobs until the queue closes or
     /// the secondary is detached.
     pub fn serve_secondary(&self, rt: &dyn ThreeI) {
-        while let Some(job) = self.handoff.next(|| self.idle()) {
-            self.serve(rt, &job);
-            self.handoff.done();
+        while let Some(batch) = self.handoff.next(|| self.idle()) {
+            let stamp = self.batch_stamp();
+            for job in &batch {
+                if self.handoff.is_detached() {
+                    break;
+                }
+                self.serve(rt, job, stamp);
+                self.handoff.done();
+            }
+        }
+    }
+
+    /// Under `--timing batch`, the one clock read a batch's records share.
+    fn batch_stamp(&self) -> Option<u64> {
+        match self.plan.timing {
+            Timing::Batch => self.secondary.recorder().map(|r| r.time_us()),
+            Timing::Call => None,
         }
     }
 
@@ -44,7 +59,7 @@ impl TeeState {
         }
     }
 
-    fn serve(&self, rt: &dyn ThreeI, job: &Job) {
+    fn serve(&self, rt: &dyn ThreeI, job: &Job, stamp: Option<u64>) {
         let later = match &job.work {
             Work::Call {
                 later: Some(later), ..
@@ -65,7 +80,7 @@ impl TeeState {
                 if let Some((seq, calls)) = job.gap {
                     recorder.append(&Record::Gap(GapRecord { seq, calls }));
                 }
-                recorder.append(&job.record(later));
+                recorder.append(&job.record(later, stamp));
             }
             Secondary::Stack(stack) => self.serve_live(rt, stack, job, later),
         }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 /// Records demo-files (optionally through a primary block) into `dir/t.log`.
 fn record(dir: &Path, primary: &[&str]) {
-    let mut args = vec!["--record", "t.log"];
+    // Timed per call: the reports compare the recorded durations.
+    let mut args = vec!["--timing", "call", "--record", "t.log"];
     if !primary.is_empty() {
         args.push("%{");
         args.extend_from_slice(primary);

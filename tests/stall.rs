@@ -102,3 +102,36 @@ fn a_gap_is_reported_by_verify_and_what_follows_is_not_judged() {
         dump.stdout
     );
 }
+
+#[test]
+fn batch_timing_stamps_records_in_order_and_call_timing_adds_durations() {
+    for (timing, timed) in [("batch", false), ("call", true)] {
+        let dir = scratch();
+        run_ok(
+            dir.path(),
+            "tee-grate",
+            &["--timing", timing, "--record", "t.log", "--", "demo-files"],
+            0,
+        );
+        let log = formats::read_all(dir.path().join("t.log"), formats::RecoveryMode::Strict)
+            .expect("log");
+        let calls: Vec<&formats::SyscallRecord> = log
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Syscall(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert!(calls.len() > 20, "{timing}");
+        assert!(
+            calls.iter().all(|c| c.duration_ns.is_some() == timed),
+            "{timing}: durations"
+        );
+        assert!(
+            calls.windows(2).all(|w| w[0].time_us <= w[1].time_us),
+            "{timing}: times follow the sequence"
+        );
+        assert!(calls.last().unwrap().time_us > 0, "{timing}: stamped");
+    }
+}

@@ -15,7 +15,7 @@ fn demo_log(dir: &Path) -> PathBuf {
     run_ok(
         dir,
         "tee-grate",
-        &["--record", "t.log", "--", "demo-files"],
+        &["--timing", "call", "--record", "t.log", "--", "demo-files"],
         0,
     );
     dir.join("t.log")
