@@ -292,8 +292,11 @@ fn record_verifies_dumps_and_replays_to_the_same_files() {
         let base = kit.baseline(s);
         let log = run.path(&format!("{s}.log"));
         let out = run.path(s);
+        // Timed per call, so the clock on Lind is exercised too.
         let teed = lind(&[
             "tee-grate.cwasm",
+            "--timing",
+            "call",
             "--record",
             &log,
             "--",
@@ -313,7 +316,7 @@ fn record_verifies_dumps_and_replays_to_the_same_files() {
             dump.stdout.contains("write(") && dump.stdout.contains("open("),
             || format!("dump shows no calls:\n{}", dump.stdout),
         )?;
-        // The tee on Lind times every call it records.
+        // With --timing call the tee on Lind times every call it records.
         let json = kit.tee_log(&["dump", "--json", &kit.host(&log)]);
         let syscalls: Vec<&str> = json
             .stdout
