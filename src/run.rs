@@ -23,6 +23,9 @@ use std::time::Duration;
 /// How many polls the tee waits for the secondary hold's exit at shutdown.
 const HOLD_EXIT_POLLS: u32 = 500;
 
+/// How many polls the tee gives a detached stack's cages to end.
+const DETACHED_POLLS: u32 = 25;
+
 /// How often waits re-check that the cages they wait for are still alive.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -270,19 +273,19 @@ fn finish(
     // unless it is stuck: then the tee leaves it.
     state.handoff.close();
     let detached = state.handoff.detached();
-    // A detached secondary's thread is left where it is stuck. Its grate
-    // runs on that thread through handlers 3i purges when the tee exits,
-    // so a grate stuck for good still ends the run badly when it next
-    // calls down; a slow one ends normally.
-    if detached.is_none() {
-        secondary_thread.join();
+    // A detached secondary's thread is left where it is stuck, its stack
+    // cut loose from the tee (`LiveStack::cut_loose`).
+    match (&detached, state.stack()) {
+        (None, _) => secondary_thread.join(),
+        (Some(_), Some(stack)) => stack.cut_loose(rt),
+        (Some(_), None) => {}
     }
     state.update_life(|life| life.shutdown = true);
     let guest = Guest::new(rt);
     if detached.is_some() {
-        // The killed grates end at their next call into the runtime; one
-        // stuck where a kill cannot reach is let go after a while.
-        for _ in 0..HOLD_EXIT_POLLS {
+        // Grates that end by themselves are reaped; the stuck one is let
+        // go after a moment.
+        for _ in 0..DETACHED_POLLS {
             match guest.waitpid(-1, wait::WNOHANG) {
                 Ok((pid, _)) if pid.0 == 0 => boundary::clock::pause(POLL),
                 Ok(_) | Err(Errno::EINTR) => {}
@@ -296,7 +299,8 @@ fn finish(
     // ended early the hold may outlive it, and its exit routes through the
     // tee. The tee must not exit (and have Lind purge its entries) first.
     // A hold that died without an exit is given up on after a while.
-    if state.secondary_hold().is_some() {
+    // A detached stack's hold no longer routes through the tee.
+    if state.secondary_hold().is_some() && detached.is_none() {
         let mut polls = HOLD_EXIT_POLLS;
         state.wait_life(
             POLL,

@@ -110,6 +110,22 @@ impl LiveStack {
         self.hold.set(hold).is_ok()
     }
 
+    /// Cuts a detached stack loose from the tee before the tee exits. A
+    /// grate stuck in a call runs on the tee's thread, and its own calls
+    /// go down through the floor's entries in its cage's table; 3i purges
+    /// those when the tee exits, and the grate's next call would find no
+    /// handler and panic the runtime. Each cage of the stack gets a copy
+    /// of the tee's own table instead, which holds no grate's entries: what
+    /// they call goes to the real system, as the floor passed their own
+    /// calls through anyway.
+    pub fn cut_loose(&self, rt: &dyn ThreeI) {
+        // Not killed: a killed cage's table goes, and the stuck call's
+        // next call down would panic the runtime just the same.
+        for cage in self.watch.live_cages() {
+            let _ = rt.copy_handler_table(rt.cage_id(), cage);
+        }
+    }
+
     fn repair_if_broken(&self, rt: &dyn ThreeI, hold: CageId) {
         if self.watch.chain_broken(hold) && !self.ended.swap(true, Ordering::Relaxed) {
             let _ = interpose::keys::install_floor(rt, hold, &interpose::keys::TEE_CALLS);

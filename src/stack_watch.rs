@@ -39,6 +39,20 @@ impl StackWatch {
         self.lock().exited.insert(cage);
     }
 
+    /// Every cage of the secondary side seen so far that has not exited.
+    pub fn live_cages(&self) -> Vec<CageId> {
+        let family = self.lock();
+        let mut cages: Vec<CageId> = family
+            .parent
+            .iter()
+            .flat_map(|(child, parent)| [*child, *parent])
+            .filter(|cage| !family.exited.contains(cage))
+            .collect();
+        cages.sort_unstable();
+        cages.dedup();
+        cages
+    }
+
     /// Whether `hold` or one of its ancestors has exited.
     pub fn chain_broken(&self, hold: CageId) -> bool {
         let family = self.lock();
@@ -69,7 +83,9 @@ mod tests {
         watch.forked(CageId(3), CageId(9));
         watch.exited(CageId(9));
         assert!(!watch.chain_broken(CageId(4)));
+        assert_eq!(watch.live_cages(), [2, 3, 4, 9].map(CageId));
         watch.exited(CageId(2));
         assert!(watch.chain_broken(CageId(4)));
+        assert_eq!(watch.live_cages(), [3, 4].map(CageId));
     }
 }

@@ -27,6 +27,76 @@ fn demo_files_under(args: &[&str]) -> Output {
     teed
 }
 
+/// A grate that never returns from open: the app runs to its end with its
+/// own output and the summary names the call. (The run itself does not end
+/// while the grate is stuck: on Lind as here, the runtime waits for every
+/// cage, and the grate's cage has a call in flight. The test stops it.)
+#[test]
+fn a_secondary_stuck_for_good_in_open_is_detached_and_named() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = scratch();
+    let mut child = Command::new(bin("tee-grate"))
+        .current_dir(dir.path())
+        .args([
+            "--stall",
+            "300",
+            "%{",
+            "faulty-grate",
+            "block",
+            "--calls",
+            "open,openat",
+            "%}",
+        ])
+        .arg("demo-files")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tee-grate");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let detached = loop {
+        match rx.recv_timeout(LIMIT) {
+            Ok(line) if line.starts_with("tee-grate: secondary detached: ") => break line,
+            Ok(line) => lines.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no detach line within {LIMIT:?}: {lines:?}");
+            }
+        }
+    };
+    // The summary is printed once the app has ended, so its output is all
+    // there.
+    let _ = rx.recv_timeout(Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    assert_eq!(stdout, plain_demo_files().0.stdout);
+    assert!(detached.contains("open(\"demo-out/"), "{detached}");
+    assert!(
+        detached.contains("did not return within 300 ms"),
+        "{detached}"
+    );
+    assert!(
+        detached.contains("calls after it not duplicated"),
+        "{detached}"
+    );
+}
+
 #[test]
 fn a_slow_secondary_with_on_full_drop_costs_calls_not_time_and_says_so() {
     let teed = demo_files_under(&[
