@@ -67,6 +67,9 @@ struct Queue<T> {
     /// them: it is in job `finished - batch_start` of them.
     batch: Vec<Arc<T>>,
     batch_start: u64,
+    /// The batch's bytes, still counted in `bytes` until it is done: the
+    /// bound holds what waits and what is being served.
+    batch_bytes: usize,
     /// When a waiter first saw the secondary in its current job (`finished`
     /// then, and the time): the stall clock.
     stall_watch: Option<(u64, u64)>,
@@ -122,6 +125,7 @@ impl<T> Handoff<T> {
                 queued: 0,
                 batch: Vec::new(),
                 batch_start: 0,
+                batch_bytes: 0,
                 stall_watch: None,
                 gap: 0,
                 dropped: 0,
@@ -218,6 +222,7 @@ impl<T> Handoff<T> {
     pub fn next(&self, mut idle: impl FnMut() -> Option<Duration>) -> Option<Vec<Arc<T>>> {
         let mut queue = self.lock();
         queue.batch.clear();
+        queue.bytes -= std::mem::take(&mut queue.batch_bytes);
         queue.stall_watch = None;
         // The last batch is done: an exit draining the queue may go.
         if queue.watchers > 0 {
@@ -229,13 +234,9 @@ impl<T> Handoff<T> {
             }
             if !queue.jobs.is_empty() {
                 let batch: Vec<Arc<T>> = queue.jobs.drain(..).map(|(job, _)| job).collect();
-                queue.bytes = 0;
+                queue.batch_bytes = queue.bytes;
                 queue.batch_start = self.finished.load(Ordering::Relaxed);
                 queue.batch.clone_from(&batch);
-                // Room for the app, which may be waiting on a full queue.
-                if queue.watchers > 0 {
-                    self.progress.notify_all();
-                }
                 return Some(batch);
             }
             if queue.closed {
@@ -336,6 +337,7 @@ impl<T> Handoff<T> {
         queue.after_detach += (queue.jobs.len() + queue.batch.len() - at_job - 1) as u64;
         queue.jobs.clear();
         queue.bytes = 0;
+        queue.batch_bytes = 0;
         self.progress.notify_all();
         self.work.notify_all();
     }
