@@ -219,7 +219,15 @@ impl<T> Handoff<T> {
     /// The secondary's next job; `None` once the queue is closed and empty
     /// or the secondary detached. `idle` runs (unlocked) each time the
     /// queue is found empty, and says how long to sleep before it runs again.
-    pub fn next(&self, mut idle: impl FnMut() -> Option<Duration>) -> Option<Vec<Arc<T>>> {
+    /// The batch is put in `batch` (cleared first); both it and the
+    /// queue's own copy keep their capacity from batch to batch, as a
+    /// fresh large vector is fresh memory to fault in every time.
+    pub fn next(
+        &self,
+        batch: &mut Vec<Arc<T>>,
+        mut idle: impl FnMut() -> Option<Duration>,
+    ) -> bool {
+        batch.clear();
         let mut queue = self.lock();
         queue.batch.clear();
         queue.bytes -= std::mem::take(&mut queue.batch_bytes);
@@ -230,17 +238,18 @@ impl<T> Handoff<T> {
         }
         loop {
             if queue.detached.is_some() {
-                return None;
+                return false;
             }
             if !queue.jobs.is_empty() {
-                let batch: Vec<Arc<T>> = queue.jobs.drain(..).map(|(job, _)| job).collect();
+                let queue = &mut *queue;
+                queue.batch.extend(queue.jobs.drain(..).map(|(job, _)| job));
+                batch.extend(queue.batch.iter().cloned());
                 queue.batch_bytes = queue.bytes;
                 queue.batch_start = self.finished.load(Ordering::Relaxed);
-                queue.batch.clone_from(&batch);
-                return Some(batch);
+                return true;
             }
             if queue.closed {
-                return None;
+                return false;
             }
             // A nap first: calls come in bursts, and jobs queued meanwhile
             // cost the app no wake-up.
@@ -389,7 +398,9 @@ mod tests {
             assert_eq!(q.push(10, false, |seq, _| seq), Pushed::Queued);
         }
         // The secondary takes what is queued at once.
-        let got: Vec<u64> = q.next(|| None).unwrap().iter().map(|job| **job).collect();
+        let mut batch = Vec::new();
+        assert!(q.next(&mut batch, || None));
+        let got: Vec<u64> = batch.iter().map(|job| **job).collect();
         assert_eq!(got, [0, 1, 2]);
     }
 
@@ -408,11 +419,11 @@ mod tests {
         assert_eq!(push(false), Pushed::Dropped);
         assert_eq!(push(false), Pushed::Dropped);
         assert_eq!(q.dropped(), (2, 2));
-        q.next(|| None);
+        q.next(&mut Vec::new(), || None);
         q.done();
         // A fork, exec or exit is never dropped.
         assert_eq!(push(true), Pushed::Queued);
-        q.next(|| None);
+        q.next(&mut Vec::new(), || None);
         q.done();
         assert_eq!(push(false), Pushed::Queued);
         // The gap took number 2, just before the job that carries it, and
@@ -426,7 +437,8 @@ mod tests {
         let clock = Arc::new(AtomicU64::new(0));
         let q = handoff(JOB_OVERHEAD, OnFull::Wait, clock.clone());
         q.push(0, false, |seq, _| seq);
-        let batch = q.next(|| None).unwrap();
+        let mut batch = Vec::new();
+        assert!(q.next(&mut batch, || None));
         assert_eq!(*batch[0], 0);
         // The secondary never finishes job 0; the queue fills.
         q.push(0, false, |seq, _| seq);
@@ -446,7 +458,7 @@ mod tests {
         // The queued job 1 and the refused job 2.
         assert_eq!(lost, 2);
         q.drain();
-        assert!(q.next(|| None).is_none());
+        assert!(!q.next(&mut Vec::new(), || None));
         ticking.join().unwrap();
     }
 }

@@ -26,7 +26,8 @@ impl TeeState {
     /// The secondary thread's body: serves jobs until the queue closes or
     /// the secondary is detached.
     pub fn serve_secondary(&self, rt: &dyn ThreeI) {
-        while let Some(batch) = self.handoff.next(|| self.idle()) {
+        let mut batch = Vec::new();
+        while self.handoff.next(&mut batch, || self.idle()) {
             let stamp = self.batch_stamp();
             for job in &batch {
                 if self.handoff.is_detached() {
