@@ -15,8 +15,8 @@
 //! queued, and every waiter goes on. The stuck thread is left where it is.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 /// What a full queue does to the app.
@@ -64,12 +64,10 @@ struct Queue<T> {
     /// Jobs queued: `Handoff::finished` equals it when the secondary idles.
     queued: u64,
     /// The jobs the secondary took at once, and `finished` when it took
-    /// them: it is in job `finished - batch_start` of them.
-    batch: Vec<Arc<T>>,
+    /// them: it is in job `finished - batch_start` of them. Weak: a job's
+    /// memory goes as soon as the secondary is done with it.
+    batch: Vec<Weak<T>>,
     batch_start: u64,
-    /// The batch's bytes, still counted in `bytes` until it is done: the
-    /// bound holds what waits and what is being served.
-    batch_bytes: usize,
     /// When a waiter first saw the secondary in its current job (`finished`
     /// then, and the time): the stall clock.
     stall_watch: Option<(u64, u64)>,
@@ -96,6 +94,12 @@ pub struct Handoff<T> {
     /// Jobs the secondary has finished; counted without the lock, so a job
     /// costs the secondary no lock of its own.
     finished: AtomicU64,
+    /// Bytes of finished jobs still counted in `Queue::bytes`: a job holds
+    /// its room until it is served, so the bound covers what waits and
+    /// what is being served, and room comes back job by job.
+    served: AtomicUsize,
+    /// `Queue::watchers`, readable without the lock.
+    watching: AtomicU32,
     /// Signalled when a job is queued or the queue closes.
     work: Condvar,
     /// Signalled when the secondary finishes a job or is detached.
@@ -125,7 +129,6 @@ impl<T> Handoff<T> {
                 queued: 0,
                 batch: Vec::new(),
                 batch_start: 0,
-                batch_bytes: 0,
                 stall_watch: None,
                 gap: 0,
                 dropped: 0,
@@ -137,6 +140,8 @@ impl<T> Handoff<T> {
             }),
             detached: AtomicBool::new(false),
             finished: AtomicU64::new(0),
+            served: AtomicUsize::new(0),
+            watching: AtomicU32::new(0),
             work: Condvar::new(),
             progress: Condvar::new(),
             limit,
@@ -153,6 +158,7 @@ impl<T> Handoff<T> {
 
     fn wait_progress<'a>(&self, mut queue: MutexGuard<'a, Queue<T>>) -> MutexGuard<'a, Queue<T>> {
         queue.watchers += 1;
+        self.watching.store(queue.watchers, Ordering::Relaxed);
         self.wake(&mut queue);
         let mut queue = self
             .progress
@@ -160,7 +166,15 @@ impl<T> Handoff<T> {
             .unwrap_or_else(|e| e.into_inner())
             .0;
         queue.watchers -= 1;
+        self.watching.store(queue.watchers, Ordering::Relaxed);
         queue
+    }
+
+    /// Takes the room of served jobs back.
+    fn release(&self, queue: &mut Queue<T>) {
+        queue.bytes = queue
+            .bytes
+            .saturating_sub(self.served.swap(0, Ordering::AcqRel));
     }
 
     /// Wakes the secondary if it sleeps.
@@ -189,6 +203,7 @@ impl<T> Handoff<T> {
             }
             // One job always fits, however large: a call bigger than the
             // queue waits for an empty queue rather than for ever.
+            self.release(&mut queue);
             if queue.jobs.is_empty() || queue.bytes + bytes <= self.limit {
                 break;
             }
@@ -219,18 +234,19 @@ impl<T> Handoff<T> {
     /// The secondary's next job; `None` once the queue is closed and empty
     /// or the secondary detached. `idle` runs (unlocked) each time the
     /// queue is found empty, and says how long to sleep before it runs again.
-    /// The batch is put in `batch` (cleared first); both it and the
-    /// queue's own copy keep their capacity from batch to batch, as a
-    /// fresh large vector is fresh memory to fault in every time.
+    /// The batch is put in `batch` (cleared first; the secondary drains it,
+    /// dropping each job once served); both it and the queue's own list
+    /// keep their capacity from batch to batch, as a fresh large vector is
+    /// fresh memory to fault in every time.
     pub fn next(
         &self,
-        batch: &mut Vec<Arc<T>>,
+        batch: &mut Vec<(Arc<T>, usize)>,
         mut idle: impl FnMut() -> Option<Duration>,
     ) -> bool {
         batch.clear();
         let mut queue = self.lock();
         queue.batch.clear();
-        queue.bytes -= std::mem::take(&mut queue.batch_bytes);
+        self.release(&mut queue);
         queue.stall_watch = None;
         // The last batch is done: an exit draining the queue may go.
         if queue.watchers > 0 {
@@ -242,9 +258,10 @@ impl<T> Handoff<T> {
             }
             if !queue.jobs.is_empty() {
                 let queue = &mut *queue;
-                queue.batch.extend(queue.jobs.drain(..).map(|(job, _)| job));
-                batch.extend(queue.batch.iter().cloned());
-                queue.batch_bytes = queue.bytes;
+                batch.extend(queue.jobs.drain(..));
+                queue
+                    .batch
+                    .extend(batch.iter().map(|(job, _)| Arc::downgrade(job)));
                 queue.batch_start = self.finished.load(Ordering::Relaxed);
                 return true;
             }
@@ -281,9 +298,14 @@ impl<T> Handoff<T> {
         }
     }
 
-    /// The secondary finished one job of its batch.
-    pub fn done(&self) {
+    /// The secondary finished one job of its batch, of `bytes`.
+    pub fn done(&self, bytes: usize) {
+        self.served.fetch_add(bytes, Ordering::AcqRel);
         self.finished.fetch_add(1, Ordering::Release);
+        // Room for an app waiting on a full queue, or an exit draining it.
+        if self.watching.load(Ordering::Relaxed) > 0 {
+            self.progress.notify_all();
+        }
     }
 
     /// Waits until the secondary has finished every job queued so far, or
@@ -322,7 +344,7 @@ impl<T> Handoff<T> {
         }
         let finished = self.finished.load(Ordering::Acquire);
         let at_job = finished.saturating_sub(queue.batch_start) as usize;
-        let Some(current) = queue.batch.get(at_job).cloned() else {
+        let Some(current) = queue.batch.get(at_job).and_then(Weak::upgrade) else {
             queue.stall_watch = None;
             return;
         };
@@ -346,7 +368,6 @@ impl<T> Handoff<T> {
         queue.after_detach += (queue.jobs.len() + queue.batch.len() - at_job - 1) as u64;
         queue.jobs.clear();
         queue.bytes = 0;
-        queue.batch_bytes = 0;
         self.progress.notify_all();
         self.work.notify_all();
     }
@@ -400,7 +421,7 @@ mod tests {
         // The secondary takes what is queued at once.
         let mut batch = Vec::new();
         assert!(q.next(&mut batch, || None));
-        let got: Vec<u64> = batch.iter().map(|job| **job).collect();
+        let got: Vec<u64> = batch.iter().map(|(job, _)| **job).collect();
         assert_eq!(got, [0, 1, 2]);
     }
 
@@ -420,11 +441,11 @@ mod tests {
         assert_eq!(push(false), Pushed::Dropped);
         assert_eq!(q.dropped(), (2, 2));
         q.next(&mut Vec::new(), || None);
-        q.done();
+        q.done(JOB_OVERHEAD);
         // A fork, exec or exit is never dropped.
         assert_eq!(push(true), Pushed::Queued);
         q.next(&mut Vec::new(), || None);
-        q.done();
+        q.done(JOB_OVERHEAD);
         assert_eq!(push(false), Pushed::Queued);
         // The gap took number 2, just before the job that carries it, and
         // none was left for the one after.
@@ -439,7 +460,7 @@ mod tests {
         q.push(0, false, |seq, _| seq);
         let mut batch = Vec::new();
         assert!(q.next(&mut batch, || None));
-        assert_eq!(*batch[0], 0);
+        assert_eq!(*batch[0].0, 0);
         // The secondary never finishes job 0; the queue fills.
         q.push(0, false, |seq, _| seq);
         let ticking = {

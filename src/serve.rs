@@ -29,12 +29,13 @@ impl TeeState {
         let mut batch = Vec::new();
         while self.handoff.next(&mut batch, || self.idle()) {
             let stamp = self.batch_stamp();
-            for job in &batch {
+            for (job, bytes) in batch.drain(..) {
                 if self.handoff.is_detached() {
                     break;
                 }
-                self.serve(rt, job, stamp);
-                self.handoff.done();
+                self.serve(rt, &job, stamp);
+                drop(job);
+                self.handoff.done(bytes);
             }
         }
     }
