@@ -300,10 +300,12 @@ impl<T> Handoff<T> {
 
     /// The secondary finished one job of its batch, of `bytes`.
     pub fn done(&self, bytes: usize) {
-        self.served.fetch_add(bytes, Ordering::AcqRel);
+        let served = self.served.fetch_add(bytes, Ordering::AcqRel) + bytes;
         self.finished.fetch_add(1, Ordering::Release);
-        // Room for an app waiting on a full queue, or an exit draining it.
-        if self.watching.load(Ordering::Relaxed) > 0 {
+        // Room for an app waiting on a full queue, in quarters: a wake-up
+        // per job would have the two threads take turns call by call.
+        // (A drain is woken at the batch's end, or polls.)
+        if self.watching.load(Ordering::Relaxed) > 0 && served >= self.limit / 4 {
             self.progress.notify_all();
         }
     }
