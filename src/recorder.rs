@@ -7,6 +7,7 @@
 
 use crate::error::TeeError;
 use boundary::clock::GuestClock;
+use boundary::patient::Patient;
 use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, ThreeI};
 use formats::{Buffer, Record, SyscallRecord};
@@ -19,7 +20,7 @@ pub struct Recorder {
     /// Taken out (under the write lock) when the log is closed; appends
     /// share the read lock, so they never wait on each other here. Boxed:
     /// its buffers and locks would make every secondary as large.
-    writer: RwLock<Option<Box<LogWriter<ToolFile>>>>,
+    writer: RwLock<Option<Box<LogWriter<Patient<ToolFile>>>>>,
     path: String,
     clock: GuestClock,
     /// The monotonic time recording started, in nanoseconds.
@@ -49,8 +50,9 @@ impl Clock for WriterClock {
 }
 
 impl Recorder {
-    /// Creates `path` (see [`ToolFile::create_output`]) and writes the
-    /// header.
+    /// Creates `path` (see [`ToolFile::create_log`]: a FIFO's reader gets
+    /// `patience_ms` to open it and to make room each time) and writes
+    /// the header.
     pub fn create(
         rt: &dyn ThreeI,
         path: &str,
@@ -58,8 +60,9 @@ impl Recorder {
         policy: SyncPolicy,
         codec: Codec,
         force: bool,
+        patience_ms: u32,
     ) -> Result<Recorder, TeeError> {
-        let file = ToolFile::create_output(rt, path, force).map_err(TeeError::Output)?;
+        let file = ToolFile::create_log(rt, path, force, patience_ms).map_err(TeeError::Output)?;
         let clock = GuestClock::new(rt);
         let header = LogHeader::created_at(
             "tee-grate",

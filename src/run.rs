@@ -76,6 +76,7 @@ fn start(
             plan.sync,
             plan.compress,
             plan.force,
+            u32::try_from(plan.stall_ms).unwrap_or(u32::MAX),
         )?),
         cli::Secondary::Stack(chain) => {
             Secondary::Stack(Box::new(LiveStack::new(chain.clone(), new_pairs())))
@@ -273,12 +274,13 @@ fn finish(
     // unless it is stuck: then the tee leaves it.
     state.handoff.close();
     let detached = state.handoff.detached();
-    // A detached secondary's thread is left where it is stuck, its stack
-    // cut loose from the tee (`LiveStack::cut_loose`).
+    // A detached stack's thread is left where it is stuck, the stack cut
+    // loose from the tee (`LiveStack::cut_loose`). A recorder stuck on its
+    // log's reader gives up within the stall limit (`Patient`), so its
+    // thread is waited for and the log ends with what reached the reader.
     match (&detached, state.stack()) {
-        (None, _) => secondary_thread.join(),
+        (None, _) | (Some(_), None) => secondary_thread.join(),
         (Some(_), Some(stack)) => stack.cut_loose(rt),
-        (Some(_), None) => {}
     }
     state.update_life(|life| life.shutdown = true);
     let guest = Guest::new(rt);
@@ -331,14 +333,27 @@ fn finish(
             why.stuck_in, state.plan.stall_ms
         ));
     }
-    let (dropped, _) = state.handoff.dropped();
-    if dropped > 0 {
+    if detached.is_some() && state.stack().is_some() {
+        // The stuck grate runs on in its cages; the runtime waits for every
+        // cage, so the app's status is said here, where it is known.
         guest.eprint(&format!(
-            "tee-grate: {dropped} calls not duplicated: the queue was full (--on-full drop)\n"
+            "tee-grate: the app's exit status is {status}; the run ends when the stuck \
+             grate's call returns (a call in flight cannot be ended from outside)\n"
         ));
     }
-    // A recorder stuck in a write holds the log: it is left as written
-    // so far, without its trailer (tee-log salvage reads it).
+    let (dropped, _) = state.handoff.dropped();
+    if dropped > 0 {
+        let what = if recorder.is_some() {
+            "recorded"
+        } else {
+            "duplicated"
+        };
+        guest.eprint(&format!(
+            "tee-grate: {dropped} calls not {what}: the queue was full (--on-full drop)\n"
+        ));
+    }
+    // A recorder that gave up on its log's reader leaves the log as
+    // written so far, without its trailer (tee-log salvage reads it).
     if let Some(warning) = recorder
         .filter(|_| detached.is_none())
         .and_then(Recorder::finish)

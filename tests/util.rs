@@ -87,6 +87,56 @@ fn wait_within(mut child: Child, limit: Duration) -> Option<Output> {
     })
 }
 
+/// Runs `command` until its stderr says a line containing `said`, waits
+/// a moment more for what follows, then kills it: for a run that is
+/// expected not to end by itself. `None` if the line never came within
+/// `limit`. The status is the kill's.
+pub fn run_until_said(command: &mut Command, said: &str, limit: Duration) -> Option<Output> {
+    use std::io::{BufRead, BufReader};
+    let mut child = spawn_command(command, "a command");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let start = Instant::now();
+    let mut lines = Vec::new();
+    let found = loop {
+        let left = limit.saturating_sub(start.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(said);
+                lines.push(line);
+                if found {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    // What is said after the line comes at once, if at all.
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    let _ = child.kill();
+    let status = child.wait().expect("wait");
+    found.then(|| Output {
+        status: status.code().unwrap_or(-1),
+        stdout: out.join().expect("stdout reader"),
+        stderr: lines.join("\n"),
+    })
+}
+
 /// Runs `name args` in `dir` to completion.
 pub fn run(dir: &Path, name: &str, args: &[&str]) -> Output {
     finish(

@@ -47,6 +47,13 @@ impl Errno {
         (ret < 0 && ret > -crate::consts::MAX_ERRNO).then_some(Errno(-ret))
     }
 
+    /// Whether `err` carries this errno. Compares the raw number: on
+    /// wasm32-wasip1 std reads raw numbers as WASI's, so `err.kind()` of a
+    /// Linux errno from Lind is wrong (EEXIST reads as something else).
+    pub fn is_in(self, err: &std::io::Error) -> bool {
+        err.raw_os_error() == Some(self.0)
+    }
+
     /// The errno an I/O error carries, EIO when it has none.
     pub fn from_io(err: &std::io::Error) -> Errno {
         err.raw_os_error()

@@ -74,10 +74,12 @@ impl GuestFile {
     /// itself, never followed, so the output is always a new file. A FIFO
     /// or a character device (`/dev/stdout`) holds no data to lose and is
     /// written as it is.
+    /// `stream_flags` are added when an existing FIFO or device is opened.
     pub fn create_output(
         rt: &dyn ThreeI,
         path: &str,
         force: bool,
+        stream_flags: i32,
     ) -> Result<GuestFile, OutputError> {
         use crate::consts::open_flags::{O_CLOEXEC, O_CREAT, O_EXCL, O_WRONLY};
         let guest = Guest::new(rt);
@@ -85,7 +87,7 @@ impl GuestFile {
             path: path.to_owned(),
             why,
         };
-        if force {
+        if force && !is_stream(&guest, path) {
             match guest.unlink(path) {
                 Ok(()) | Err(Errno::ENOENT) => {}
                 Err(e) => return Err(failed(OutputFailure::Replace(e))),
@@ -94,10 +96,10 @@ impl GuestFile {
         // O_EXCL also refuses a symlink, dangling or not.
         let created = GuestFile::open(rt, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
         match created {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && is_stream(&guest, path) => {
-                GuestFile::open(rt, path, O_WRONLY | O_CLOEXEC, 0)
+            Err(e) if Errno::EEXIST.is_in(&e) && is_stream(&guest, path) => {
+                GuestFile::open(rt, path, O_WRONLY | O_CLOEXEC | stream_flags, 0)
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(e) if Errno::EEXIST.is_in(&e) => {
                 return Err(failed(OutputFailure::Exists));
             }
             opened => opened,

@@ -41,6 +41,7 @@ pub mod guest;
 pub mod guest_file;
 pub mod iovec;
 pub mod nr;
+pub mod patient;
 mod program;
 pub mod registration;
 pub mod tool_file;

@@ -45,6 +45,7 @@ pub const GETCWD: u32 = nr_of("getcwd");
 pub const CHDIR: u32 = nr_of("chdir");
 pub const RENAME: u32 = nr_of("rename");
 pub const MKDIR: u32 = nr_of("mkdir");
+pub const MKNOD: u32 = nr_of("mknod");
 pub const RMDIR: u32 = nr_of("rmdir");
 pub const CREAT: u32 = nr_of("creat");
 pub const UNLINK: u32 = nr_of("unlink");

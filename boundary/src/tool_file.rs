@@ -6,7 +6,8 @@
 //! relative to the shell's directory, as for any command-line tool: only
 //! what the cages see keeps lindfs paths under `LIND_ROOT`.
 
-use crate::guest_file::{GuestFile, OutputError};
+use crate::guest_file::{GuestFile, OutputError, OutputFailure};
+use crate::patient::Patient;
 use crate::ThreeI;
 use std::io;
 
@@ -44,14 +45,63 @@ impl ToolFile {
         path: &str,
         force: bool,
     ) -> Result<ToolFile, OutputError> {
+        Self::create_with(rt, path, force, 0)
+    }
+
+    /// Creates a log as [`create_output`](ToolFile::create_output) does,
+    /// except that a FIFO or device is opened non-blocking: its reader may
+    /// take `patience_ms` to open it and, after that, at most `patience_ms`
+    /// each time to make room, before the log gives up on it
+    /// ([`Patient`]). A log's reader never holds the tee for ever.
+    pub fn create_log(
+        rt: &dyn ThreeI,
+        path: &str,
+        force: bool,
+        patience_ms: u32,
+    ) -> Result<Patient<ToolFile>, OutputError> {
+        use crate::consts::open_flags::O_NONBLOCK;
+        let mut waited = 0;
+        loop {
+            match Self::create_with(rt, path, force, O_NONBLOCK) {
+                // A FIFO with no reader yet.
+                Err(OutputError {
+                    why: OutputFailure::Create(e),
+                    ..
+                }) if crate::Errno::ENXIO.is_in(&e) && waited < patience_ms => {
+                    crate::clock::pause(crate::patient::NAP);
+                    waited += 1;
+                }
+                Err(OutputError {
+                    path,
+                    why: OutputFailure::Create(e),
+                }) if crate::Errno::ENXIO.is_in(&e) => {
+                    return Err(OutputError {
+                        path,
+                        why: OutputFailure::Create(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("nobody opened it for reading within {patience_ms} ms"),
+                        )),
+                    })
+                }
+                created => return created.map(|file| Patient::new(file, patience_ms)),
+            }
+        }
+    }
+
+    fn create_with(
+        rt: &dyn ThreeI,
+        path: &str,
+        force: bool,
+        stream_flags: i32,
+    ) -> Result<ToolFile, OutputError> {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let _ = rt;
-            host::create_output(path, force).map(ToolFile::Host)
+            host::create_output(path, force, stream_flags).map(ToolFile::Host)
         }
         #[cfg(target_arch = "wasm32")]
         {
-            GuestFile::create_output(rt, path, force).map(ToolFile::Guest)
+            GuestFile::create_output(rt, path, force, stream_flags).map(ToolFile::Guest)
         }
     }
 
@@ -107,7 +157,7 @@ pub fn create_host_output(
     path: &std::path::Path,
     force: bool,
 ) -> Result<std::fs::File, OutputError> {
-    host::create_output(&path.to_string_lossy(), force)
+    host::create_output(&path.to_string_lossy(), force, 0)
 }
 
 /// The host side of the native tools' files.
@@ -133,7 +183,11 @@ mod host {
         }
     }
 
-    pub(super) fn create_output(path: &str, force: bool) -> Result<File, OutputError> {
+    pub(super) fn create_output(
+        path: &str,
+        force: bool,
+        stream_flags: i32,
+    ) -> Result<File, OutputError> {
         let failed = |why| OutputError {
             path: path.to_owned(),
             why,
@@ -156,7 +210,14 @@ mod host {
         }
         match options.open(path) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && is_stream(path) => {
-                OpenOptions::new().write(true).open(path)
+                let mut options = OpenOptions::new();
+                options.write(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.custom_flags(stream_flags);
+                }
+                options.open(path)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(failed(OutputFailure::Exists))

@@ -104,3 +104,26 @@ fn stdio_of_the_first_cage_is_captured() {
     assert_eq!(ran.ok().stdout_text(), "out");
     assert_eq!(ran.ok().stderr_text(), "err");
 }
+
+#[test]
+fn mkfifo_makes_a_fifo_whose_opens_wait_for_each_other() {
+    check!(|rt, _| {
+        let g = Guest::new(rt);
+        g.mkfifo("/p", 0o600).unwrap();
+        assert_eq!(g.stat("/p").unwrap().mode & S_IFMT, S_IFIFO);
+        assert_eq!(g.mkfifo("/p", 0o600), Err(Errno::EEXIST));
+        // A device is refused, as for an unprivileged process on Linux.
+        let device = boundary::stat::S_IFCHR | 0o600;
+        assert_eq!(g.mknod("/dev0", device, 0), Err(Errno::EPERM));
+        // With no writer yet, a non-blocking open for writing is ENXIO;
+        // a reader's open then lets a writer in.
+        assert_eq!(g.open("/p", O_WRONLY | O_NONBLOCK, 0), Err(Errno::ENXIO));
+        let r = g.open("/p", O_RDONLY | O_NONBLOCK, 0).unwrap();
+        let w = g.open("/p", O_WRONLY, 0).unwrap();
+        g.write_all(w, b"through").unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(g.read(r, &mut buf), Ok(7));
+        assert_eq!(&buf[..7], b"through");
+        0
+    });
+}

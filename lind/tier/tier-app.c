@@ -2,7 +2,7 @@
  * tier-app: the Lind tier's workloads, one C program (one lind_compile).
  *
  *   tier-app SCENARIO DIR     files | forkexec | threads | shared | pipes | dup |
- *                             cloexec | errors
+ *                             cloexec | errors | fifo
  *   tier-app bench-close N    N closes of a bad fd; prints ns per call
  *   tier-app bench-write N DIR  N writes of 4 KiB to DIR/bench.bin, read back
  *
@@ -219,6 +219,39 @@ static int pipes(const char *dir) {
 	return 0;
 }
 
+/*
+ * mkfifo_test's steps: a child opens the FIFO for writing and writes, the
+ * parent opens it for reading; each open blocks until the other end is
+ * open. A secondary that reads the FIFO itself on the child's open would
+ * hold the child, so the parent's read, for ever.
+ */
+static int fifo(const char *dir) {
+	const char *path = path_in(dir, "fifo");
+	check(mkfifo(path, 0644) == 0, "fifo mkfifo");
+	struct stat st;
+	check(stat(path, &st) == 0 && S_ISFIFO(st.st_mode), "fifo is a fifo");
+	fflush(stdout);
+	pid_t child = fork();
+	if (child == 0) {
+		int w = open(path, O_WRONLY);
+		_exit(w >= 0 && write(w, "through a fifo\n", 15) == 15 && close(w) == 0 ? 0 : 1);
+	}
+	int r = open(path, O_RDONLY);
+	check(r >= 0, "fifo open for reading");
+	char buf[64];
+	ssize_t got = 0, n;
+	while (r >= 0 && (n = read(r, buf + got, sizeof buf - 1 - got)) > 0)
+		got += n;
+	buf[got] = 0;
+	close(r);
+	int status = -1;
+	waitpid(child, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fifo writer exited 0");
+	check(got == 15 && strcmp(buf, "through a fifo\n") == 0, "fifo read");
+	check(unlink(path) == 0, "fifo unlink");
+	return 0;
+}
+
 static int dups(const char *dir) {
 	int fd = open(path_in(dir, "dup.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	int d = dup(fd);
@@ -365,6 +398,8 @@ int main(int argc, char **argv) {
 		run = cloexec;
 	else if (strcmp(what, "errors") == 0)
 		run = errors;
+	else if (strcmp(what, "fifo") == 0)
+		run = fifo;
 	if (!run) {
 		fprintf(stderr, "tier-app: unknown scenario %s\n", what);
 		return 2;

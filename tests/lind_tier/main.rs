@@ -20,6 +20,7 @@
 #[path = "../util.rs"]
 mod util;
 
+mod blocking;
 mod kit;
 mod unit_tests;
 
@@ -976,4 +977,36 @@ fn reduce_on_lind_shrinks_a_divergence_of_lind_grates() {
         );
     }
     run.remove_if(true);
+}
+
+/// An existing log is refused with the line that says so. (In wasm std
+/// reads Lind's Linux errno by WASI's numbering, so EEXIST was once told
+/// as an unnamed "os error 17".)
+#[test]
+fn an_existing_log_is_refused_by_name() {
+    let kit = Kit::get();
+    let run = kit.run_dir("exists");
+    let log = run.path("t.log");
+    std::fs::write(kit.host(&log), b"mine").expect("write the file in the way");
+    let teed = lind(&[
+        "tee-grate.cwasm",
+        "--record",
+        &log,
+        "--",
+        kit.app(),
+        "errors",
+        &run.path("out"),
+    ]);
+    let said = format!("tee-grate: {log}: exists; give --force to replace it");
+    let verdict = expect(teed.status == 2 && teed.stderr.contains(&said), || {
+        format!("{teed:?}")
+    })
+    .and_then(|()| {
+        expect(
+            std::fs::read(kit.host(&log)).ok().as_deref() == Some(&b"mine"[..]),
+            || "the file in the way changed".into(),
+        )
+    });
+    run.remove_if(verdict.is_ok());
+    verdict.unwrap();
 }

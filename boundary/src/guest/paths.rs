@@ -75,6 +75,18 @@ impl Guest<'_> {
             .map(drop)
     }
 
+    /// `mknod(path, mode, dev)`: `mode` holds the file type.
+    pub fn mknod(&self, path: &str, mode: u32, dev: u64) -> Result<(), Errno> {
+        let p = self.path(path);
+        let args = [p.arg(), self.scalar(u64::from(mode)), self.scalar(dev)];
+        self.checked(nr::MKNOD, &args).map(drop)
+    }
+
+    /// `mkfifo(path, mode)`: glibc's mknod with the FIFO type.
+    pub fn mkfifo(&self, path: &str, mode: u32) -> Result<(), Errno> {
+        self.mknod(path, crate::stat::S_IFIFO | (mode & 0o7777), 0)
+    }
+
     /// `rmdir(path)`.
     pub fn rmdir(&self, path: &str) -> Result<(), Errno> {
         let p = self.path(path);

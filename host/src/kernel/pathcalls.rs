@@ -38,6 +38,7 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
             .path(0)
             .and_then(|p| fs::remove_file(&p.host).map_err(errno).map(|()| 0)),
         89 => readlink(c),
+        133 => mknod(c),
         90 => c.path(0).and_then(|p| {
             let perms = fs::Permissions::from_mode(c.val(1) as u32 & 0o7777);
             fs::set_permissions(&p.host, perms)
@@ -48,6 +49,24 @@ pub(super) fn call(c: &Call<'_>) -> Option<Result<i32, Errno>> {
         263 => unlinkat(c),
         _ => return None,
     })
+}
+
+/// mknod (133): FIFOs and regular files, as an unprivileged process may
+/// make them on Linux; devices are refused (EPERM).
+fn mknod(c: &Call<'_>) -> Result<i32, Errno> {
+    use rustix::fs::{FileType, Mode, CWD};
+    let p = c.path(0)?;
+    let mode = c.val(1) as u32;
+    let kind = match FileType::from_raw_mode(mode) {
+        // A type of 0 is a regular file, as on Linux.
+        FileType::Unknown if mode & boundary::stat::S_IFMT == 0 => FileType::RegularFile,
+        kind @ (FileType::Fifo | FileType::RegularFile) => kind,
+        FileType::CharacterDevice | FileType::BlockDevice => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    };
+    rustix::fs::mknodat(CWD, &p.host, kind, Mode::from_raw_mode(mode & 0o7777), 0)
+        .map_err(|e| Errno::new(e.raw_os_error()).unwrap_or(Errno::EIO))?;
+    Ok(0)
 }
 
 /// stat (follow) or lstat into buffer argument `buf`.

@@ -7,6 +7,7 @@
 
 mod demo_child;
 mod demo_fdcheck;
+mod demo_fifo;
 mod demo_files;
 mod demo_forks;
 mod demo_kill;
@@ -134,6 +135,11 @@ pub fn entries() -> Vec<ProgramEntry> {
             "demo-child",
             "demo-child DIR: child of demo-files; creates, appends and renames a file",
             demo_child::run
+        ),
+        app_entry!(
+            "demo-fifo",
+            "demo-fifo DIR: a forked child writes a line through DIR/fifo to its parent",
+            demo_fifo::run
         ),
         app_entry!(
             "demo-forks",
