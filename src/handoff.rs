@@ -68,6 +68,11 @@ struct Queue<T> {
     /// memory goes as soon as the secondary is done with it.
     batch: Vec<Weak<T>>,
     batch_start: u64,
+    /// Jobs served, for the app's thread to free at its next push: the
+    /// thread that allocates a job frees it, so neither thread waits on
+    /// the allocator's lock for the other, and the app's thread finds its
+    /// own freed chunks cached for its next job.
+    retired: Vec<Arc<T>>,
     /// When a waiter first saw the secondary in its current job (`finished`
     /// then, and the time): the stall clock.
     stall_watch: Option<(u64, u64)>,
@@ -129,6 +134,7 @@ impl<T> Handoff<T> {
                 queued: 0,
                 batch: Vec::new(),
                 batch_start: 0,
+                retired: Vec::new(),
                 stall_watch: None,
                 gap: 0,
                 dropped: 0,
@@ -228,7 +234,26 @@ impl<T> Handoff<T> {
         queue.bytes += bytes;
         queue.queued += 1;
         self.wake(&mut queue);
+        let retired = std::mem::take(&mut queue.retired);
+        drop(queue);
+        drop(retired);
         Pushed::Queued
+    }
+
+    /// Hands jobs the secondary has served back to be freed by the app's
+    /// thread, which made them (`Queue::retired`). What waits there is
+    /// memory beyond the bound until the app's next call: at most what
+    /// one batch held.
+    pub fn retire(&self, spent: &mut Vec<Arc<T>>) {
+        if spent.is_empty() {
+            return;
+        }
+        let mut queue = self.lock();
+        if queue.retired.is_empty() {
+            std::mem::swap(&mut queue.retired, spent);
+        } else {
+            queue.retired.append(spent);
+        }
     }
 
     /// The secondary's next job; `None` once the queue is closed and empty
@@ -425,6 +450,49 @@ mod tests {
         assert!(q.next(&mut batch, || None));
         let got: Vec<u64> = batch.iter().map(|(job, _)| **job).collect();
         assert_eq!(got, [0, 1, 2]);
+    }
+
+    /// A job that records which thread freed it.
+    struct Marked(Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>);
+
+    impl Drop for Marked {
+        fn drop(&mut self) {
+            self.0.lock().unwrap().push(std::thread::current().id());
+        }
+    }
+
+    #[test]
+    fn served_jobs_are_freed_by_the_thread_that_queued_them_at_its_next_push() {
+        let q = Arc::new(Handoff::new(
+            1 << 20,
+            OnFull::Wait,
+            100,
+            Box::new(|| 0),
+            |_: &Marked| String::new(),
+        ));
+        let freed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let app = std::thread::current().id();
+        for _ in 0..3 {
+            q.push(10, false, |_, _| Marked(freed.clone()));
+        }
+        let secondary = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                let mut batch = Vec::new();
+                let mut spent = Vec::new();
+                assert!(q.next(&mut batch, || None));
+                for (job, bytes) in batch.drain(..) {
+                    spent.push(job);
+                    q.done(bytes);
+                }
+                q.retire(&mut spent);
+                assert!(spent.is_empty());
+            })
+        };
+        secondary.join().unwrap();
+        assert!(freed.lock().unwrap().is_empty(), "served, not yet freed");
+        q.push(10, false, |_, _| Marked(freed.clone()));
+        assert_eq!(*freed.lock().unwrap(), [app; 3]);
     }
 
     #[test]

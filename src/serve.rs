@@ -27,6 +27,7 @@ impl TeeState {
     /// the secondary is detached.
     pub fn serve_secondary(&self, rt: &dyn ThreeI) {
         let mut batch = Vec::new();
+        let mut spent = Vec::new();
         while self.handoff.next(&mut batch, || self.idle()) {
             let stamp = self.batch_stamp();
             for (job, bytes) in batch.drain(..) {
@@ -34,9 +35,10 @@ impl TeeState {
                     break;
                 }
                 self.serve(rt, &job, stamp);
-                drop(job);
+                spent.push(job);
                 self.handoff.done(bytes);
             }
+            self.handoff.retire(&mut spent);
         }
     }
 
