@@ -207,6 +207,18 @@ fn drain(mut reader: std::fs::File) -> Vec<u8> {
     }
 }
 
+/// The app's 300 writes of 4 KiB, recorded into the FIFO `trace.fifo`.
+const RECORD_INTO_FIFO: [&str; 8] = [
+    "--force",
+    "--record",
+    "trace.fifo",
+    "--",
+    "demo-writes",
+    "w.bin",
+    "300",
+    "4096",
+];
+
 /// demo-writes' output for `count` writes of 4 KiB.
 fn wrote(count: usize) -> String {
     format!("wrote {} bytes\n", count * 4096)
@@ -220,18 +232,10 @@ fn a_fifo_log_nobody_reads_stalls_the_recorder_not_the_run() {
     let dir = scratch();
     let reader = fifo_reader(dir.path(), "trace.fifo");
     let mut command = Command::new(bin("tee-grate"));
-    command.current_dir(dir.path()).args([
-        "--stall",
-        "300",
-        "--force",
-        "--record",
-        "trace.fifo",
-        "--",
-        "demo-writes",
-        "w.bin",
-        "300",
-        "4096",
-    ]);
+    command
+        .current_dir(dir.path())
+        .args(["--stall", "300"])
+        .args(RECORD_INTO_FIFO);
     let teed = finish_within(&mut command, LIMIT).expect("the tee ended within the limit");
     assert_eq!(teed.status, 0, "{}", teed.stderr);
     assert_eq!(teed.stdout, wrote(300));
@@ -265,22 +269,8 @@ fn on_full_drop_marks_the_gap_in_the_log_and_replay_is_not_misled() {
     let reader = fifo_reader(dir.path(), "trace.fifo");
     let mut child = Command::new(bin("tee-grate"))
         .current_dir(dir.path())
-        .args([
-            "--stall",
-            "30000",
-            "--queue",
-            "64K",
-            "--on-full",
-            "drop",
-            "--force",
-            "--record",
-            "trace.fifo",
-            "--",
-            "demo-writes",
-            "w.bin",
-            "300",
-            "4096",
-        ])
+        .args(["--stall", "30000", "--queue", "64K", "--on-full", "drop"])
+        .args(RECORD_INTO_FIFO)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
