@@ -12,6 +12,8 @@ mod cli;
 mod craft;
 /// Random hostile logs through every command, under time and memory limits.
 mod fuzz_tools;
+/// tee-log's output on every fixture, kept byte for byte.
+mod golden;
 /// Logs crafted as an attacker would, against every tool.
 mod hostile;
 /// The live tee with grate stacks.
