@@ -132,7 +132,7 @@ impl Job {
     pub fn describe(&self) -> String {
         let (call, cage) = match &self.work {
             Work::Call { record, .. } => {
-                let mut call = formats::describe_call(record, 64);
+                let mut call = render::describe_call(record, 64);
                 if let Some(at) = call.rfind(" = ") {
                     call.truncate(at);
                 }
@@ -140,7 +140,7 @@ impl Job {
             }
             Work::Fork { parent, child, .. } => (format!("fork() for child {}", child.0), parent.0),
             Work::Exec { cage, path, .. } => (
-                format!("execve({}, ...)", formats::quote(path, 64, false)),
+                format!("execve({}, ...)", render::quote(path, 64, false)),
                 cage.0,
             ),
             Work::Exit { cage, status, .. } => (format!("exit_group({status})"), cage.0),

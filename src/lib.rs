@@ -46,7 +46,6 @@ mod hold;
 mod job;
 mod lifecycle;
 #[cfg(feature = "host")]
-pub mod meter;
 #[cfg(feature = "host")]
 pub mod native;
 mod order;

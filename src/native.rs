@@ -39,7 +39,7 @@ fn list_programs() {
 /// Runs `name` with this process's arguments as cage 1. `--list-programs`
 /// lists what cages can exec instead.
 pub fn main(name: &str) -> ExitCode {
-    replay::progress::use_meter(crate::meter::replay_meter);
+    replay::progress::use_meter(tee_log::meter::replay_meter);
     let mut argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("--list-programs") {
         list_programs();

@@ -158,7 +158,7 @@ fn imfs_recording_replays_clean_and_a_regression_is_pinned() {
     assert!(
         out.stdout.contains(&format!(
             "  took {} s recorded / ",
-            formats::seconds(recorded_ns)
+            render::seconds(recorded_ns)
         )),
         "{}",
         out.stdout

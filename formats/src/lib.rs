@@ -24,9 +24,8 @@ implementation of it, and its golden tests pin the two together.
   [`LogEnd`] says how the log ended; [`read_all`] does it all for a path.
 * [`CATALOG`], [`lookup`] and [`by_name`] describe every syscall Lind
   implements; [`CallFilter`] parses `--calls` filters.
-* [`describe_call`] and [`describe_result`] show a call the strace way
-  (`write(1, "hi\n", 3) = 3`), for `tee-log` and replay reports;
-  [`escape_bytes`] shows bytes.
+* [`escape_bytes`] shows bytes, in its own errors and for the crates
+  that render records (`render`).
 
 # Example
 
@@ -106,7 +105,6 @@ assert!(reader.end().unwrap().is_clean());
 mod clock;
 mod compress;
 mod crc_shift;
-mod describe;
 mod encode;
 mod error;
 mod escape;
@@ -122,10 +120,6 @@ pub use crate::clock::SystemClock;
 pub use crate::compress::{Codec, COMPRESS_MIN};
 pub use crate::{
     clock::Clock,
-    describe::{
-        describe_call, describe_call_with, describe_result, errno_name, is_error, quote, seconds,
-        FdNames,
-    },
     error::{Damage, DamageReason, DamageTally, ReadError, WriteError},
     escape::escape_bytes,
     frame::{COMPRESSED_FLAG, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_FRAME_LEN, SYNC},

@@ -1,9 +1,9 @@
 //! Calls for people: `write(3, "hello\n", 6) = 6`, decoded by the catalog.
 //! Shared by `tee-log dump` and tee-replay's divergence reports.
 
-use crate::escape::escape_bytes;
-use crate::record::{Buffer, SyscallRecord, UNUSED_ARG};
 use abi::catalog::{lookup, ArgKind, RetKind};
+use formats::escape_bytes;
+use formats::{Buffer, SyscallRecord, UNUSED_ARG};
 use std::fmt::Write;
 
 /// The name of errno `n`, if the ABI table has it.

@@ -209,7 +209,7 @@ impl Comparator {
                 index: row.index,
                 seq: row.call.seq,
                 cage: row.call.cage,
-                call: formats::describe_call(&row.call, 32),
+                call: render::describe_call(&row.call, 32),
                 kind,
                 between: Some([first + 1, s + 1]),
                 recorded: i64::from(base.answer.result),

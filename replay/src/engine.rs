@@ -622,7 +622,7 @@ impl ReplayState {
                 index: entry.index,
                 seq: call.seq,
                 cage: call.cage,
-                call: formats::describe_call(call, 32),
+                call: render::describe_call(call, 32),
                 kind: kind_of(wrong),
                 between: None,
                 recorded: call.result,

@@ -1,9 +1,10 @@
 //! What a replay found: divergences with their context, and the summary.
 
-use formats::{escape_bytes, seconds};
+use formats::escape_bytes;
 use formats::{ArgKind, FdEffect, Len, SyscallInfo};
 use formats::{Buffer, SyscallRecord};
 use interpose::verdict::Wrong;
+use render::seconds;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -228,9 +229,7 @@ impl FdHistory {
             .map(|s| {
                 s.calls
                     .iter()
-                    .map(|(index, call)| {
-                        format!("#{index} {}", formats::describe_call(call, SHOWN))
-                    })
+                    .map(|(index, call)| format!("#{index} {}", render::describe_call(call, SHOWN)))
                     .collect()
             })
             .unwrap_or_default()

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use formats::{lookup, ArgKind, FdEffect, FdNames, Len, Record, SyscallRecord};
+use formats::{lookup, ArgKind, FdEffect, Len, Record, SyscallRecord};
+use render::FdNames;
 
 /// The name of each open (cage, fd) the log has shown so far.
 #[derive(Default)]

@@ -19,13 +19,19 @@ and nothing found, 1 a finding (a torn or unfinished log, logs that
 differ), 2 the tool's own failure, 3 a damaged log.
 
 dump and stats read in salvage mode: they show what survives and warn
-about what does not. This binary is a tool, not a library.
+about what does not.
+
+This crate is the tool; its entry is [`main`], which the root package's
+`tee-log` binary calls (so the tee's tests run it as a user does, beside
+the other binaries). [`meter`] is the progress bar every native tool
+shares.
 */
 #![forbid(unsafe_code)]
 
 mod diff;
 mod dump;
 mod fd_names;
+pub mod meter;
 mod reduce;
 mod repro;
 mod salvage;
@@ -34,8 +40,6 @@ mod stats;
 mod timeline;
 mod verify;
 mod when;
-
-use tee::meter;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -320,7 +324,9 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn main() -> ExitCode {
+/// tee-log's command line, run: parses `std::env::args` and returns the
+/// exit code.
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,9 +1,9 @@
 //! Records for people (strace-like lines) and for programs (JSON).
 
 use formats::{
-    describe_call, describe_call_with, describe_result, errno_name, escape_bytes, lookup, quote,
-    Buffer, DropReason, Ending, ExitRecord, FdNames, Record, SyscallRecord,
+    escape_bytes, lookup, Buffer, DropReason, Ending, ExitRecord, Record, SyscallRecord,
 };
+use render::{describe_call, describe_call_with, describe_result, errno_name, quote, FdNames};
 use serde_json::{json, Value};
 
 /// The cage a record is about, if any.

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{escape_bytes, is_error, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
+use formats::{escape_bytes, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
+use render::is_error;
 
 use crate::meter::Meter;
 use crate::when::{seconds, utc};

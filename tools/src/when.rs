@@ -71,7 +71,7 @@ impl Stamper {
     }
 }
 
-pub use formats::seconds;
+pub use render::seconds;
 
 /// `ms` since the epoch as an ISO 8601 UTC time.
 pub fn utc(ms: u64) -> String {

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
-use formats::{seconds, CallClass};
+use formats::CallClass;
+use render::seconds;
 
 use super::{walk, Lanes, Mark, FORK_NS};
 use crate::meter::Meter;

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
-use formats::{describe_result, errno_name, lookup};
+use formats::lookup;
+use render::{describe_result, errno_name};
 use serde_json::{json, Value};
 
 use super::{decoded, walk, Lanes, Mark, FORK_NS};
