@@ -102,6 +102,7 @@ assert!(reader.end().unwrap().is_clean());
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod build;
 mod clock;
 mod compress;
 mod crc_shift;

@@ -400,11 +400,13 @@ impl ReplayState {
                     }
                 },
                 Record::Fork(fork) if !fork.thread => {
+                    self.history.note(&entry.record, entry.index);
                     schedule.forking.insert(fork.child);
                     self.pairs.fork(CageId(fork.parent), CageId(fork.child));
                     Step::Fork { child: fork.child }
                 }
                 Record::Exec(exec) if exec.result == 0 => {
+                    self.history.note(&entry.record, entry.index);
                     self.pairs.exec(CageId(exec.cage));
                     Step::Exec {
                         path: exec.path.clone(),
@@ -412,6 +414,7 @@ impl ReplayState {
                     }
                 }
                 Record::Exit(exit) if exit.process => {
+                    self.history.note(&entry.record, entry.index);
                     self.pairs.exit(CageId(exit.cage));
                     schedule.end(exit.cage);
                     let status = exit.status;
@@ -641,7 +644,7 @@ impl ReplayState {
                 self.stop.store(true, Ordering::Relaxed);
             }
         }
-        self.history.note(info, call, entry.index);
+        self.history.note(&entry.record, entry.index);
         self.pairs.forget_closed(info, cage, &args);
         self.pairs.track(info, cage, &args, mine, outcome.side());
     }

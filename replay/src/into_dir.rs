@@ -1,18 +1,21 @@
 //! `--into-dir`: a log's file effects replayed into a plain host directory,
 //! with no grate at all (offline archiving on any machine).
 //!
-//! Follows each recorded cage's fds and working directory through the log
-//! and applies what succeeded: creates, truncations, writes at the recorded
+//! Follows each recorded cage's fds (the log's one model, `fds::LogFds`,
+//! each open description holding the file's path and offset) and working
+//! directory through the log and applies what succeeded: creates, truncations, writes at the recorded
 //! offsets, renames, removals, directories. Nothing is written outside the
 //! directory: paths are resolved lexically under it, `..` past its top is
 //! refused, and no symlink inside it is followed.
 
 use crate::engine::ReplayOptions;
 use crate::schedule::Entry;
+use abi::flags::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC};
 use abi::limits::PATH_MAX;
 use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
+use fds::LogFds;
 use formats::{lookup, Record, SyscallRecord};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -28,18 +31,6 @@ struct Open {
     path: PathBuf,
     offset: u64,
     append: bool,
-}
-
-#[derive(Clone, Debug)]
-struct Fd {
-    open: Arc<Mutex<Open>>,
-    cloexec: bool,
-}
-
-#[derive(Clone, Debug, Default)]
-struct CageFiles {
-    cwd: PathBuf,
-    fds: HashMap<i32, Fd>,
 }
 
 /// How many written files `--into-dir` keeps open at once.
@@ -69,7 +60,13 @@ struct Pending {
 /// Applies the log's file effects under `root`.
 struct DirReplay<'a> {
     root: &'a Path,
-    cages: HashMap<u64, CageFiles>,
+    fds: LogFds<Mutex<Open>>,
+    /// Records taken in, the model's numbering.
+    noted: usize,
+    /// What the call being applied opened, for the model to bind.
+    opened: Option<Open>,
+    /// Each cage's working directory, relative to the target directory.
+    cwds: HashMap<u64, PathBuf>,
     applied: u64,
     refused: Vec<String>,
     /// Files some write of which was cut when recorded, with how many.
@@ -112,10 +109,6 @@ fn refuse(path: &[u8]) -> String {
 }
 
 impl DirReplay<'_> {
-    fn cage(&mut self, cage: u64) -> &mut CageFiles {
-        self.cages.entry(cage).or_default()
-    }
-
     /// Resolves a recorded path to a path relative to the target directory.
     fn resolve(&mut self, cage: u64, dirfd: i32, raw: &[u8]) -> Result<PathBuf, String> {
         // No call can pass a longer path (ENAMETOOLONG), and each of its
@@ -124,19 +117,13 @@ impl DirReplay<'_> {
             return Err(too_long(raw));
         }
         let text = String::from_utf8_lossy(raw).into_owned();
-        let files = self.cage(cage).clone();
         let mut rel = if text.starts_with('/') {
             PathBuf::new()
         } else if dirfd == AT_FDCWD {
-            files.cwd.clone()
+            self.cwds.get(&cage).cloned().unwrap_or_default()
         } else {
-            let open = files.fds.get(&dirfd).ok_or_else(|| refuse(raw))?;
-            let base = open
-                .open
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .path
-                .clone();
+            let open = self.fds.open(cage, dirfd).ok_or_else(|| refuse(raw))?;
+            let base = open.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
             base
         };
         for part in Path::new(&text).components() {
@@ -177,14 +164,11 @@ impl DirReplay<'_> {
     fn apply(&mut self, record: &Record) {
         match record {
             Record::Fork(fork) if !fork.thread => {
-                let parent = self.cage(fork.parent).clone();
-                self.cages.insert(fork.child, parent);
-            }
-            Record::Exec(exec) if exec.result == 0 => {
-                self.cage(exec.cage).fds.retain(|_, fd| !fd.cloexec);
+                let cwd = self.cwds.get(&fork.parent).cloned().unwrap_or_default();
+                self.cwds.insert(fork.child, cwd);
             }
             Record::Exit(exit) if exit.process => {
-                self.cages.remove(&exit.cage);
+                self.cwds.remove(&exit.cage);
             }
             Record::Syscall(call) if call.result >= 0 => {
                 if let Err(message) = self.apply_call(call) {
@@ -193,13 +177,17 @@ impl DirReplay<'_> {
             }
             _ => {}
         }
+        // The fds follow every record taken in; a new one is bound to what
+        // apply_call opened (nothing, if it refused the path).
+        let opened = &mut self.opened;
+        self.fds
+            .note(self.noted, record, |_, _, _| opened.take().map(Mutex::new));
+        self.opened = None;
+        self.noted += 1;
     }
 
-    fn fd(&mut self, cage: u64, fd: u64) -> Option<Arc<Mutex<Open>>> {
-        self.cage(cage)
-            .fds
-            .get(&(fd as i32))
-            .map(|f| f.open.clone())
+    fn fd(&self, cage: u64, fd: u64) -> Option<Arc<Mutex<Open>>> {
+        self.fds.get(cage, fd as i32).map(|b| Arc::clone(&b.open))
     }
 
     /// The open handle of the regular file at `full`, opened on first use;
@@ -313,16 +301,11 @@ impl DirReplay<'_> {
                         options.open(&full).map_err(io)?;
                     }
                 }
-                let open = Open {
+                self.opened = Some(Open {
                     path: rel,
                     offset: 0,
                     append: flags & open_flags::O_APPEND != 0,
-                };
-                let fd = Fd {
-                    open: Arc::new(Mutex::new(open)),
-                    cloexec: flags & open_flags::O_CLOEXEC != 0,
-                };
-                self.cage(cage).fds.insert(call.result as i32, fd);
+                });
             }
             nr::WRITE | nr::PWRITE | nr::WRITEV | nr::PWRITEV => {
                 let Some(open) = self.fd(cage, args[0]) else {
@@ -439,31 +422,11 @@ impl DirReplay<'_> {
             }
             nr::CHDIR => {
                 let rel = self.resolve(cage, AT_FDCWD, Self::input(call, 0))?;
-                self.cage(cage).cwd = rel;
+                self.cwds.insert(cage, rel);
             }
-            nr::DUP | nr::DUP2 | nr::DUP3 => {
-                if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
-                    let cloexec =
-                        call.nr == nr::DUP3 && args[2] as i32 & open_flags::O_CLOEXEC != 0;
-                    self.cage(cage)
-                        .fds
-                        .insert(call.result as i32, Fd { cloexec, ..fd });
-                }
-            }
-            nr::FCNTL if matches!(args[1] as i32, 0 | 1030) => {
-                if let Some(fd) = self.cage(cage).fds.get(&(args[0] as i32)).cloned() {
-                    self.cage(cage).fds.insert(
-                        call.result as i32,
-                        Fd {
-                            cloexec: args[1] == 1030,
-                            ..fd
-                        },
-                    );
-                }
-            }
-            nr::CLOSE => {
-                self.cage(cage).fds.remove(&(args[0] as i32));
-            }
+            // The model follows dups and closes; they count as applied.
+            nr::DUP | nr::DUP2 | nr::DUP3 | nr::CLOSE => {}
+            nr::FCNTL if matches!(args[1] as i32, F_DUPFD | F_DUPFD_CLOEXEC) => {}
             _ => return Ok(()),
         }
         self.applied += 1;
@@ -527,7 +490,10 @@ pub fn replay_into_dir(
     let root = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut replay = DirReplay {
         root: &root,
-        cages: HashMap::new(),
+        fds: LogFds::new(),
+        noted: 0,
+        opened: None,
+        cwds: HashMap::new(),
         applied: 0,
         refused: Vec::new(),
         incomplete: BTreeMap::new(),

@@ -1,12 +1,13 @@
 //! What a replay found: divergences with their context, and the summary.
 
+use fds::{path_of, LogFds, New};
 use formats::escape_bytes;
-use formats::{ArgKind, FdEffect, Len, SyscallInfo};
-use formats::{Buffer, SyscallRecord};
+use formats::{lookup, ArgKind};
+use formats::{Buffer, Record, SyscallRecord};
 use interpose::verdict::Wrong;
 use render::seconds;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
@@ -181,58 +182,80 @@ fn kept(call: &SyscallRecord) -> SyscallRecord {
     }
 }
 
-/// What the log says happened to each recorded fd: its path and last calls.
+/// What the log says happened to each recorded fd: its path and last
+/// calls. The fds are the log's one model (`fds::LogFds`), fed every
+/// record the replay reaches; an open description's story is shared by
+/// its dups and a fork's copies.
 #[derive(Default)]
 pub struct FdHistory {
-    fds: Mutex<HashMap<(u64, i32), FdStory>>,
+    follow: Mutex<Follow>,
+}
+
+#[derive(Default)]
+struct Follow {
+    fds: LogFds<Mutex<FdStory>>,
+    noted: usize,
 }
 
 impl FdHistory {
-    /// Notes a replayed call at file index `index`.
-    pub fn note(&self, info: &SyscallInfo, call: &SyscallRecord, index: u64) {
-        let full = call.full_args();
-        let mut fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        let line = (index, kept(call));
-        if let (FdEffect::ResultFd, true) = (info.fd_effect, call.result >= 0) {
-            let path = info
-                .args
-                .iter()
-                .position(|k| *k == ArgKind::In(Len::CStr))
-                .and_then(|pos| call.inputs.iter().find(|b| usize::from(b.arg) == pos))
-                .map(|b| String::from_utf8_lossy(&b.data).into_owned());
-            let story = fds.entry((call.cage, call.result as i32)).or_default();
-            *story = FdStory {
-                path,
-                calls: VecDeque::from([line]),
-            };
-            return;
-        }
-        if info.args.first() == Some(&ArgKind::Fd) {
-            let story = fds.entry((call.cage, full[0].0 as i32)).or_default();
-            story.calls.push_back(line);
-            if story.calls.len() > PREVIOUS_CALLS {
-                story.calls.pop_front();
+    /// Notes a record the replay reached, at file index `index`.
+    pub fn note(&self, record: &Record, index: u64) {
+        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let follow = &mut *follow;
+        let n = follow.noted;
+        follow.noted += 1;
+        if let Record::Syscall(call) = record {
+            let first_fd = lookup(call.nr).is_some_and(|i| i.args.first() == Some(&ArgKind::Fd));
+            if first_fd {
+                let fd = call.full_args()[0].0 as i32;
+                follow.fds.adopt(call.cage, fd, n, Default::default);
+                if let Some(story) = follow.fds.open(call.cage, fd) {
+                    let mut story = story.lock().unwrap_or_else(|e| e.into_inner());
+                    story.calls.push_back((index, kept(call)));
+                    if story.calls.len() > PREVIOUS_CALLS {
+                        story.calls.pop_front();
+                    }
+                }
             }
         }
+        follow.fds.note(n, record, |_, call, new| {
+            let path = (new == New::Result)
+                .then(|| path_of(call).map(|p| String::from_utf8_lossy(p).into_owned()))
+                .flatten();
+            Some(Mutex::new(FdStory {
+                path,
+                calls: VecDeque::from([(index, kept(call))]),
+            }))
+        });
+    }
+
+    /// The story of `fd` of `cage`, read under its lock.
+    fn story<T>(
+        &self,
+        cage: boundary::CageId,
+        fd: i32,
+        read: impl FnOnce(&FdStory) -> T,
+    ) -> Option<T> {
+        let follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let story = follow.fds.open(cage.0, fd)?;
+        let story = story.lock().unwrap_or_else(|e| e.into_inner());
+        Some(read(&story))
     }
 
     /// The path `fd` of `cage` was opened with.
     pub fn path(&self, cage: boundary::CageId, fd: i32) -> Option<String> {
-        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        fds.get(&(cage.0, fd)).and_then(|s| s.path.clone())
+        self.story(cage, fd, |s| s.path.clone()).flatten()
     }
 
     /// The calls on `fd` of `cage` before the current one.
     pub fn previous(&self, cage: boundary::CageId, fd: i32) -> Vec<String> {
-        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-        fds.get(&(cage.0, fd))
-            .map(|s| {
-                s.calls
-                    .iter()
-                    .map(|(index, call)| format!("#{index} {}", render::describe_call(call, SHOWN)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.story(cage, fd, |s| {
+            s.calls
+                .iter()
+                .map(|(index, call)| format!("#{index} {}", render::describe_call(call, SHOWN)))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 }
 

@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use abi::flags::{fcntl as fcntl_cmd, AT_FDCWD};
-use formats::{lookup, ArgKind, FdEffect, Len, Record, SyscallRecord};
+use abi::catalog::nr_of;
+use abi::flags::AT_FDCWD;
+use fds::LogFds;
+use formats::{lookup, ArgKind, Len, Record, SyscallRecord};
 
 /// The needs of every record of a log (records in replay order).
 pub struct Needs {
@@ -42,8 +44,8 @@ fn prefixes(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     cuts.map(move |i| &path[..i]).chain(std::iter::once(path))
 }
 
-const MKDIR: u32 = 83;
-const MKDIRAT: u32 = 258;
+/// Lind has no mkdirat: the catalog holds mkdir alone.
+const MKDIR: u32 = nr_of("mkdir");
 
 impl Needs {
     pub fn of(records: &[Record]) -> Needs {
@@ -53,20 +55,20 @@ impl Needs {
             lifecycle: HashMap::new(),
             parent: HashMap::new(),
         };
-        let mut fds: HashMap<u64, HashMap<i32, usize>> = HashMap::new();
+        // Each fd's binding remembers the record that made it (its open,
+        // dup or pipe): what a call on the fd needs.
+        let mut fds: LogFds<()> = LogFds::new();
         let mut dirs: HashMap<Vec<u8>, usize> = HashMap::new();
         for (i, record) in records.iter().enumerate() {
             match record {
                 Record::Syscall(call) => {
                     needs.cage[i] = Some(call.cage);
-                    needs.call(i, call, fds.entry(call.cage).or_default(), &mut dirs);
+                    needs.call(i, call, &fds, &mut dirs);
                 }
                 Record::Fork(f) if !f.thread => {
                     needs.cage[i] = Some(f.parent);
                     needs.parent.insert(f.child, f.parent);
                     needs.lifecycle.entry(f.child).or_default().push(i);
-                    let inherited = fds.get(&f.parent).cloned().unwrap_or_default();
-                    fds.insert(f.child, inherited);
                 }
                 Record::Exec(e) => {
                     needs.cage[i] = Some(e.cage);
@@ -79,16 +81,19 @@ impl Needs {
                 // A thread shares its cage; replay does not start threads.
                 Record::Fork(_) | Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
             }
+            fds.note(i, record, |_, _, _| Some(()));
         }
         needs
     }
 
-    /// Notes what call `i` needs and what it makes.
+    /// Notes what call `i` needs: the records that made the fds it uses
+    /// and the directories its paths go through; and the directory it
+    /// makes, if it is a mkdir.
     fn call(
         &mut self,
         i: usize,
         call: &SyscallRecord,
-        fds: &mut HashMap<i32, usize>,
+        fds: &LogFds<()>,
         dirs: &mut HashMap<Vec<u8>, usize>,
     ) {
         let Some(info) = lookup(call.nr) else { return };
@@ -98,7 +103,7 @@ impl Needs {
                 ArgKind::Fd | ArgKind::DirFd => {
                     let fd = args[pos].0 as i32;
                     if fd != AT_FDCWD {
-                        self.of[i].extend(fds.get(&fd).copied());
+                        self.of[i].extend(fds.get(call.cage, fd).map(|b| b.bound_by));
                     }
                 }
                 ArgKind::In(Len::CStr) => {
@@ -110,39 +115,8 @@ impl Needs {
                 _ => {}
             }
         }
-        let ok = call.result >= 0;
-        match info.fd_effect {
-            FdEffect::ResultFd | FdEffect::DupOf(_) if ok => {
-                fds.insert(call.result as i32, i);
-            }
-            FdEffect::DupTo { to, .. } if ok => {
-                fds.insert(args[usize::from(to)].0 as i32, i);
-            }
-            FdEffect::Fcntl if ok => {
-                let cmd = args[1].0 as i32;
-                if cmd == fcntl_cmd::F_DUPFD || cmd == fcntl_cmd::F_DUPFD_CLOEXEC {
-                    fds.insert(call.result as i32, i);
-                }
-            }
-            FdEffect::PairOut(pos) if ok => {
-                let pair = call.outputs.iter().find(|b| b.arg == pos);
-                for fd in pair.map(|b| b.data.chunks_exact(4)).into_iter().flatten() {
-                    let bytes: [u8; 4] = fd.try_into().unwrap_or_default();
-                    fds.insert(i32::from_le_bytes(bytes), i);
-                }
-            }
-            FdEffect::Close(pos) if ok => {
-                fds.remove(&(args[usize::from(pos)].0 as i32));
-            }
-            _ => {}
-        }
-        let path_pos = match call.nr {
-            MKDIR => Some(0),
-            MKDIRAT => Some(1),
-            _ => None,
-        };
-        if let (Some(pos), true) = (path_pos, ok) {
-            if let Some(path) = path_at(call, pos) {
+        if call.nr == MKDIR && call.result >= 0 {
+            if let Some(path) = path_at(call, 0) {
                 dirs.insert(path.to_vec(), i);
             }
         }
@@ -183,8 +157,9 @@ impl Needs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use formats::{Buffer, ExitRecord, ForkRecord};
+    use formats::build;
 
+    /// Call `name` of `cage`, with a path if it takes one.
     fn call(
         seq: u64,
         cage: u64,
@@ -193,64 +168,24 @@ mod tests {
         path: Option<&[u8]>,
         result: i64,
     ) -> Record {
-        let info = formats::by_name(name).unwrap();
-        let mut full = [(formats::UNUSED_ARG, cage); 6];
-        for (slot, v) in full.iter_mut().zip(values) {
-            slot.0 = *v;
+        let made = build::call(seq, cage, name, values, result);
+        match path {
+            Some(path) => made.path(path).record(),
+            None => made.record(),
         }
-        let inputs = path
-            .map(|p| {
-                let pos = info
-                    .args
-                    .iter()
-                    .position(|k| *k == ArgKind::In(Len::CStr))
-                    .unwrap();
-                vec![Buffer {
-                    arg: pos as u8,
-                    index: 0,
-                    data: p.to_vec(),
-                    truncated_from: None,
-                }]
-            })
-            .unwrap_or_default();
-        Record::Syscall(SyscallRecord {
-            seq,
-            cage,
-            nr: info.nr,
-            args: SyscallRecord::args_from_full(cage, &full),
-            inputs,
-            outputs: vec![],
-            result,
-            secondary: None,
-            time_us: 0,
-            duration_ns: None,
-        })
     }
 
     #[test]
     fn a_write_needs_its_open_the_directory_and_its_cages_fork() {
         let records = vec![
-            Record::Fork(ForkRecord {
-                seq: 0,
-                parent: 1,
-                child: 2,
-                thread: false,
-                time_us: 0,
-            }),
+            build::fork(0, 1, 2),
             call(1, 2, "mkdir", &[0x10, 0o755], Some(b"out"), 0),
             call(2, 2, "open", &[0x20, 0x41, 0o644], Some(b"out/a"), 3),
             call(3, 2, "write", &[1, 0x30, 5], None, 5),
             call(4, 2, "open", &[0x20, 0x41, 0o644], Some(b"other"), 4),
             call(5, 2, "write", &[3, 0x30, 5], None, 5),
             call(6, 2, "close", &[3], None, 0),
-            Record::Exit(ExitRecord {
-                seq: 7,
-                cage: 2,
-                status: 0,
-                process: true,
-                time_us: 0,
-                ending: formats::Ending::Called,
-            }),
+            build::exit(7, 2, 0),
         ];
         let needs = Needs::of(&records);
         let kept: Vec<usize> = needs.closure([5]).into_iter().collect();
@@ -263,21 +198,9 @@ mod tests {
     #[test]
     fn a_child_inherits_its_parents_fds_and_needs_its_forks() {
         let records = vec![
-            Record::Fork(ForkRecord {
-                seq: 0,
-                parent: 1,
-                child: 2,
-                thread: false,
-                time_us: 0,
-            }),
+            build::fork(0, 1, 2),
             call(1, 2, "open", &[0x20, 0x41, 0o644], Some(b"a"), 3),
-            Record::Fork(ForkRecord {
-                seq: 2,
-                parent: 2,
-                child: 3,
-                thread: false,
-                time_us: 0,
-            }),
+            build::fork(2, 2, 3),
             call(3, 3, "write", &[3, 0x30, 5], None, 5),
             call(4, 2, "close", &[3], None, 0),
         ];
