@@ -1,21 +1,10 @@
-//! Syscall names and argument shapes the bundled grates print and parse
-//! (Linux x86_64 numbering, as Lind uses it; docs/lind-3i.md §9.1), plus the broad
-//! list of file, fd and process calls the forwarding grates register.
-//!
-//! Numbers the engines act on come from [`boundary::nr`]; the rest are
-//! named here, each once.
+//! What the bundled grates know of calls, read from the ABI catalog (the
+//! one table of calls): names, how strace-grate shows each argument, and
+//! the broad list of file, fd and process calls the forwarding grates
+//! register. No call number is written here.
 
+use abi::catalog::{self, ArgKind, Len, SyscallInfo};
 use boundary::nr;
-
-pub const LSTAT: u32 = 6;
-pub const MUNMAP: u32 = 11;
-pub const BRK: u32 = 12;
-pub const IOCTL: u32 = 16;
-pub const FDATASYNC: u32 = 75;
-pub const FCHDIR: u32 = 81;
-pub const FCHMOD: u32 = 91;
-pub const GETPPID: u32 = 110;
-pub const FUTEX: u32 = 202;
 
 /// How a grate shows one argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,82 +21,33 @@ pub enum ArgShape {
     Ptr,
 }
 
-use ArgShape::{Int, Long, Mode, Path, Ptr};
-
-/// One known syscall: number, name, and its arguments' shapes.
-#[derive(Clone, Copy, Debug)]
-pub struct SyscallInfo {
-    pub nr: u32,
-    pub name: &'static str,
-    pub args: &'static [ArgShape],
+impl ArgShape {
+    /// How an argument of this kind is shown; `None` for an unused slot.
+    pub fn of(kind: ArgKind) -> Option<ArgShape> {
+        Some(match kind {
+            ArgKind::Unused => return None,
+            ArgKind::Int
+            | ArgKind::Fd
+            | ArgKind::DirFd
+            | ArgKind::Flags
+            | ArgKind::Pid
+            | ArgKind::Signal => ArgShape::Int,
+            ArgKind::Size | ArgKind::Offset => ArgShape::Long,
+            ArgKind::Mode => ArgShape::Mode,
+            ArgKind::In(Len::CStr) => ArgShape::Path,
+            _ => ArgShape::Ptr,
+        })
+    }
 }
 
-const fn row(nr: u32, name: &'static str, args: &'static [ArgShape]) -> SyscallInfo {
-    SyscallInfo { nr, name, args }
-}
-
-/// Known syscalls, sorted by number.
-pub const KNOWN: &[SyscallInfo] = &[
-    row(nr::READ, "read", &[Int, Ptr, Long]),
-    row(nr::WRITE, "write", &[Int, Ptr, Long]),
-    row(nr::OPEN, "open", &[Path, Int, Mode]),
-    row(nr::CLOSE, "close", &[Int]),
-    row(nr::STAT, "stat", &[Path, Ptr]),
-    row(nr::FSTAT, "fstat", &[Int, Ptr]),
-    row(LSTAT, "lstat", &[Path, Ptr]),
-    row(nr::LSEEK, "lseek", &[Int, Long, Int]),
-    row(nr::MMAP, "mmap", &[Ptr, Long, Int, Int, Int, Long]),
-    row(MUNMAP, "munmap", &[Ptr, Long]),
-    row(BRK, "brk", &[Ptr]),
-    row(IOCTL, "ioctl", &[Int, Long, Ptr]),
-    row(nr::PREAD, "pread", &[Int, Ptr, Long, Long]),
-    row(nr::PWRITE, "pwrite", &[Int, Ptr, Long, Long]),
-    row(nr::READV, "readv", &[Int, Ptr, Int]),
-    row(nr::WRITEV, "writev", &[Int, Ptr, Int]),
-    row(nr::ACCESS, "access", &[Path, Int]),
-    row(nr::PIPE, "pipe", &[Ptr]),
-    row(nr::DUP, "dup", &[Int]),
-    row(nr::DUP2, "dup2", &[Int, Int]),
-    row(nr::GETPID, "getpid", &[]),
-    row(nr::CLONE, "clone", &[Ptr, Long]),
-    row(nr::EXECVE, "execve", &[Path, Ptr, Ptr]),
-    row(nr::EXIT, "exit", &[Int]),
-    row(nr::WAIT4, "wait4", &[Int, Ptr, Int]),
-    row(nr::KILL, "kill", &[Int, Int]),
-    row(nr::FCNTL, "fcntl", &[Int, Int, Long]),
-    row(nr::FSYNC, "fsync", &[Int]),
-    row(FDATASYNC, "fdatasync", &[Int]),
-    row(nr::TRUNCATE, "truncate", &[Path, Long]),
-    row(nr::FTRUNCATE, "ftruncate", &[Int, Long]),
-    row(nr::GETDENTS, "getdents", &[Int, Ptr, Long]),
-    row(nr::GETCWD, "getcwd", &[Ptr, Long]),
-    row(nr::CHDIR, "chdir", &[Path]),
-    row(FCHDIR, "fchdir", &[Int]),
-    row(nr::RENAME, "rename", &[Path, Path]),
-    row(nr::MKDIR, "mkdir", &[Path, Mode]),
-    row(nr::RMDIR, "rmdir", &[Path]),
-    row(nr::CREAT, "creat", &[Path, Mode]),
-    row(nr::UNLINK, "unlink", &[Path]),
-    row(nr::READLINK, "readlink", &[Path, Ptr, Long]),
-    row(nr::CHMOD, "chmod", &[Path, Mode]),
-    row(FCHMOD, "fchmod", &[Int, Mode]),
-    row(GETPPID, "getppid", &[]),
-    row(FUTEX, "futex", &[Ptr, Int, Int, Ptr, Ptr, Int]),
-    row(nr::GETDENTS64, "getdents64", &[Int, Ptr, Long]),
-    row(nr::EXIT_GROUP, "exit_group", &[Int]),
-    row(nr::OPENAT, "openat", &[Int, Path, Int, Mode]),
-    row(nr::NEWFSTATAT, "newfstatat", &[Int, Path, Ptr, Int]),
-    row(nr::UNLINKAT, "unlinkat", &[Int, Path, Int]),
-    row(nr::DUP3, "dup3", &[Int, Int, Int]),
-    row(nr::PIPE2, "pipe2", &[Ptr, Int]),
-];
-
-/// The row for `nr`, if known.
+/// The catalog's row for `nr`, if Lind has the call.
 pub fn info(nr: u32) -> Option<&'static SyscallInfo> {
-    KNOWN
-        .binary_search_by_key(&nr, |row| row.nr)
-        .ok()
-        .map(|at| &KNOWN[at])
+    catalog::lookup(nr)
+}
+
+/// How each argument `nr` takes is shown, in order.
+pub fn shapes(info: &SyscallInfo) -> impl Iterator<Item = ArgShape> + '_ {
+    info.args.iter().filter_map(|k| ArgShape::of(*k))
 }
 
 /// The name of `nr`, or `syscall_N`.
@@ -118,14 +58,9 @@ pub fn name(nr: u32) -> String {
     }
 }
 
-/// The number of a syscall name (`pread64`/`pwrite64` accepted as aliases).
+/// The number of a syscall name (the catalog's aliases accepted).
 pub fn by_name(name: &str) -> Option<u32> {
-    let name = match name {
-        "pread64" => "pread",
-        "pwrite64" => "pwrite",
-        other => other,
-    };
-    KNOWN.iter().find(|row| row.name == name).map(|row| row.nr)
+    catalog::by_name(name).map(|row| row.nr)
 }
 
 /// The file, fd and process calls a forwarding grate registers. CLONE and
@@ -139,7 +74,7 @@ pub const FILE_FD_PROC: &[u32] = &[
     nr::CLOSE,
     nr::STAT,
     nr::FSTAT,
-    LSTAT,
+    nr::LSTAT,
     nr::LSEEK,
     nr::PREAD,
     nr::PWRITE,
@@ -156,13 +91,13 @@ pub const FILE_FD_PROC: &[u32] = &[
     nr::KILL,
     nr::FCNTL,
     nr::FSYNC,
-    FDATASYNC,
+    nr::FDATASYNC,
     nr::TRUNCATE,
     nr::FTRUNCATE,
     nr::GETDENTS,
     nr::GETCWD,
     nr::CHDIR,
-    FCHDIR,
+    nr::FCHDIR,
     nr::RENAME,
     nr::MKDIR,
     nr::RMDIR,
@@ -170,8 +105,8 @@ pub const FILE_FD_PROC: &[u32] = &[
     nr::UNLINK,
     nr::READLINK,
     nr::CHMOD,
-    FCHMOD,
-    GETPPID,
+    nr::FCHMOD,
+    nr::GETPPID,
     nr::GETDENTS64,
     nr::OPENAT,
     nr::NEWFSTATAT,
@@ -185,21 +120,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_rows_are_sorted_and_unique() {
-        assert!(KNOWN.windows(2).all(|w| w[0].nr < w[1].nr));
-        let mut names: Vec<&str> = KNOWN.iter().map(|r| r.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), KNOWN.len());
-    }
-
-    #[test]
-    fn names_round_trip() {
+    fn names_and_shapes_come_from_the_catalog() {
         assert_eq!(name(nr::OPENAT), "openat");
         assert_eq!(name(4242), "syscall_4242");
-        assert_eq!(by_name("pwrite64"), Some(nr::PWRITE));
+        assert_eq!(by_name("pwrite"), Some(nr::PWRITE));
         assert_eq!(by_name("fstat"), Some(nr::FSTAT));
         assert_eq!(by_name("nope"), None);
+        let open: Vec<ArgShape> = shapes(info(nr::OPEN).unwrap()).collect();
+        assert_eq!(open, [ArgShape::Path, ArgShape::Int, ArgShape::Mode]);
+        let lseek: Vec<ArgShape> = shapes(info(nr::LSEEK).unwrap()).collect();
+        assert_eq!(lseek, [ArgShape::Int, ArgShape::Long, ArgShape::Int]);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! a call, the first listed wins.
 
 use crate::kit::{forward, read_iovecs, scatter, split_options, write_out, Grate};
-use crate::syscalls::{by_name, name, LSTAT};
+use crate::syscalls::{by_name, name};
 use abi::flags::signal::SIGKILL;
 use boundary::consts::STAT_SIZE;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
@@ -90,7 +90,7 @@ impl Fault {
                     | nr::READV
                     | nr::STAT
                     | nr::FSTAT
-                    | LSTAT
+                    | nr::LSTAT
                     | nr::NEWFSTATAT
                     | nr::GETDENTS
                     | nr::GETDENTS64
@@ -282,7 +282,9 @@ fn garble(rt: &dyn ThreeI, nr: u32, args: &Args, ret: i32) {
         }
         nr::READV => read_iovecs(rt, args[1], args[2].value)
             .and_then(|iovs| scatter(rt, args[1], &iovs, &vec![GARBAGE; produced])),
-        nr::STAT | nr::FSTAT | LSTAT if ret == 0 => write_out(rt, args[1], &[GARBAGE; STAT_SIZE]),
+        nr::STAT | nr::FSTAT | nr::LSTAT if ret == 0 => {
+            write_out(rt, args[1], &[GARBAGE; STAT_SIZE])
+        }
         nr::NEWFSTATAT if ret == 0 => write_out(rt, args[2], &[GARBAGE; STAT_SIZE]),
         _ => Ok(()),
     };

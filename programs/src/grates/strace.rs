@@ -6,7 +6,7 @@
 //! I/O (that I/O goes down the grate's own table, docs/lind-3i.md §8 item 2).
 
 use crate::kit::{forward, lock, read_path, split_options, Grate};
-use crate::syscalls::{info, ArgShape, FILE_FD_PROC};
+use crate::syscalls::{info, shapes, ArgShape, FILE_FD_PROC};
 use boundary::consts::open_flags::{O_CREAT, O_TRUNC, O_WRONLY};
 use boundary::{nr, Arg, Args, CageId, Errno, Guest, ThreeI};
 use std::sync::Mutex;
@@ -85,11 +85,13 @@ impl Grate for Strace {
 /// `name(arg, ...)` for a call, with paths read from the caller's memory.
 pub fn describe(rt: &dyn ThreeI, nr: u32, args: &Args) -> String {
     let shown: Vec<String> = match info(nr) {
-        Some(row) => row
-            .args
-            .iter()
+        Some(row) => shapes(row)
             .zip(args)
-            .map(|(&shape, &arg)| show_arg(rt, shape, arg))
+            // An exit's second argument is the caller's tid, which the
+            // runtime adds (docs/lind-3i.md §7.4): the program passed only
+            // its status.
+            .take(if matches!(nr, nr::EXIT | nr::EXIT_GROUP) { 1 } else { 6 })
+            .map(|(shape, &arg)| show_arg(rt, shape, arg))
             .collect(),
         None => args.iter().map(|a| format!("{:#x}", a.value)).collect(),
     };

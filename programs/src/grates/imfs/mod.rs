@@ -22,7 +22,6 @@ mod tree;
 
 use crate::kit::{forward, lock, split_options, CageTables, Grate};
 use crate::paths;
-use crate::syscalls::LSTAT;
 use boundary::consts::open_flags::{O_CREAT, O_TRUNC, O_WRONLY};
 use boundary::consts::AT_FDCWD;
 use boundary::{nr, Arg, Args, CageId, Errno, Guest, ThreeI};
@@ -40,7 +39,7 @@ const CALLS: &[u32] = &[
     nr::CLOSE,
     nr::STAT,
     nr::FSTAT,
-    LSTAT,
+    nr::LSTAT,
     nr::LSEEK,
     nr::PREAD,
     nr::PWRITE,
@@ -183,7 +182,9 @@ impl Imfs {
             }
             nr::LSEEK | nr::FSTAT | nr::FTRUNCATE | nr::FSYNC => self.fd_meta(rt, nr, caller, args),
             nr::GETDENTS | nr::GETDENTS64 => self.getdents(rt, nr, caller, args),
-            nr::STAT | LSTAT | nr::NEWFSTATAT | nr::ACCESS => self.stat_like(rt, nr, caller, args),
+            nr::STAT | nr::LSTAT | nr::NEWFSTATAT | nr::ACCESS => {
+                self.stat_like(rt, nr, caller, args)
+            }
             nr::MKDIR | nr::RMDIR | nr::UNLINK | nr::UNLINKAT | nr::RENAME | nr::TRUNCATE => {
                 self.change_tree(rt, nr, caller, args)
             }

@@ -4,7 +4,6 @@
 use super::{AtTarget, FdTarget, Imfs};
 use crate::kit::{forward, lock, read_path, write_out};
 use crate::paths;
-use crate::syscalls::LSTAT;
 use boundary::consts::AT_REMOVEDIR;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 
@@ -36,7 +35,7 @@ impl Imfs {
                     AtTarget::Path(path) => (path, Some(args[2])),
                 }
             }
-            nr::STAT | LSTAT => (self.path(rt, caller, args[0])?, Some(args[1])),
+            nr::STAT | nr::LSTAT => (self.path(rt, caller, args[0])?, Some(args[1])),
             _ => (self.path(rt, caller, args[0])?, None),
         };
         let stat = {
