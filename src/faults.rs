@@ -1,5 +1,6 @@
 //! What the secondary did wrong, counted per call and reported at exit.
 
+use abi::sync::lock;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -55,13 +56,13 @@ impl Faults {
 
     /// Counts one fault on call `nr`.
     pub fn count(&self, fault: Fault, nr: u32) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = lock(&self.counts);
         *counts.entry((fault, nr)).or_default() += 1;
     }
 
     /// Total of one fault kind.
     pub fn total(&self, fault: Fault) -> u64 {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = lock(&self.counts);
         counts
             .iter()
             .filter(|((f, _), _)| *f == fault)
@@ -71,16 +72,12 @@ impl Faults {
 
     /// Whether anything went wrong.
     pub fn any(&self) -> bool {
-        !self
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !lock(&self.counts).is_empty()
     }
 
     /// The summary printed at exit, one line per fault kind.
     pub fn summary(&self, extra: &[(&str, u64)]) -> String {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = lock(&self.counts);
         let duplicated = self.duplicated.load(std::sync::atomic::Ordering::Relaxed);
         let mut out = format!("tee-grate: secondary: {duplicated} calls duplicated");
         for (label, n) in extra.iter().filter(|(_, n)| *n > 0) {

@@ -2,6 +2,7 @@
 //! answered or lifecycle event, carrying copies of everything the
 //! secondary needs, so the app is free to run on and change its memory.
 
+use abi::sync::lock;
 use boundary::consts::CLONE_ARGS_SIZE;
 use boundary::CageId;
 use formats::{Ending, Record, SyscallRecord};
@@ -174,13 +175,13 @@ impl Later {
     /// Gives the result (`None`: the primary never answered, the call
     /// unwound).
     pub fn set(&self, result: Option<i32>) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        *lock(&self.result) = Some(result);
         self.ready.notify_all();
     }
 
     /// Waits for the result.
     pub fn wait(&self) -> Option<i32> {
-        let mut result = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        let mut result = lock(&self.result);
         loop {
             if let Some(result) = *result {
                 return result;

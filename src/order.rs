@@ -11,6 +11,7 @@
 //! that share a stripe are serialised needlessly, which costs a little
 //! parallelism and never correctness.
 
+use abi::sync::lock;
 use boundary::{Args, CageId};
 use formats::{ArgKind, SyscallInfo};
 use std::hash::{Hash, Hasher};
@@ -47,7 +48,7 @@ impl OrderLocks {
         let stripe = &self.stripes[self.stripe(cage, args[slot].value)];
         // A poisoned stripe only means another call panicked while holding
         // it; the order it protects is still worth keeping.
-        Some(stripe.lock().unwrap_or_else(|p| p.into_inner()))
+        Some(lock(stripe))
     }
 
     fn stripe(&self, cage: CageId, fd: u64) -> usize {

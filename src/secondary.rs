@@ -5,6 +5,7 @@
 use crate::faults::{Fault, Faults};
 use crate::recorder::Recorder;
 use crate::stack_watch::StackWatch;
+use abi::sync::lock;
 use boundary::{CageId, ThreeI};
 use interpose::fdpair::PairTable;
 use interpose::floor::Floor;
@@ -95,7 +96,7 @@ impl LiveStack {
     /// executed, and the hold's own calls pass through below the tee.
     pub fn grate_exited(&self, rt: &dyn ThreeI, cage: CageId) {
         self.watch.exited(cage);
-        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
+        let _serial = lock(&self.hold_watch);
         if let Some(hold) = self.hold() {
             self.repair_if_broken(rt, hold);
         }
@@ -105,7 +106,7 @@ impl LiveStack {
     /// first if the chain already broke, so nothing is sent through it
     /// before that.
     pub fn check_in(&self, rt: &dyn ThreeI, hold: CageId) -> bool {
-        let _serial = self.hold_watch.lock().unwrap_or_else(|e| e.into_inner());
+        let _serial = lock(&self.hold_watch);
         self.repair_if_broken(rt, hold);
         self.hold.set(hold).is_ok()
     }

@@ -7,6 +7,7 @@
 //! own forks) and stops duplicating when one of the hold's ancestors exits.
 //! Other cages the grates fork (helpers that come and go) do not count.
 
+use abi::sync::lock;
 use boundary::CageId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -26,7 +27,7 @@ struct Family {
 impl StackWatch {
     fn lock(&self) -> std::sync::MutexGuard<'_, Family> {
         // Each update is one insertion; a poisoned lock holds good data.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 
     /// `parent` (a grate, not an app) forked `child`.

@@ -7,6 +7,7 @@ use crate::handoff::Handoff;
 use crate::job::Job;
 use crate::order::OrderLocks;
 use crate::secondary::{LiveStack, Secondary};
+use abi::sync::lock;
 use boundary::{Args, CageId, ThreeI};
 use interpose::capture::CaptureLimits;
 use std::collections::HashSet;
@@ -95,7 +96,7 @@ impl TeeState {
     /// Locks the lifecycle state. Updates are single assignments, so a
     /// poisoned lock still holds consistent data.
     pub fn life(&self) -> MutexGuard<'_, Life> {
-        self.life.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.life)
     }
 
     /// Applies `change` to the lifecycle state and wakes every waiter.

@@ -20,3 +20,4 @@ pub mod flags;
 pub mod limits;
 pub mod sockaddr;
 pub mod stat;
+pub mod sync;

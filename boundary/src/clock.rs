@@ -11,6 +11,7 @@ use crate::guest::Guest;
 use crate::nr;
 use crate::Errno;
 use crate::{Arg, ThreeI};
+use abi::sync::lock;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -106,9 +107,9 @@ impl GuestClock {
 /// condition nobody signals, which is what `thread::sleep` cannot be on
 /// Lind.
 pub fn pause(period: Duration) {
-    let lock = Mutex::new(());
+    let asleep = Mutex::new(());
     let idle = Condvar::new();
-    let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = lock(&asleep);
     let _ = idle
         .wait_timeout(guard, period)
         .unwrap_or_else(|e| e.into_inner());

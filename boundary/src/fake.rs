@@ -12,6 +12,7 @@
 
 use crate::consts::{ELINDAPIABORTED, GRATE_MEMORY_FLAG};
 use crate::{nr, Args, CageId, ChildMain, ChildSetup, Errno, ThreadBody, ThreadJoin, ThreeI};
+use abi::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -89,18 +90,11 @@ impl FakeThreeI {
 
     /// Every call so far, 1002 included.
     pub fn calls(&self) -> Vec<Call> {
-        self.inner
-            .calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.inner.calls).clone()
     }
 
     fn memories(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<u8>>> {
-        self.inner
-            .memories
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.memories)
     }
 
     /// 1002 on the byte arrays: raw, or a string up to its NUL.
@@ -135,11 +129,7 @@ impl ThreeI for FakeThreeI {
             }
             arg.cage &= !GRATE_MEMORY_FLAG;
         }
-        self.inner
-            .calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((nr, self_cage, target, translated));
+        lock(&self.inner.calls).push((nr, self_cage, target, translated));
         if nr == nr::COPY_DATA_BETWEEN_CAGES {
             return self.copy_data(&translated);
         }
@@ -147,7 +137,7 @@ impl ThreeI for FakeThreeI {
     }
 
     fn alloc(&self, len: usize) -> u64 {
-        let mut next = self.inner.next.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = lock(&self.inner.next);
         let addr = *next;
         *next += (len as u64).div_ceil(8) * 8 + 8;
         // Fresh memory is zeroed, as the trait promises.

@@ -156,9 +156,7 @@ impl std::fmt::Debug for Codecs {
 /// The most an LZ4 block expands.
 const LZ4_MAX_RATIO: usize = 255;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use abi::sync::lock;
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {

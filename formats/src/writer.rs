@@ -657,11 +657,7 @@ fn whole_frames(bytes: &[u8]) -> (u64, usize) {
     (count, at)
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave the state inconsistent
-    // in a way that matters more than losing the log would.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use abi::sync::lock;
 
 /// Why a record did not become a frame.
 enum EncodeProblem {

@@ -5,7 +5,7 @@ use crate::memory::Memory;
 use boundary::{wait, Program};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 /// How a cage ended, as RawPOSIX records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,10 +72,7 @@ impl std::fmt::Debug for Cage {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Cage state stays usable after a trap in code that held a lock.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use abi::sync::lock;
 
 impl Cage {
     pub(crate) fn new(id: u64, parent: u64, memory: Memory, fds: FdTable, cwd: String) -> Cage {

@@ -8,6 +8,7 @@
 //! Addresses below [`BASE`] are never handed out, so 0 is never a valid
 //! allocation and a NULL pointer always faults.
 
+use abi::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -73,7 +74,7 @@ impl Memory {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mem> {
         // A panic while holding this lock cannot leave the bytes half
         // updated in a way that matters more than a wasm trap would.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 
     /// Allocates `len` zeroed bytes; `None` when 4 GiB would be exceeded.

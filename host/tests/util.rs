@@ -148,9 +148,7 @@ pub fn forward(rt: &dyn ThreeI, nr: u32, args: &Args) -> i32 {
 }
 
 /// Locks a test's static record, surviving a poisoned lock.
-pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub use abi::sync::lock;
 
 /// `check!(|rt, argv| ..., |root| prepare)`: runs a one-cage app that
 /// asserts inside (an assertion is a trap, status 1); the run must end 0.

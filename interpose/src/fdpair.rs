@@ -7,6 +7,7 @@
 //! Kept apart from any fd virtualization: it only translates fd arguments
 //! for the other side.
 
+use abi::sync::lock;
 use boundary::consts::{fcntl_cmd, open_flags};
 use boundary::{Args, CageId};
 use formats::{ArgKind, Buffer, FdEffect, SyscallInfo};
@@ -156,7 +157,7 @@ impl FdPairs {
     fn lock(&self) -> MutexGuard<'_, HashMap<CageId, HashMap<i32, Entry>>> {
         // Every update below is a single map operation; a panic elsewhere
         // cannot leave the map inconsistent.
-        self.cages.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.cages)
     }
 }
 

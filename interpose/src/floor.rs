@@ -155,11 +155,7 @@ impl Seal {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing here is left half-updated by a panic: a poisoned lock still
-    // holds consistent data.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use abi::sync::lock;
 
 impl std::fmt::Debug for Floor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,7 +214,7 @@ impl Floor {
     fn lock(&self) -> MutexGuard<'_, HashMap<CageId, Vec<Pending>>> {
         // A panic elsewhere never leaves this map half-updated, so a
         // poisoned lock still holds consistent data.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.pending)
     }
 
     /// Expects a call on behalf of `cage` while the guard lives.

@@ -33,7 +33,6 @@ use boundary::consts::{CLONE_VM, ELINDESRCH};
 use boundary::wait::{wexitstatus, wifsignaled, wtermsig};
 use boundary::{args_of, nr, Args, CageId, Errno, Guest, Program, ThreeI};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard};
 
 /// A grate's own behaviour; the kit does launching, lifetime and teardown.
 pub trait Grate: Send + Sync + 'static {
@@ -235,11 +234,7 @@ fn usage_error(guest: &Guest<'_>, name: &str, msg: &str, usage: &str) -> i32 {
 
 /// Locks `mutex`, recovering from poisoning: a handler that panicked (the
 /// runtime turns that into GRATE_ERR) must not wedge every later call.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub use abi::sync::lock;
 
 /// One parsed `--name [VALUE]` option.
 pub type GrateOption = (String, Option<String>);

@@ -10,6 +10,7 @@
 //! them, so what is held stays bounded whatever the log's size.
 
 use crate::report::{kind_of, Divergence, OutputDiff};
+use abi::sync::lock;
 use formats::SyscallRecord;
 use interpose::capture::succeeded;
 use interpose::verdict::{compares_data, first_difference, verdict, Answer, Wrong};
@@ -89,7 +90,7 @@ impl Comparator {
     }
 
     fn board(&self) -> MutexGuard<'_, Board> {
-        self.board.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.board)
     }
 
     /// Stack `stack` played record `index` (`call`). Waits while it is a

@@ -6,6 +6,7 @@ use crate::compare::{Comparator, Played};
 use crate::report::{kind_of, Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Feed, Schedule};
 use crate::step::Step;
+use abi::sync::lock;
 use boundary::clock::CLOCK_MONOTONIC;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
 use formats::CallFilter;
@@ -105,7 +106,7 @@ impl Gate {
         if self.is_open() {
             return;
         }
-        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *lock(&self.open) = true;
         self.is_open.store(true, Ordering::Release);
         self.opened.notify_all();
     }
@@ -120,7 +121,7 @@ impl Gate {
         if self.is_open() {
             return;
         }
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = lock(&self.open);
         while !*open {
             open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
         }
@@ -197,11 +198,11 @@ impl ReplayState {
 
     fn schedule(&self) -> MutexGuard<'_, Schedule> {
         // Each update is complete before any call that could panic.
-        self.schedule.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.schedule)
     }
 
     fn pending(&self) -> MutexGuard<'_, std::collections::HashMap<CageId, Pending>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.pending)
     }
 
     /// Whether the stack's downward calls reach the real system.
@@ -636,10 +637,7 @@ impl ReplayState {
                 fd_path,
                 previous,
             };
-            self.divergences
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(divergence);
+            lock(&self.divergences).push(divergence);
             if !self.options.keep_going {
                 self.stop.store(true, Ordering::Relaxed);
             }

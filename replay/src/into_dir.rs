@@ -12,6 +12,7 @@ use crate::engine::ReplayOptions;
 use crate::schedule::Entry;
 use abi::flags::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC};
 use abi::limits::PATH_MAX;
+use abi::sync::lock;
 use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
@@ -123,7 +124,7 @@ impl DirReplay<'_> {
             self.cwds.get(&cage).cloned().unwrap_or_default()
         } else {
             let open = self.fds.open(cage, dirfd).ok_or_else(|| refuse(raw))?;
-            let base = open.lock().unwrap_or_else(|e| e.into_inner()).path.clone();
+            let base = lock(open).path.clone();
             base
         };
         for part in Path::new(&text).components() {
@@ -333,7 +334,7 @@ impl DirReplay<'_> {
                     ));
                 }
                 let data = &data[..(call.result as usize).min(data.len())];
-                let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                let mut open = lock(&open);
                 if call.input_was_cut() {
                     *self.incomplete.entry(open.path.clone()).or_default() += 1;
                 }
@@ -371,20 +372,20 @@ impl DirReplay<'_> {
             }
             nr::READ | nr::READV => {
                 if let Some(open) = self.fd(cage, args[0]) {
-                    let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut open = lock(&open);
                     open.offset = open.offset.saturating_add(call.result as u64);
                 }
             }
             nr::LSEEK => {
                 if let Some(open) = self.fd(cage, args[0]) {
                     let to = within_offsets(call, call.result as u64)?;
-                    open.lock().unwrap_or_else(|e| e.into_inner()).offset = to;
+                    lock(&open).offset = to;
                 }
             }
             nr::FTRUNCATE => {
                 if let Some(open) = self.fd(cage, args[0]) {
                     let len = within_offsets(call, args[1])?;
-                    let full = self.full(&open.lock().unwrap_or_else(|e| e.into_inner()).path);
+                    let full = self.full(&lock(&open).path);
                     set_len(&full, len).map_err(io)?;
                 }
             }

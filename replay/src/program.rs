@@ -7,6 +7,7 @@ use crate::engine::{ReplayOptions, ReplayState, Shared};
 use crate::error::ReplayError;
 use crate::report::{Report, StackSummary};
 use crate::schedule::{Entries, Feed};
+use abi::sync::lock;
 use boundary::guest::Guest;
 use boundary::tool_file::ToolFile;
 use boundary::{Args, CageId, Errno, Program, ProgramEntry, ThreeI};
@@ -342,11 +343,7 @@ fn replay(
     let first = &states[0];
     let divergences = match &findings {
         Some(found) => found.divergences.clone(),
-        None => first
-            .divergences
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone(),
+        None => lock(&first.divergences).clone(),
     };
     let report = Report {
         log: plan.log.to_string_lossy().into_owned(),

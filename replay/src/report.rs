@@ -1,5 +1,6 @@
 //! What a replay found: divergences with their context, and the summary.
 
+use abi::sync::lock;
 use fds::{path_of, LogFds, New};
 use formats::escape_bytes;
 use formats::{lookup, ArgKind};
@@ -200,7 +201,7 @@ struct Follow {
 impl FdHistory {
     /// Notes a record the replay reached, at file index `index`.
     pub fn note(&self, record: &Record, index: u64) {
-        let mut follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let mut follow = lock(&self.follow);
         let follow = &mut *follow;
         let n = follow.noted;
         follow.noted += 1;
@@ -210,7 +211,7 @@ impl FdHistory {
                 let fd = call.full_args()[0].0 as i32;
                 follow.fds.adopt(call.cage, fd, n, Default::default);
                 if let Some(story) = follow.fds.open(call.cage, fd) {
-                    let mut story = story.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut story = lock(story);
                     story.calls.push_back((index, kept(call)));
                     if story.calls.len() > PREVIOUS_CALLS {
                         story.calls.pop_front();
@@ -236,9 +237,9 @@ impl FdHistory {
         fd: i32,
         read: impl FnOnce(&FdStory) -> T,
     ) -> Option<T> {
-        let follow = self.follow.lock().unwrap_or_else(|e| e.into_inner());
+        let follow = lock(&self.follow);
         let story = follow.fds.open(cage.0, fd)?;
-        let story = story.lock().unwrap_or_else(|e| e.into_inner());
+        let story = lock(story);
         Some(read(&story))
     }
 

@@ -2,6 +2,7 @@
 //! workload compiled for Lind, fresh run directories, baselines.
 
 use crate::util::{self, finish, spawn_command, tree, Output, Tree};
+use abi::sync::lock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -153,7 +154,7 @@ impl Kit {
 
     /// The bare run of `scenario`, made once.
     pub fn baseline(&'static self, scenario: &str) -> &'static Baseline {
-        if let Some(&base) = util_lock(&self.baselines).get(scenario) {
+        if let Some(&base) = lock(&self.baselines).get(scenario) {
             return base;
         }
         let run = self.run_dir(&format!("bare-{scenario}"));
@@ -164,13 +165,13 @@ impl Kit {
             stdout: bare.stdout,
             files: self.tree(&out),
         }));
-        util_lock(&self.baselines).insert(scenario.into(), base);
+        lock(&self.baselines).insert(scenario.into(), base);
         base
     }
 
     /// The app's output under imfs-grate alone, made once.
     pub fn under_imfs(&'static self, scenario: &str) -> &'static str {
-        if let Some(&out) = util_lock(&self.under_imfs).get(scenario) {
+        if let Some(&out) = lock(&self.under_imfs).get(scenario) {
             return out;
         }
         let run = self.run_dir(&format!("imfs-{scenario}"));
@@ -181,7 +182,7 @@ impl Kit {
             &run.path(scenario),
         ]);
         let out: &'static str = Box::leak(ran.stdout.into_boxed_str());
-        util_lock(&self.under_imfs).insert(scenario.into(), out);
+        lock(&self.under_imfs).insert(scenario.into(), out);
         run.remove_if(true);
         out
     }
@@ -226,10 +227,6 @@ fn slug(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
-}
-
-fn util_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A run directory in lindfs.

@@ -18,6 +18,7 @@ mod hello;
 
 pub use demo_files::final_files as demo_files_expected;
 
+use abi::sync::lock;
 use boundary::{Errno, Guest, Program, ProgramEntry, ThreeI};
 use std::sync::Arc;
 
@@ -59,10 +60,7 @@ pub(crate) fn on_threads(
         let join = guest
             .spawn_thread(move |rt: &dyn ThreeI| {
                 if let Err(Failure::Check(msg) | Failure::Usage(msg)) = body(i, &Guest::new(rt)) {
-                    errors
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(format!("thread {i}: {msg}"));
+                    lock(&errors).push(format!("thread {i}: {msg}"));
                 }
             })
             .or_fail("spawn thread")?;
@@ -71,7 +69,7 @@ pub(crate) fn on_threads(
     for join in joins {
         join.join();
     }
-    let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let errors = lock(&errors).clone();
     ensure(errors.is_empty(), || errors.join("; "))
 }
 

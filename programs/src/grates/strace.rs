@@ -90,7 +90,11 @@ pub fn describe(rt: &dyn ThreeI, nr: u32, args: &Args) -> String {
             // An exit's second argument is the caller's tid, which the
             // runtime adds (docs/lind-3i.md §7.4): the program passed only
             // its status.
-            .take(if matches!(nr, nr::EXIT | nr::EXIT_GROUP) { 1 } else { 6 })
+            .take(if matches!(nr, nr::EXIT | nr::EXIT_GROUP) {
+                1
+            } else {
+                6
+            })
             .map(|(shape, &arg)| show_arg(rt, shape, arg))
             .collect(),
         None => args.iter().map(|a| format!("{:#x}", a.value)).collect(),
