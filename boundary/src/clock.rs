@@ -7,10 +7,7 @@
 //! the `clock_gettime` call (228) through their own table, as Lind's glibc
 //! does, and wait with a timed futex wait, which needs no clock at all.
 
-use crate::guest::Guest;
-use crate::nr;
-use crate::Errno;
-use crate::{Arg, ThreeI};
+use crate::threei::ThreeI;
 use abi::sync::lock;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -20,57 +17,13 @@ pub const CLOCK_REALTIME: i32 = 0;
 /// `CLOCK_MONOTONIC`: time since an arbitrary fixed point.
 pub const CLOCK_MONOTONIC: i32 = 1;
 
-/// Bytes of the `struct timespec` RawPOSIX fills: two 64-bit fields.
-pub const TIMESPEC_SIZE: usize = 16;
-
-impl Guest<'_> {
-    /// `clock_gettime(clock)` in nanoseconds.
-    pub fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
-        self.rt().clock_ns(clock)
-    }
-}
-
-/// `clock_gettime(clock)` through `rt`'s own table, the timespec in a
-/// buffer of its own memory: what [`crate::ThreeI::clock_ns`] does unless
-/// a runtime has a cheaper own buffer at hand.
-pub fn clock_ns_via_own_memory<R: ThreeI + ?Sized>(rt: &R, clock: i32) -> Result<u64, Errno> {
-    let me = rt.cage_id();
-    let mut args = Arg::all_unused(me);
-    args[0] = Arg::new(i64::from(clock) as u64, me);
-    let mut raw = [0u8; TIMESPEC_SIZE];
-    if let Some(addr) = rt.own_addr(raw.as_mut_ptr()) {
-        // Filled in place: no allocation on the path of every record.
-        args[1] = Arg::own_ptr(addr, me);
-        let ret = rt.make_call(nr::CLOCK_GETTIME, me, me, &args);
-        crate::guest::check(ret)?;
-        return Ok(timespec_ns(&raw));
-    }
-    let ts = rt.alloc(TIMESPEC_SIZE);
-    args[1] = Arg::own_ptr(ts, me);
-    let ret = rt.make_call(nr::CLOCK_GETTIME, me, me, &args);
-    rt.read_own(ts, &mut raw);
-    rt.free(ts, TIMESPEC_SIZE);
-    crate::guest::check(ret)?;
-    Ok(timespec_ns(&raw))
-}
-
-/// The nanoseconds a RawPOSIX `struct timespec` (`{i64 sec, i64 nsec}`)
-/// holds; a negative time reads as 0.
-pub fn timespec_ns(raw: &[u8; TIMESPEC_SIZE]) -> u64 {
-    let field = |at: usize| {
-        let bytes: [u8; 8] = raw[at..at + 8].try_into().unwrap_or_default();
-        i64::from_le_bytes(bytes).max(0) as u64
-    };
-    field(0)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(field(8))
-}
+pub use crate::threei::{timespec_ns, TIMESPEC_SIZE};
 
 /// A clock an engine can keep beyond one call: reads time through its cage's
 /// own table.
 #[derive(Clone)]
 pub struct GuestClock {
-    rt: Arc<dyn crate::ThreeI>,
+    rt: Arc<dyn ThreeI>,
 }
 
 impl std::fmt::Debug for GuestClock {
@@ -81,13 +34,13 @@ impl std::fmt::Debug for GuestClock {
 
 impl GuestClock {
     /// The clock of the cage `rt` stands for.
-    pub fn new(rt: &dyn crate::ThreeI) -> GuestClock {
+    pub fn new(rt: &dyn ThreeI) -> GuestClock {
         GuestClock { rt: rt.detach() }
     }
 
     /// Monotonic time in nanoseconds; `None` if the clock cannot be read.
     pub fn monotonic_ns(&self) -> Option<u64> {
-        Guest::new(&*self.rt).clock_ns(CLOCK_MONOTONIC).ok()
+        self.rt.clock_ns(CLOCK_MONOTONIC).ok()
     }
 
     /// Monotonic time in microseconds; 0 if the clock cannot be read.
@@ -97,7 +50,7 @@ impl GuestClock {
 
     /// Wall time in milliseconds since the Unix epoch; 0 if unreadable.
     pub fn unix_ms(&self) -> u64 {
-        Guest::new(&*self.rt)
+        self.rt
             .clock_ns(CLOCK_REALTIME)
             .map_or(0, |ns| ns / 1_000_000)
     }

@@ -73,6 +73,14 @@ impl fmt::Display for Errno {
 
 impl std::error::Error for Errno {}
 
+/// `Ok(ret)` for a non-error result, `Err(errno)` otherwise.
+pub fn check(ret: i32) -> Result<i32, Errno> {
+    match Errno::from_ret(ret) {
+        Some(errno) => Err(errno),
+        None => Ok(ret),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,7 +177,7 @@ impl<'a> Guest<'a> {
 
     /// `getppid()`.
     pub fn getppid(&self) -> Result<i32, Errno> {
-        self.checked(GETPPID, &[])
+        self.checked(nr::GETPPID, &[])
     }
 
     /// Whether cage `cage` no longer exists. 3i refuses a call aimed at a
@@ -310,14 +310,12 @@ impl<'a> Guest<'a> {
     }
 }
 
-/// getppid: not in [`crate::nr`], which holds only numbers the engines act on.
-const GETPPID: u32 = 110;
+pub use crate::errno::check;
 
-/// `Ok(ret)` for a non-error result, `Err(errno)` otherwise.
-pub fn check(ret: i32) -> Result<i32, Errno> {
-    match Errno::from_ret(ret) {
-        Some(errno) => Err(errno),
-        None => Ok(ret),
+impl Guest<'_> {
+    /// `clock_gettime(clock)` in nanoseconds.
+    pub fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
+        self.rt().clock_ns(clock)
     }
 }
 

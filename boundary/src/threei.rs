@@ -2,7 +2,7 @@
 
 use crate::args::{Arg, Args, CageId};
 use crate::consts::{ELINDAPIABORTED, GRATE_MEMORY_FLAG, UNUSED_ARG};
-use crate::errno::Errno;
+use crate::errno::{check, Errno};
 use crate::nr;
 use crate::registration::Registration;
 
@@ -225,9 +225,28 @@ pub trait ThreeI: Send + Sync {
     }
 
     /// `clock_gettime(clock)` in nanoseconds, through this cage's own table
-    /// (Rust std's clocks do not link on Lind; see [`crate::clock`]).
+    /// (Rust std's clocks do not link on Lind; see the `clock` module).
+    /// The timespec is read into a buffer of the cage's own memory, in
+    /// place when the runtime can address one on the stack (no allocation
+    /// on the path of every record).
     fn clock_ns(&self, clock: i32) -> Result<u64, Errno> {
-        crate::clock::clock_ns_via_own_memory(self, clock)
+        let me = self.cage_id();
+        let mut args = Arg::all_unused(me);
+        args[0] = Arg::new(i64::from(clock) as u64, me);
+        let mut raw = [0u8; TIMESPEC_SIZE];
+        if let Some(addr) = self.own_addr(raw.as_mut_ptr()) {
+            args[1] = Arg::own_ptr(addr, me);
+            let ret = self.make_call(nr::CLOCK_GETTIME, me, me, &args);
+            check(ret)?;
+            return Ok(timespec_ns(&raw));
+        }
+        let ts = self.alloc(TIMESPEC_SIZE);
+        args[1] = Arg::own_ptr(ts, me);
+        let ret = self.make_call(nr::CLOCK_GETTIME, me, me, &args);
+        self.read_own(ts, &mut raw);
+        self.free(ts, TIMESPEC_SIZE);
+        check(ret)?;
+        Ok(timespec_ns(&raw))
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (NUL included)
@@ -263,4 +282,19 @@ pub fn threei_status(ret: i32) -> Result<(), Errno> {
         ELINDAPIABORTED => Err(Errno::EFAULT),
         ret => Err(Errno::from_ret(ret).unwrap_or(Errno::EINVAL)),
     }
+}
+
+/// Bytes of the `struct timespec` RawPOSIX fills: two 64-bit fields.
+pub const TIMESPEC_SIZE: usize = 16;
+
+/// The nanoseconds a RawPOSIX `struct timespec` (`{i64 sec, i64 nsec}`)
+/// holds; a negative time reads as 0.
+pub fn timespec_ns(raw: &[u8; TIMESPEC_SIZE]) -> u64 {
+    let field = |at: usize| {
+        let bytes: [u8; 8] = raw[at..at + 8].try_into().unwrap_or_default();
+        i64::from_le_bytes(bytes).max(0) as u64
+    };
+    field(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(field(8))
 }
