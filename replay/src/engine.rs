@@ -4,7 +4,7 @@
 
 use crate::compare::{Comparator, Played};
 use crate::report::{kind_of, Divergence, FdHistory, OutputDiff};
-use crate::schedule::{owner, Entry, Feed, Schedule};
+use crate::schedule::{owner, Entry, Feed, Schedule, SkipReason};
 use crate::step::Step;
 use abi::sync::lock;
 use boundary::clock::CLOCK_MONOTONIC;
@@ -212,16 +212,12 @@ impl ReplayState {
 
     /// Whether `cage` is a driver (the floor answers for drivers).
     pub fn is_driver(&self, cage: CageId) -> bool {
-        self.schedule().live.contains(&cage)
+        self.schedule().is_live(cage)
     }
 
     /// Skipped records by reason, and how many drivers still run.
     pub fn skipped(&self) -> Vec<(&'static str, u64)> {
-        self.schedule()
-            .skipped
-            .iter()
-            .map(|(r, n)| (*r, *n))
-            .collect()
+        self.schedule().skipped()
     }
 
     /// The number of records in replay order.
@@ -231,12 +227,12 @@ impl ReplayState {
 
     /// The read error that cut the replay short, if one did.
     pub fn read_failure(&self) -> Option<formats::ReadError> {
-        self.schedule().feed.take_failure()
+        self.schedule().take_failure()
     }
 
     /// How far the replay got.
     pub fn position(&self) -> usize {
-        self.schedule().next
+        self.schedule().position()
     }
 
     /// Takes `driver`'s outcome of its last step if it sends one (address
@@ -325,19 +321,17 @@ impl ReplayState {
     /// Takes the next step for `driver`, waiting for its turn.
     fn next_step(&self, driver: CageId) -> (Step, Option<Entry>) {
         let mut schedule = self.schedule();
-        schedule.arrived.insert(driver);
+        schedule.arrive(driver);
         loop {
-            if !schedule.recorded_of.contains_key(&driver) {
-                if schedule.recorded_of.is_empty() {
+            let Some(mine) = schedule.cage_of(driver) else {
+                if schedule.unbound() {
                     schedule.bind_root(driver);
                 } else {
                     schedule = self.wait_turn(schedule, driver);
-                    continue;
                 }
-            }
-            let mine = schedule.recorded_of[&driver];
-            let now = &mut *schedule;
-            let Some(entry) = now.feed.peek() else {
+                continue;
+            };
+            let Some(entry) = schedule.peek() else {
                 return self.leave(&mut schedule, driver, Step::Done);
             };
             if self.stop.load(Ordering::Relaxed)
@@ -345,43 +339,42 @@ impl ReplayState {
             {
                 return self.leave(&mut schedule, driver, Step::Done);
             }
-            if let Record::Gap(_) = entry.record {
+            // What the checks below need of the record, read before the
+            // schedule changes.
+            let is_gap = matches!(entry.record, Record::Gap(_));
+            let owner_cage = owner(&entry.record);
+            let forked = match &entry.record {
+                Record::Fork(f) if !f.thread => Some(f.child),
+                _ => None,
+            };
+            if is_gap {
                 // What follows may depend on calls the log lacks: it is
                 // replayed, and no longer judged.
                 self.after_gap.store(true, Ordering::Relaxed);
-                schedule.skip("a gap: calls the tee did not record (--on-full drop)");
+                schedule.skip(SkipReason::Gap);
                 continue;
             }
-            let Some(cage) = owner(&entry.record) else {
-                schedule.skip("not a call");
+            let Some(cage) = owner_cage else {
+                schedule.skip(SkipReason::NotACall);
                 continue;
             };
-            if now.ended.contains(&cage) {
-                schedule.skip("a record of a cage after its exit");
+            if schedule.has_ended(cage) {
+                schedule.skip(SkipReason::AfterExit);
                 continue;
             }
             // A fork of a cage id the log has already shown: Lind never
             // reuses one, so its driver would be a second player of it.
-            let reused = match &entry.record {
-                Record::Fork(f) if !f.thread => {
-                    now.driver_of.contains_key(&f.child)
-                        || now.forking.contains(&f.child)
-                        || now.ended.contains(&f.child)
-                }
-                _ => false,
-            };
-            if reused && now.driver_of.contains_key(&cage) {
-                schedule.skip("a fork of a cage id already in the log");
+            let reused = forked.is_some_and(|child| schedule.is_known_cage(child));
+            if reused && schedule.driver_of(cage).is_some() {
+                schedule.skip(SkipReason::ReusedCageId);
                 continue;
             }
-            // Field by field: `entry` borrows the feed.
-            let playable = now.driver_of.contains_key(&cage) || now.forking.contains(&cage);
-            if !playable {
-                let app_start = matches!(&entry.record, Record::Fork(f) if now.driver_of.contains_key(&f.child));
+            if !schedule.playable(cage) {
+                let app_start = forked.is_some_and(|child| schedule.driver_of(child).is_some());
                 schedule.skip(if app_start {
-                    "the app's start (the driver plays the app)"
+                    SkipReason::AppStart
                 } else {
-                    "cage never forked in the log"
+                    SkipReason::NeverForked
                 });
                 continue;
             }
@@ -402,7 +395,7 @@ impl ReplayState {
                 },
                 Record::Fork(fork) if !fork.thread => {
                     self.history.note(&entry.record, entry.index);
-                    schedule.forking.insert(fork.child);
+                    schedule.start_fork(fork.child);
                     self.pairs.fork(CageId(fork.parent), CageId(fork.child));
                     Step::Fork { child: fork.child }
                 }
@@ -422,7 +415,7 @@ impl ReplayState {
                     return self.leave(&mut schedule, driver, Step::Exit { status });
                 }
                 _ => {
-                    schedule.count_skip("thread or failed lifecycle event");
+                    schedule.count_skip(SkipReason::ThreadOrFailedLifecycle);
                     continue;
                 }
             };
@@ -431,7 +424,7 @@ impl ReplayState {
     }
 
     fn leave(&self, schedule: &mut Schedule, driver: CageId, step: Step) -> (Step, Option<Entry>) {
-        schedule.live.remove(&driver);
+        schedule.leave(driver);
         self.wake_next(schedule);
         (step, None)
     }
@@ -454,16 +447,22 @@ impl ReplayState {
     /// the one whose turn it is keeps each step's cost flat however many
     /// recorded cages are alive at once.
     fn wake_next(&self, schedule: &mut Schedule) {
-        let next = schedule.feed.peek();
-        let over = self.stop.load(Ordering::Relaxed)
-            || next.is_none_or(|e| self.options.until.is_some_and(|u| e.index > u));
+        let next = schedule.peek().map(|e| {
+            (
+                self.options.until.is_some_and(|u| e.index > u),
+                owner(&e.record),
+            )
+        });
+        let over = self.stop.load(Ordering::Relaxed) || next.is_none_or(|(past, _)| past);
         if over {
             schedule.ring_all();
             return;
         }
-        match next.and_then(|e| owner(&e.record)) {
-            Some(cage) if schedule.driver_of.contains_key(&cage) => {
-                schedule.ring(schedule.driver_of[&cage]);
+        match next.and_then(|(_, cage)| cage) {
+            Some(cage) if schedule.driver_of(cage).is_some() => {
+                if let Some(driver) = schedule.driver_of(cage) {
+                    schedule.ring(driver);
+                }
             }
             // Its driver is being forked: binding it rings it.
             Some(cage) if schedule.playable(cage) => {}
@@ -472,10 +471,10 @@ impl ReplayState {
     }
 
     /// The call step for a recorded call, or why it is not replayed.
-    fn call_step(&self, call: &SyscallRecord) -> Result<Step, &'static str> {
-        let info = formats::lookup(call.nr).ok_or("call not in the catalog")?;
+    fn call_step(&self, call: &SyscallRecord) -> Result<Step, SkipReason> {
+        let info = formats::lookup(call.nr).ok_or(SkipReason::NotInCatalog)?;
         if matches!(call.nr, nr::WAIT4 | nr::KILL) {
-            return Err("process call (primary only)");
+            return Err(SkipReason::ProcessCall);
         }
         // The tee records forks, execs and exits as records of their own;
         // issued as a call, one would fork or end a driver behind the
@@ -484,13 +483,13 @@ impl ReplayState {
             info.ret,
             formats::RetKind::ChildId | formats::RetKind::NoReturn
         ) {
-            return Err("a fork, exec or exit as a syscall record (never replayed)");
+            return Err(SkipReason::LifecycleAsCall);
         }
         // A grate's handler-table and memory calls act on the runtime
         // itself, not on a file system a stack could answer for: issued,
         // one would reroute the driver's own calls (docs/lind-3i.md §3).
         if (nr::REGISTER_HANDLER..=nr::COPY_HANDLER_TABLE_TO_CAGE).contains(&call.nr) {
-            return Err("3i's own call (never replayed)");
+            return Err(SkipReason::ThreeiCall);
         }
         // No app can pass a C string with a NUL inside: such a record was
         // made by hand, and replayed it would name another path.
@@ -502,10 +501,10 @@ impl ReplayState {
                     .any(|b| usize::from(b.arg) == pos && b.data.contains(&0))
         });
         if c_string_with_nul {
-            return Err("a path with a NUL byte inside (not a C string)");
+            return Err(SkipReason::NulInPath);
         }
         if !self.options.calls.matches(call.nr) {
-            return Err("filtered by --calls");
+            return Err(SkipReason::FilteredByCalls);
         }
         if self
             .options
@@ -513,14 +512,14 @@ impl ReplayState {
             .as_ref()
             .is_some_and(|c| !c.contains(&call.cage))
         {
-            return Err("filtered by --cages");
+            return Err(SkipReason::FilteredByCages);
         }
         let full = call.full_args();
         let args: Args = full.map(|(value, cage)| boundary::Arg { value, cage });
         let mapped = self
             .pairs
             .translate_args(info, CageId(call.cage), &args)
-            .ok_or("fd not open in the replay")?;
+            .ok_or(SkipReason::FdNotOpen)?;
         let mut step = call.clone();
         step.args = SyscallRecord::args_from_full(call.cage, &mapped.map(|a| (a.value, a.cage)));
         Ok(Step::Call(step))
@@ -582,8 +581,7 @@ impl ReplayState {
         let wrong = verdict(info, mine, outcome.side());
         let wrong = match wrong {
             Some(_) if self.after_gap.load(Ordering::Relaxed) => {
-                self.schedule()
-                    .count_skip("not compared: after a gap in the log");
+                self.schedule().count_skip(SkipReason::AfterGap);
                 None
             }
             wrong => wrong,
@@ -651,7 +649,7 @@ impl ReplayState {
     pub fn forked(&self, child: u64, driver: CageId) -> i32 {
         let mut schedule = self.schedule();
         if driver.0 == 0 {
-            schedule.forking.remove(&child);
+            schedule.fork_failed(child);
         } else {
             schedule.bind(driver, child);
             schedule.ring(driver);
@@ -665,30 +663,23 @@ impl ReplayState {
     /// and others may wait on their turn, so the replay stops. Returns the
     /// first such driver with the recorded cage it played.
     pub fn lost_driver(&self, guest: &boundary::Guest<'_>) -> Option<(CageId, u64)> {
-        let live: Vec<CageId> = {
-            let schedule = self.schedule();
-            schedule
-                .live
-                .intersection(&schedule.arrived)
-                .copied()
-                .collect()
-        };
+        let live = self.schedule().live_arrived();
         let gone: Vec<CageId> = live.into_iter().filter(|&d| guest.is_gone(d)).collect();
         let mut schedule = self.schedule();
         // One that left (its exit step taken) between the two looks is
         // not lost: a driver still in `live` after it was found gone can
         // never have left.
-        let lost = gone.into_iter().find(|d| schedule.live.contains(d))?;
-        schedule.live.remove(&lost);
+        let lost = gone.into_iter().find(|&d| schedule.is_live(d))?;
+        schedule.leave(lost);
         self.stop.store(true, Ordering::Relaxed);
         schedule.ring_all();
-        let played = schedule.recorded_of.get(&lost).copied().unwrap_or(0);
+        let played = schedule.cage_of(lost).unwrap_or(0);
         Some((lost, played))
     }
 
     /// Whether every driver has finished.
     pub fn drivers_done(&self) -> bool {
         let schedule = self.schedule();
-        !schedule.recorded_of.is_empty() && schedule.live.is_empty()
+        schedule.all_left()
     }
 }

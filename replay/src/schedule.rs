@@ -9,7 +9,7 @@
 use boundary::CageId;
 pub use formats::Entry;
 use formats::{ReadError, Record};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar};
 
 /// The log's records in replay order: by sequence number (the order calls
@@ -122,32 +122,76 @@ pub fn owner(record: &Record) -> Option<u64> {
 }
 
 /// Why a record was not replayed.
-pub type SkipReason = &'static str;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    Gap,
+    NotACall,
+    AfterExit,
+    ReusedCageId,
+    AppStart,
+    NeverForked,
+    ThreadOrFailedLifecycle,
+    AfterGap,
+    NotInCatalog,
+    ProcessCall,
+    LifecycleAsCall,
+    ThreeiCall,
+    NulInPath,
+    FilteredByCalls,
+    FilteredByCages,
+    FdNotOpen,
+}
+
+impl SkipReason {
+    /// How the summary and the JSON report say it.
+    pub fn text(self) -> &'static str {
+        match self {
+            SkipReason::Gap => "a gap: calls the tee did not record (--on-full drop)",
+            SkipReason::NotACall => "not a call",
+            SkipReason::AfterExit => "a record of a cage after its exit",
+            SkipReason::ReusedCageId => "a fork of a cage id already in the log",
+            SkipReason::AppStart => "the app's start (the driver plays the app)",
+            SkipReason::NeverForked => "cage never forked in the log",
+            SkipReason::ThreadOrFailedLifecycle => "thread or failed lifecycle event",
+            SkipReason::AfterGap => "not compared: after a gap in the log",
+            SkipReason::NotInCatalog => "call not in the catalog",
+            SkipReason::ProcessCall => "process call (primary only)",
+            SkipReason::LifecycleAsCall => {
+                "a fork, exec or exit as a syscall record (never replayed)"
+            }
+            SkipReason::ThreeiCall => "3i's own call (never replayed)",
+            SkipReason::NulInPath => "a path with a NUL byte inside (not a C string)",
+            SkipReason::FilteredByCalls => "filtered by --calls",
+            SkipReason::FilteredByCages => "filtered by --cages",
+            SkipReason::FdNotOpen => "fd not open in the replay",
+        }
+    }
+}
 
 /// The turn-taking state, behind the replayer's lock.
 #[derive(Debug, Default)]
 pub struct Schedule {
     /// The records not yet handed out.
-    pub feed: Feed,
+    feed: Feed,
     /// How many records have been handed out or skipped.
-    pub next: usize,
+    next: usize,
     /// Recorded cage played by each driver.
-    pub recorded_of: HashMap<CageId, u64>,
+    recorded_of: HashMap<CageId, u64>,
     /// Driver playing each recorded cage.
-    pub driver_of: HashMap<u64, CageId>,
+    driver_of: HashMap<u64, CageId>,
     /// Recorded cages whose driver is being forked.
-    pub forking: HashSet<u64>,
+    forking: HashSet<u64>,
     /// Drivers still running.
-    pub live: HashSet<CageId>,
+    live: HashSet<CageId>,
     /// Drivers that have asked for a step: their cages surely exist, so
     /// a probe of them cannot name a cage the runtime does not know yet.
-    pub arrived: HashSet<CageId>,
+    arrived: HashSet<CageId>,
     /// Recorded cages whose process exit has been replayed: nothing of
     /// theirs is played after it (Lind never reuses a cage id, so a log
     /// that shows one again was not recorded so).
-    pub ended: HashSet<u64>,
+    ended: HashSet<u64>,
     /// Skipped records by reason.
-    pub skipped: BTreeMap<SkipReason, u64>,
+    skipped: HashMap<SkipReason, u64>,
     /// The condition each driver waits on for its turn, made the first
     /// time it waits; ringing one that is not waiting does nothing.
     bells: HashMap<CageId, Arc<Condvar>>,
@@ -177,6 +221,92 @@ impl Schedule {
         let entry = self.feed.pop()?;
         self.next += 1;
         Some(entry)
+    }
+
+    /// How many records have been handed out or skipped.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// The next record to hand out, left in place.
+    pub fn peek(&mut self) -> Option<&Entry> {
+        self.feed.peek()
+    }
+
+    /// The read error that ended the records early, once.
+    pub fn take_failure(&mut self) -> Option<ReadError> {
+        self.feed.take_failure()
+    }
+
+    /// `driver` has asked for a step: its cage exists.
+    pub fn arrive(&mut self, driver: CageId) {
+        self.arrived.insert(driver);
+    }
+
+    /// The recorded cage `driver` plays, if it plays one yet.
+    pub fn cage_of(&self, driver: CageId) -> Option<u64> {
+        self.recorded_of.get(&driver).copied()
+    }
+
+    /// Whether no driver has been bound yet (the first one takes the root).
+    pub fn unbound(&self) -> bool {
+        self.recorded_of.is_empty()
+    }
+
+    /// The driver playing recorded cage `cage`.
+    pub fn driver_of(&self, cage: u64) -> Option<CageId> {
+        self.driver_of.get(&cage).copied()
+    }
+
+    /// Whether `cage`'s process exit has been replayed.
+    pub fn has_ended(&self, cage: u64) -> bool {
+        self.ended.contains(&cage)
+    }
+
+    /// Whether a fork of `child` would be a second player of a cage id the
+    /// log has already shown (Lind never reuses one).
+    pub fn is_known_cage(&self, child: u64) -> bool {
+        self.driver_of.contains_key(&child)
+            || self.forking.contains(&child)
+            || self.ended.contains(&child)
+    }
+
+    /// `child`'s driver is being forked.
+    pub fn start_fork(&mut self, child: u64) {
+        self.forking.insert(child);
+    }
+
+    /// `child`'s driver could not be forked.
+    pub fn fork_failed(&mut self, child: u64) {
+        self.forking.remove(&child);
+    }
+
+    /// `driver` has taken its last step.
+    pub fn leave(&mut self, driver: CageId) {
+        self.live.remove(&driver);
+    }
+
+    /// Whether `driver` still runs.
+    pub fn is_live(&self, driver: CageId) -> bool {
+        self.live.contains(&driver)
+    }
+
+    /// The drivers that run and have asked for a step.
+    pub fn live_arrived(&self) -> Vec<CageId> {
+        self.live.intersection(&self.arrived).copied().collect()
+    }
+
+    /// Whether every driver bound so far has left.
+    pub fn all_left(&self) -> bool {
+        !self.recorded_of.is_empty() && self.live.is_empty()
+    }
+
+    /// Skipped records by reason, as the summary lists them.
+    pub fn skipped(&self) -> Vec<(&'static str, u64)> {
+        let mut list: Vec<(&'static str, u64)> =
+            self.skipped.iter().map(|(r, n)| (r.text(), *n)).collect();
+        list.sort_unstable();
+        list
     }
 
     /// Records that `driver` plays recorded cage `cage`.
@@ -314,7 +444,44 @@ mod tests {
         });
         let mut schedule = Schedule::new(Feed::of(entries(vec![fork, exit(1, 3)])));
         schedule.bind_root(CageId(9));
-        assert_eq!(schedule.recorded_of[&CageId(9)], 3);
+        assert_eq!(schedule.cage_of(CageId(9)), Some(3));
         assert!(!schedule.playable(1));
+    }
+
+    #[test]
+    fn a_schedule_tracks_binding_forking_ending_and_leaving() {
+        let mut schedule = Schedule::new(Feed::of(entries(vec![exit(0, 3)])));
+        assert!(schedule.unbound() && !schedule.all_left());
+        schedule.bind(CageId(9), 3);
+        schedule.arrive(CageId(9));
+        assert_eq!(schedule.driver_of(3), Some(CageId(9)));
+        assert_eq!(schedule.live_arrived(), [CageId(9)]);
+        schedule.start_fork(4);
+        assert!(schedule.playable(4) && schedule.is_known_cage(4));
+        schedule.fork_failed(4);
+        assert!(!schedule.playable(4) && !schedule.is_known_cage(4));
+        schedule.end(3);
+        assert!(schedule.has_ended(3) && schedule.is_known_cage(3));
+        assert_eq!(schedule.driver_of(3), None);
+        assert!(schedule.is_live(CageId(9)));
+        schedule.leave(CageId(9));
+        assert!(schedule.all_left());
+    }
+
+    #[test]
+    fn skips_are_counted_by_reason_and_listed_as_the_summary_says_them() {
+        let mut schedule = Schedule::new(Feed::of(entries(vec![exit(0, 3), exit(1, 3)])));
+        schedule.skip(SkipReason::NotACall);
+        schedule.count_skip(SkipReason::FilteredByCalls);
+        schedule.count_skip(SkipReason::FilteredByCalls);
+        assert_eq!(
+            schedule.position(),
+            1,
+            "skip takes the record; count_skip does not"
+        );
+        assert_eq!(
+            schedule.skipped(),
+            [("filtered by --calls", 2), ("not a call", 1)]
+        );
     }
 }
