@@ -333,6 +333,32 @@ pub struct CallFilter {
     nrs: Vec<u32>,
 }
 
+/// Why a `--calls` filter was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterError {
+    /// Two commas with nothing between, or one at an end.
+    EmptyItem {
+        /// The whole filter, as given.
+        spec: String,
+    },
+    /// A word that is neither a class, a call's name nor a number.
+    Unknown {
+        /// The word.
+        item: String,
+    },
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterError::EmptyItem { spec } => write!(f, "empty item in call filter {spec:?}"),
+            FilterError::Unknown { item } => write!(f, "unknown syscall or class {item:?}"),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
+
 impl CallFilter {
     /// A filter that selects every call.
     pub fn all() -> CallFilter {
@@ -346,7 +372,7 @@ impl CallFilter {
     /// Parses a comma-separated list of class names (`fs`, `net`, `proc`,
     /// `mem`, `signal`, `time`, `3i`, `misc`, `all`), syscall names and
     /// syscall numbers.
-    pub fn parse(spec: &str) -> Result<CallFilter, String> {
+    pub fn parse(spec: &str) -> Result<CallFilter, FilterError> {
         let mut filter = CallFilter {
             all: false,
             classes: Vec::new(),
@@ -354,7 +380,9 @@ impl CallFilter {
         };
         for item in spec.split(',').map(str::trim) {
             if item.is_empty() {
-                return Err(format!("empty item in call filter {spec:?}"));
+                return Err(FilterError::EmptyItem {
+                    spec: spec.to_string(),
+                });
             }
             let class = match item {
                 "all" => {
@@ -375,7 +403,9 @@ impl CallFilter {
             } else if let Ok(nr) = item.parse::<u32>() {
                 filter.nrs.push(nr);
             } else {
-                return Err(format!("unknown syscall or class {item:?}"));
+                return Err(FilterError::Unknown {
+                    item: item.to_string(),
+                });
             }
         }
         Ok(filter)
@@ -559,7 +589,14 @@ mod tests {
         assert!(!f.matches(0), "read is neither");
         assert!(!f.matches(9999));
         assert!(CallFilter::parse("all").unwrap().matches(9999));
-        assert!(CallFilter::parse("fs,bogus").is_err());
-        assert!(CallFilter::parse("fs,").is_err());
+        assert_eq!(
+            CallFilter::parse("fs,bogus").unwrap_err(),
+            FilterError::Unknown {
+                item: "bogus".into()
+            }
+        );
+        let empty = CallFilter::parse("fs,").unwrap_err();
+        assert_eq!(empty, FilterError::EmptyItem { spec: "fs,".into() });
+        assert_eq!(empty.to_string(), "empty item in call filter \"fs,\"");
     }
 }

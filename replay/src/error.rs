@@ -18,7 +18,10 @@ pub enum ReplayError {
     /// The report file could not be made.
     ReportCreate(OutputError),
     /// The report file could not be written.
-    Report(String),
+    ReportWrite {
+        report: String,
+        error: std::io::Error,
+    },
     /// `--into-dir` could not run (the message says why).
     IntoDir(String),
     /// The log needs more cage ids than Lind has.
@@ -52,9 +55,8 @@ impl ReplayError {
 impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReplayError::Usage(m) | ReplayError::Report(m) | ReplayError::IntoDir(m) => {
-                f.write_str(m)
-            }
+            ReplayError::ReportWrite { report, error } => write!(f, "{report}: {error}"),
+            ReplayError::Usage(m) | ReplayError::IntoDir(m) => f.write_str(m),
             ReplayError::LogOpen { log, error } => write!(f, "{log}: {error}"),
             ReplayError::LogRead { log, error } if error.is_damage() => {
                 write!(f, "{log}: {error}; --salvage replays the good records")

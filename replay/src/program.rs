@@ -426,9 +426,12 @@ fn write_json(
     name: &str,
     value: &impl serde::Serialize,
 ) -> Result<(), ReplayError> {
-    let failed = |e: &dyn std::fmt::Display| ReplayError::Report(format!("{name}: {e}"));
-    let json = serde_json::to_vec_pretty(value).map_err(|e| failed(&e))?;
-    file.write_all(&json).map_err(|e| failed(&e))
+    let failed = |error: std::io::Error| ReplayError::ReportWrite {
+        report: name.to_string(),
+        error,
+    };
+    let json = serde_json::to_vec_pretty(value).map_err(|e| failed(e.into()))?;
+    file.write_all(&json).map_err(failed)
 }
 
 #[cfg(unix)]
