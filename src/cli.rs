@@ -101,7 +101,7 @@ struct Options {
 
 /// The secondary branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Secondary {
+pub enum SecondaryPlan {
     /// A live grate stack, as an argv chain.
     Stack(Vec<String>),
     /// The recorder, writing this file.
@@ -113,7 +113,7 @@ pub enum Secondary {
 pub struct TeePlan {
     /// The primary stack as an argv chain; `None` means what lies below.
     pub primary: Option<Vec<String>>,
-    pub secondary: Secondary,
+    pub secondary: SecondaryPlan,
     pub app: Vec<String>,
     pub calls: CallFilter,
     pub max_buffer: usize,
@@ -190,8 +190,8 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         (Some(_), Some(_)) => {
             return Err("--record is the secondary: drop --secondary or --record".into())
         }
-        (Some(stack), None) => Secondary::Stack(stack),
-        (None, Some(file)) => Secondary::Recorder(file),
+        (Some(stack), None) => SecondaryPlan::Stack(stack),
+        (None, Some(file)) => SecondaryPlan::Recorder(file),
         (None, None) => {
             return Err(
                 "nothing to tee into: give a %{ block %}, --secondary GRATE or --record FILE"
@@ -199,7 +199,7 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             )
         }
     };
-    if options.compress.is_some() && !matches!(secondary, Secondary::Recorder(_)) {
+    if options.compress.is_some() && !matches!(secondary, SecondaryPlan::Recorder(_)) {
         return Err("--compress is for --record's log".into());
     }
     if options.max_buffer == 0 {
@@ -376,7 +376,7 @@ mod tests {
     fn record_form_records_below_the_tee() {
         let p = plan("--record t.log -- demo-files a");
         assert_eq!(p.primary, None);
-        assert_eq!(p.secondary, Secondary::Recorder("t.log".into()));
+        assert_eq!(p.secondary, SecondaryPlan::Recorder("t.log".into()));
         assert_eq!(p.app, ["demo-files", "a"]);
     }
 
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(p.primary, None);
         assert_eq!(
             p.secondary,
-            Secondary::Stack(vec!["archive-grate".into(), "/a".into()])
+            SecondaryPlan::Stack(vec!["archive-grate".into(), "/a".into()])
         );
     }
 
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(p.primary, Some(vec!["imfs-grate".into()]));
         assert_eq!(
             p.secondary,
-            Secondary::Stack(vec!["archive-grate".into(), "/a".into()])
+            SecondaryPlan::Stack(vec!["archive-grate".into(), "/a".into()])
         );
         assert_eq!(p.app, ["app", "--flag"]);
     }
@@ -405,7 +405,7 @@ mod tests {
     fn record_with_one_block_makes_it_the_primary() {
         let p = plan("--record t.log %{ imfs-grate %} app");
         assert_eq!(p.primary, Some(vec!["imfs-grate".into()]));
-        assert_eq!(p.secondary, Secondary::Recorder("t.log".into()));
+        assert_eq!(p.secondary, SecondaryPlan::Recorder("t.log".into()));
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn start(
     plan: TeePlan,
 ) -> Result<i32, TeeError> {
     let secondary = match &plan.secondary {
-        cli::Secondary::Recorder(path) => Secondary::Recorder(Recorder::create(
+        cli::SecondaryPlan::Recorder(path) => Secondary::Recorder(Recorder::create(
             rt,
             &path.to_string_lossy(),
             argv.to_vec(),
@@ -78,7 +78,7 @@ fn start(
             plan.force,
             u32::try_from(plan.stall_ms).unwrap_or(u32::MAX),
         )?),
-        cli::Secondary::Stack(chain) => {
+        cli::SecondaryPlan::Stack(chain) => {
             Secondary::Stack(Box::new(LiveStack::new(chain.clone(), new_pairs())))
         }
     };

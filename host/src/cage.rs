@@ -1,6 +1,6 @@
 //! One cage's state: memory, fds, cwd, program, and its life cycle flags.
 
-use crate::kernel::fdtable::FdTable;
+use crate::kernel::fdtable::KernelFdTable;
 use crate::memory::Memory;
 use boundary::{wait, Program};
 use std::collections::VecDeque;
@@ -43,7 +43,7 @@ pub struct Cage {
     pub id: u64,
     pub parent: u64,
     memory: RwLock<Arc<Memory>>,
-    pub(crate) fds: Mutex<FdTable>,
+    pub(crate) fds: Mutex<KernelFdTable>,
     /// The cwd inside lindfs, always absolute ("/" at boot).
     pub(crate) cwd: RwLock<String>,
     program: RwLock<Option<Arc<dyn Program>>>,
@@ -75,7 +75,13 @@ impl std::fmt::Debug for Cage {
 pub(crate) use abi::sync::lock;
 
 impl Cage {
-    pub(crate) fn new(id: u64, parent: u64, memory: Memory, fds: FdTable, cwd: String) -> Cage {
+    pub(crate) fn new(
+        id: u64,
+        parent: u64,
+        memory: Memory,
+        fds: KernelFdTable,
+        cwd: String,
+    ) -> Cage {
         Cage {
             id,
             parent,

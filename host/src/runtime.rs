@@ -2,7 +2,7 @@
 
 use crate::cage::{lock, Cage, ExitStatus};
 use crate::config::{RunError, RunOutcome, RuntimeConfig, Stdio};
-use crate::kernel::fdtable::{FdTable, OpenFile};
+use crate::kernel::fdtable::{KernelFdTable, OpenFile};
 use crate::memory::Memory;
 use crate::process::{self, Start};
 use crate::table::{HandlerTables, Route};
@@ -198,7 +198,7 @@ impl Runtime {
             .program(name)
             .ok_or_else(|| RunError::NoSuchProgram(name.clone()))?;
         let id = inner.alloc_cage_id();
-        let fds = FdTable::with_stdio(self.stdio_files());
+        let fds = KernelFdTable::with_stdio(self.stdio_files());
         let cage = Arc::new(Cage::new(id, id, Memory::new(), fds, "/".into()));
         for &n in KERNEL_NUMBERS {
             let route = Route {

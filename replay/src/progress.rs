@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
 /// Something that shows how far a replay got.
-pub trait Meter {
+pub trait Progress {
     /// `done` records of the total are replayed.
     fn show(&self, done: u64);
     /// The replay is over: leave the terminal clean.
@@ -16,7 +16,7 @@ pub trait Meter {
 
 /// Makes the meter for a replay of `records` records from a log of
 /// `log_bytes` bytes.
-pub type MakeMeter = fn(records: u64, log_bytes: u64) -> Box<dyn Meter>;
+pub type MakeMeter = fn(records: u64, log_bytes: u64) -> Box<dyn Progress>;
 
 static MAKE: OnceLock<MakeMeter> = OnceLock::new();
 
@@ -27,7 +27,7 @@ pub fn use_meter(make: MakeMeter) {
 }
 
 /// The meter for a replay.
-pub fn meter(records: u64, log_bytes: u64) -> Box<dyn Meter> {
+pub fn meter(records: u64, log_bytes: u64) -> Box<dyn Progress> {
     match MAKE.get() {
         Some(make) => make(records, log_bytes),
         None => Box::new(Line {
@@ -43,7 +43,7 @@ struct Line {
     shown: bool,
 }
 
-impl Meter for Line {
+impl Progress for Line {
     fn show(&self, done: u64) {
         if self.shown {
             let mut err = std::io::stderr();

@@ -116,7 +116,7 @@ impl Meter {
     }
 }
 
-impl replay::progress::Meter for Meter {
+impl replay::progress::Progress for Meter {
     fn show(&self, done: u64) {
         self.set(done);
     }
@@ -127,6 +127,6 @@ impl replay::progress::Meter for Meter {
 }
 
 /// tee-replay's bar over the records of a log of `log_bytes` bytes.
-pub fn replay_meter(records: u64, log_bytes: u64) -> Box<dyn replay::progress::Meter> {
+pub fn replay_meter(records: u64, log_bytes: u64) -> Box<dyn replay::progress::Progress> {
     Box::new(Meter::for_records("tee-replay", records, log_bytes))
 }

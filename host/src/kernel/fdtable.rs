@@ -20,14 +20,14 @@ pub(crate) struct FdEntry {
 
 /// One cage's fd table.
 #[derive(Clone, Default)]
-pub(crate) struct FdTable {
+pub(crate) struct KernelFdTable {
     slots: Vec<Option<FdEntry>>,
 }
 
-impl FdTable {
+impl KernelFdTable {
     /// A table with fds 0, 1 and 2.
-    pub(crate) fn with_stdio(files: [OpenFile; 3]) -> FdTable {
-        FdTable {
+    pub(crate) fn with_stdio(files: [OpenFile; 3]) -> KernelFdTable {
+        KernelFdTable {
             slots: files
                 .into_iter()
                 .map(|f| {
@@ -139,8 +139,8 @@ impl FdTable {
 mod tests {
     use super::*;
 
-    fn table() -> FdTable {
-        FdTable::with_stdio([
+    fn table() -> KernelFdTable {
+        KernelFdTable::with_stdio([
             OpenFile::empty_input(),
             OpenFile::empty_input(),
             OpenFile::empty_input(),
