@@ -18,23 +18,11 @@ pub fn header() -> LogHeader {
 /// A syscall record of `cage` with argument values `values` (the rest
 /// unused); its time and duration grow with `seq`.
 pub fn call(seq: u64, cage: u64, nr: u32, values: &[u64], result: i64) -> SyscallRecord {
-    let mut full = [(UNUSED_ARG, cage); 6];
-    for (slot, v) in full.iter_mut().zip(values) {
-        slot.0 = *v;
-    }
-    SyscallRecord {
-        seq,
-        cage,
-        nr,
-        args: SyscallRecord::args_from_full(cage, &full),
-        inputs: vec![],
-        outputs: vec![],
-        result,
-        secondary: None,
-        time_us: 1_000 + seq * 250,
+    formats::build::call_nr(seq, cage, nr, values, result)
+        .at(1_000 + seq * 250)
         // Calls later in the session took longer: 3 µs to 6 µs.
-        duration_ns: Some(seq * 1_000),
-    }
+        .took(seq * 1_000)
+        .syscall()
 }
 
 /// A buffer at argument `arg`.

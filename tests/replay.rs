@@ -598,7 +598,7 @@ fn crafted_call(
     inputs: &[(u8, &[u8])],
     result: i64,
 ) -> formats::Record {
-    use formats::{Buffer, SyscallRecord, UNUSED_ARG};
+    use formats::{Buffer, UNUSED_ARG};
     let full = [
         values[0], values[1], values[2], UNUSED_ARG, UNUSED_ARG, UNUSED_ARG,
     ]
@@ -612,18 +612,11 @@ fn crafted_call(
             truncated_from: None,
         })
         .collect();
-    formats::Record::Syscall(SyscallRecord {
-        seq,
-        cage: 2,
-        nr,
-        args: SyscallRecord::args_from_full(2, &full),
-        inputs,
-        outputs: Vec::new(),
-        result,
-        secondary: None,
-        time_us: seq,
-        duration_ns: None,
-    })
+    formats::build::call_nr(seq, 2, nr, &[], result)
+        .full_args(&full)
+        .inputs(inputs)
+        .at(seq)
+        .record()
 }
 
 /// A log is untrusted: counts and sizes its bytes do not support are

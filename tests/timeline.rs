@@ -294,7 +294,7 @@ fn timeline_svg_renders_its_lanes_in_headless_chromium() {
 
 #[test]
 fn calls_that_overlap_in_time_get_lanes_of_their_own() {
-    use formats::{LogHeader, LogWriter, Record, SyncPolicy, SyscallRecord};
+    use formats::{LogHeader, LogWriter, SyncPolicy};
     let dir = scratch();
     let log = dir.path().join("threads.tlog");
     let header = LogHeader::new("tee-grate", "0.1.0", "host-wasm32-sim", vec!["t".into()]);
@@ -302,18 +302,10 @@ fn calls_that_overlap_in_time_get_lanes_of_their_own() {
     // Two threads of cage 2: a read blocked from 1 ms to 5 ms while the
     // other thread's writes run, then one call after it, back in lane 1.
     let call = |seq: u64, nr: u32, end_us: u64, took_us: u64| {
-        Record::Syscall(SyscallRecord {
-            seq,
-            cage: 2,
-            nr,
-            args: SyscallRecord::args_from_full(2, &[(0, 2); 6]),
-            inputs: vec![],
-            outputs: vec![],
-            result: 0,
-            secondary: None,
-            time_us: end_us,
-            duration_ns: Some(took_us * 1_000),
-        })
+        formats::build::call_nr(seq, 2, nr, &[0; 6], 0)
+            .at(end_us)
+            .took(took_us * 1_000)
+            .record()
     };
     for r in [
         call(0, 1, 2_000, 500),

@@ -15,6 +15,11 @@ pub struct Call(SyscallRecord);
 /// unused), answered `result`, numbered `seq`.
 pub fn call(seq: u64, cage: u64, name: &str, args: &[u64], result: i64) -> Call {
     let info = by_name(name).unwrap_or_else(|| panic!("no syscall named {name}"));
+    call_nr(seq, cage, info.nr, args, result)
+}
+
+/// [`call`] by number, for numbers the catalog may not have.
+pub fn call_nr(seq: u64, cage: u64, nr: u32, args: &[u64], result: i64) -> Call {
     let mut full = [(UNUSED_ARG, cage); 6];
     for (slot, value) in full.iter_mut().zip(args) {
         slot.0 = *value;
@@ -22,7 +27,7 @@ pub fn call(seq: u64, cage: u64, name: &str, args: &[u64], result: i64) -> Call 
     Call(SyscallRecord {
         seq,
         cage,
-        nr: info.nr,
+        nr,
         args: SyscallRecord::args_from_full(cage, &full),
         inputs: Vec::new(),
         outputs: Vec::new(),
@@ -69,6 +74,31 @@ impl Call {
     /// When it was answered, in microseconds since the log began.
     pub fn at(mut self, time_us: u64) -> Call {
         self.0.time_us = time_us;
+        self
+    }
+
+    /// How long it took.
+    pub fn took(mut self, duration_ns: u64) -> Call {
+        self.0.duration_ns = Some(duration_ns);
+        self
+    }
+
+    /// Every argument as (value, argcage), for argcages other than the
+    /// caller's.
+    pub fn full_args(mut self, full: &[(u64, u64); 6]) -> Call {
+        self.0.args = SyscallRecord::args_from_full(self.0.cage, full);
+        self
+    }
+
+    /// These buffers read from the caller.
+    pub fn inputs(mut self, inputs: Vec<Buffer>) -> Call {
+        self.0.inputs = inputs;
+        self
+    }
+
+    /// These buffers written to the caller.
+    pub fn outputs(mut self, outputs: Vec<Buffer>) -> Call {
+        self.0.outputs = outputs;
         self
     }
 

@@ -244,21 +244,7 @@ mod tests {
     use super::*;
 
     fn write(seq: u64) -> SyscallRecord {
-        SyscallRecord {
-            seq,
-            cage: 2,
-            nr: 1,
-            args: SyscallRecord::args_from_full(
-                2,
-                &[(3, 2), (0x1000, 2), (6, 2), (0, 2), (0, 2), (0, 2)],
-            ),
-            inputs: vec![],
-            outputs: vec![],
-            result: 6,
-            secondary: None,
-            time_us: 0,
-            duration_ns: None,
-        }
+        formats::build::call(seq, 2, "write", &[3, 0x1000, 6, 0, 0, 0], 6).syscall()
     }
 
     fn played(result: i32, vs_recording: Option<Wrong>) -> Played {
