@@ -6,19 +6,12 @@ use formats::build::{call, exec, exit, fork};
 /// Names each new description by its path (or "pipe"/"socket"), with an
 /// `*at` call's relative path under its dirfd's name.
 fn name(fds: &LogFds<String>, call: &SyscallRecord, new: New) -> Option<String> {
-    match new {
-        New::PipeEnd => Some("pipe".into()),
-        New::SocketEnd => Some("socket".into()),
-        New::Result => {
-            let path = String::from_utf8_lossy(path_of(call)?).into_owned();
-            Some(
-                match dirfd_of(call).and_then(|fd| fds.open(call.cage, fd)) {
-                    Some(dir) => format!("{dir}/{path}"),
-                    None => path,
-                },
-            )
-        }
+    if new != New::Result {
+        return Some(format!("{new:?}").replace("End", "").to_lowercase());
     }
+    let path = String::from_utf8_lossy(path_of(call)?).into_owned();
+    let dir = dirfd_of(call).and_then(|fd| fds.open(call.cage, fd));
+    Some(dir.map_or(path.clone(), |dir| format!("{dir}/{path}")))
 }
 
 /// The model after `records`.

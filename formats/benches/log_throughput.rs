@@ -29,44 +29,19 @@ fn header() -> LogHeader {
 }
 
 fn close(seq: u64) -> Record {
-    let mut full = [(UNUSED_ARG, 2); 6];
-    full[0] = (3, 2);
-    Record::Syscall(SyscallRecord {
-        seq,
-        cage: 2,
-        nr: 3,
-        args: SyscallRecord::args_from_full(2, &full),
-        inputs: vec![],
-        outputs: vec![],
-        result: 0,
-        secondary: None,
-        time_us: 2_500_000 + seq,
-        duration_ns: Some(1_500 + seq % 64),
-    })
+    formats::build::call(seq, 2, "close", &[3], 0)
+        .at(2_500_000 + seq)
+        .took(1_500 + seq % 64)
+        .record()
 }
 
 fn write_4k(seq: u64, data: &[u8]) -> Record {
-    let mut full = [(UNUSED_ARG, 3); 6];
-    full[0] = (1, 3);
-    full[1] = (0x7f00_0000, 3);
-    full[2] = (data.len() as u64, 3);
-    Record::Syscall(SyscallRecord {
-        seq,
-        cage: 3,
-        nr: 1,
-        args: SyscallRecord::args_from_full(3, &full),
-        inputs: vec![Buffer {
-            arg: 1,
-            index: 0,
-            data: data.to_vec(),
-            truncated_from: None,
-        }],
-        outputs: vec![],
-        result: data.len() as i64,
-        secondary: None,
-        time_us: 2_500_000 + seq,
-        duration_ns: Some(9_000 + seq % 64),
-    })
+    let len = data.len() as u64;
+    formats::build::call(seq, 3, "write", &[1, 0x7f00_0000, len], len as i64)
+        .input(1, data)
+        .at(2_500_000 + seq)
+        .took(9_000 + seq % 64)
+        .record()
 }
 
 /// The baseline: copy each payload into a 64 KiB buffer, CRC it, and hand

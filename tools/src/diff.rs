@@ -293,34 +293,13 @@ fn bytes_difference(name: &str, a: &[u8], b: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use formats::UNUSED_ARG;
 
     fn write(fd: u64, ptr: u64, data: &[u8], seq: u64) -> Record {
-        let full = [
-            (fd, 3),
-            (ptr, 3),
-            (data.len() as u64, 3),
-            (UNUSED_ARG, 3),
-            (UNUSED_ARG, 3),
-            (UNUSED_ARG, 3),
-        ];
-        Record::Syscall(SyscallRecord {
-            seq,
-            cage: 3,
-            nr: 1,
-            args: SyscallRecord::args_from_full(3, &full),
-            inputs: vec![Buffer {
-                arg: 1,
-                index: 0,
-                data: data.to_vec(),
-                truncated_from: None,
-            }],
-            outputs: vec![],
-            result: data.len() as i64,
-            secondary: None,
-            time_us: seq * 10,
-            duration_ns: None,
-        })
+        let len = data.len() as u64;
+        formats::build::call(seq, 3, "write", &[fd, ptr, len], len as i64)
+            .input(1, data)
+            .at(seq * 10)
+            .record()
     }
 
     #[test]
