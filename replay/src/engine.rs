@@ -683,3 +683,7 @@ impl ReplayState {
         schedule.all_left()
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
