@@ -69,7 +69,7 @@ struct DirReplay<'a> {
     /// Each cage's working directory, relative to the target directory.
     cwds: HashMap<u64, PathBuf>,
     applied: u64,
-    refused: Vec<String>,
+    refused: Vec<Refusal>,
     /// Files some write of which was cut when recorded, with how many.
     incomplete: BTreeMap<PathBuf, u64>,
     /// Files written so far, kept open by full path: a write costs one
@@ -93,25 +93,64 @@ pub struct DirSummary {
     pub incomplete: Vec<String>,
 }
 
-/// A path no call could pass, or one that resolves to such.
-fn too_long(path: &[u8]) -> String {
-    format!(
-        "{}...: a path of {PATH_MAX} bytes or more",
-        String::from_utf8_lossy(&path[..path.len().min(64)])
-    )
+/// Why `--into-dir` did not apply a record. A log is untrusted: each of
+/// these is what a crafted or damaged log can ask for.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A path no call could pass, or one that resolves to such.
+    TooLong { path: Vec<u8> },
+    /// `..` past the top, or a symlink inside the directory.
+    Outside { path: Vec<u8> },
+    /// A write that claims more bytes than its record holds.
+    CountPastBytes { seq: u64, claimed: i64, held: usize },
+    /// An offset or size past what a Lind cage can name.
+    OffsetPastLind { seq: u64, value: u64 },
+    /// The host refused the change.
+    Io { seq: u64, error: std::io::Error },
 }
 
-/// `..` past the top, or a symlink inside the directory.
-fn refuse(path: &[u8]) -> String {
-    format!(
-        "{}: outside the target directory",
-        String::from_utf8_lossy(path)
-    )
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::TooLong { path } => write!(
+                f,
+                "{}...: a path of {PATH_MAX} bytes or more",
+                String::from_utf8_lossy(&path[..path.len().min(64)])
+            ),
+            Refusal::Outside { path } => write!(
+                f,
+                "{}: outside the target directory",
+                String::from_utf8_lossy(path)
+            ),
+            Refusal::CountPastBytes { seq, claimed, held } => write!(
+                f,
+                "record seq {seq}: claims {claimed} bytes written but holds {held}"
+            ),
+            Refusal::OffsetPastLind { seq, value } => write!(
+                f,
+                "record seq {seq}: offset or size {value} is past the largest a Lind cage can \
+                 name ({MAX_FILE_OFFSET})"
+            ),
+            Refusal::Io { seq, error } => write!(f, "record seq {seq}: {error}"),
+        }
+    }
+}
+
+fn too_long(path: &[u8]) -> Refusal {
+    Refusal::TooLong {
+        path: path.to_vec(),
+    }
+}
+
+fn refuse(path: &[u8]) -> Refusal {
+    Refusal::Outside {
+        path: path.to_vec(),
+    }
 }
 
 impl DirReplay<'_> {
     /// Resolves a recorded path to a path relative to the target directory.
-    fn resolve(&mut self, cage: u64, dirfd: i32, raw: &[u8]) -> Result<PathBuf, String> {
+    fn resolve(&mut self, cage: u64, dirfd: i32, raw: &[u8]) -> Result<PathBuf, Refusal> {
         // No call can pass a longer path (ENAMETOOLONG), and each of its
         // components costs a check below.
         if raw.len() >= PATH_MAX {
@@ -212,11 +251,14 @@ impl DirReplay<'_> {
     }
 
     /// Hands the pending run of writes to its file.
-    fn settle(&mut self) -> Result<(), String> {
+    fn settle(&mut self) -> Result<(), Refusal> {
         let Some(run) = self.pending.take() else {
             return Ok(());
         };
-        let io = |e: std::io::Error| format!("record seq {}: {e}", run.seq);
+        let io = |error| Refusal::Io {
+            seq: run.seq,
+            error,
+        };
         let written = match self.handle(run.full.clone()).map_err(io)? {
             Some(file) => file.write_all_at(&run.data, run.at).map_err(io),
             None => Ok(()),
@@ -236,7 +278,7 @@ impl DirReplay<'_> {
         data: &[u8],
         seq: u64,
         ends_file: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         if let Some(run) = self.pending.as_mut() {
             let continues = run.full == full && run.at + run.data.len() as u64 == at;
             if continues && run.data.len() + data.len() <= WRITE_BEHIND {
@@ -257,10 +299,13 @@ impl DirReplay<'_> {
         Ok(())
     }
 
-    fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), String> {
+    fn apply_call(&mut self, call: &SyscallRecord) -> Result<(), Refusal> {
         let args = call.full_args().map(|(v, _)| v);
         let cage = call.cage;
-        let io = |e: std::io::Error| format!("record seq {}: {e}", call.seq);
+        let io = |error| Refusal::Io {
+            seq: call.seq,
+            error,
+        };
         // Only writes and changes to fd offsets leave the pending run be;
         // anything else may look at or change the tree.
         let keeps_run = matches!(
@@ -326,12 +371,11 @@ impl DirReplay<'_> {
                 // hold (and no capture cap explains) is refused, not
                 // turned into a huge sparse file.
                 if !call.input_was_cut() && call.result as u64 > data.len() as u64 {
-                    return Err(format!(
-                        "record seq {}: claims {} bytes written but holds {}",
-                        call.seq,
-                        call.result,
-                        data.len()
-                    ));
+                    return Err(Refusal::CountPastBytes {
+                        seq: call.seq,
+                        claimed: call.result,
+                        held: data.len(),
+                    });
                 }
                 let data = &data[..(call.result as usize).min(data.len())];
                 let mut open = lock(&open);
@@ -436,15 +480,14 @@ impl DirReplay<'_> {
 }
 
 /// `value` as a file offset or size, refused past what a Lind cage can name.
-fn within_offsets(call: &SyscallRecord, value: u64) -> Result<u64, String> {
+fn within_offsets(call: &SyscallRecord, value: u64) -> Result<u64, Refusal> {
     if value <= MAX_FILE_OFFSET {
         Ok(value)
     } else {
-        Err(format!(
-            "record seq {}: offset or size {value} is past the largest a Lind cage can name \
-             ({MAX_FILE_OFFSET})",
-            call.seq
-        ))
+        Err(Refusal::OffsetPastLind {
+            seq: call.seq,
+            value,
+        })
     }
 }
 
@@ -549,7 +592,7 @@ pub fn replay_into_dir(
     let summary = DirSummary {
         directory: dir.display().to_string(),
         applied: replay.applied,
-        refused: replay.refused,
+        refused: replay.refused.iter().map(Refusal::to_string).collect(),
         incomplete: replay
             .incomplete
             .into_keys()
