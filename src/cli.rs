@@ -4,8 +4,9 @@
 //! express, so everything from the first positional word on is split here.
 
 use crate::handoff::OnFull;
+use abi::catalog::CallFilter;
 use clap::Parser;
-use formats::{CallFilter, Codec, SyncPolicy};
+use formats::{Codec, SyncPolicy};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\

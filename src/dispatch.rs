@@ -7,8 +7,9 @@ use crate::handoff::Pushed;
 use crate::job::{Job, Later, Promise, Work};
 use crate::recorder::Recorder;
 use crate::state::{caller, TeeState};
+use abi::catalog::{FdEffect, SyscallInfo};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::{Buffer, FdEffect, SyscallInfo};
+use formats::Buffer;
 use interpose::capture::{capture_inputs, capture_outputs};
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ impl TeeState {
             nr::EXECVE => self.on_exec(rt, cage, args),
             nr::EXIT | nr::EXIT_GROUP => self.on_exit(rt, nr, cage, args),
             nr::WAIT4 | nr::KILL => self.primary_only(rt, nr, cage, args),
-            _ => match formats::lookup(nr) {
+            _ => match abi::catalog::lookup(nr) {
                 Some(info) if self.plan.calls.matches(nr) => {
                     self.on_duplicated(rt, info, cage, args)
                 }
@@ -39,7 +40,7 @@ impl TeeState {
             // Before the wait's own record: the child died before it.
             self.on_reaped(rt, args, ret);
         }
-        if let (Some(_), Some(info)) = (recorder, formats::lookup(nr)) {
+        if let (Some(_), Some(info)) = (recorder, abi::catalog::lookup(nr)) {
             let timing = self.clock().zip(started).map(|(r, s)| r.answered(s));
             let outputs = self.capture(capture_outputs(rt, info, args, ret, self.limits), nr);
             let record = Recorder::syscall(timing, cage, nr, args, Vec::new(), outputs, ret);

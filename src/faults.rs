@@ -107,7 +107,7 @@ impl Faults {
 
 /// A call's name from the catalog, `syscall_N` otherwise.
 pub fn call_name(nr: u32) -> String {
-    formats::lookup(nr).map_or_else(|| format!("syscall_{nr}"), |i| i.name.to_string())
+    abi::catalog::lookup(nr).map_or_else(|| format!("syscall_{nr}"), |i| i.name.to_string())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ impl TeeState {
             nr::WAIT4,
             nr::KILL,
         ];
-        let mut calls: Vec<u32> = formats::CATALOG
+        let mut calls: Vec<u32> = abi::catalog::CATALOG
             .iter()
             .filter(|info| info.nr < nr::REGISTER_HANDLER && self.plan.calls.matches(info.nr))
             .map(|info| info.nr)
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn every_catalog_call_is_teed_by_default() {
         let teed = state("all").app_calls();
-        for info in formats::CATALOG
+        for info in abi::catalog::CATALOG
             .iter()
             .filter(|i| i.nr < nr::REGISTER_HANDLER)
         {

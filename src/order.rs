@@ -11,9 +11,9 @@
 //! that share a stripe are serialised needlessly, which costs a little
 //! parallelism and never correctness.
 
+use abi::catalog::{ArgKind, SyscallInfo};
 use abi::sync::lock;
 use boundary::{Args, CageId};
-use formats::{ArgKind, SyscallInfo};
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
@@ -72,8 +72,8 @@ mod tests {
     #[test]
     fn only_ordered_calls_take_a_lock() {
         let locks = OrderLocks::default();
-        let write = formats::by_name("write").unwrap();
-        let read = formats::by_name("read").unwrap();
+        let write = abi::catalog::by_name("write").unwrap();
+        let read = abi::catalog::by_name("read").unwrap();
         assert!(locks.hold(write, CageId(2), &args(3)).is_some());
         assert!(locks.hold(read, CageId(2), &args(3)).is_none());
     }
@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn a_write_on_the_same_fd_waits_and_one_on_another_fd_does_not() {
         let locks = OrderLocks::default();
-        let write = formats::by_name("write").unwrap();
+        let write = abi::catalog::by_name("write").unwrap();
         let held = locks.hold(write, CageId(2), &args(3)).unwrap();
         let free = |fd| {
             let stripe = locks.stripe(CageId(2), fd);

@@ -10,10 +10,11 @@ use crate::faults::Fault;
 use crate::job::{Job, Work};
 use crate::secondary::{LiveStack, Secondary};
 use crate::state::TeeState;
+use abi::catalog::SyscallInfo;
 use boundary::consts::GRATE_ERR;
 use boundary::guest::OwnBuf;
 use boundary::{nr, Arg, Args, CageId, ThreeI};
-use formats::{GapRecord, Record, SyncPolicy, SyscallInfo, SyscallRecord};
+use formats::{GapRecord, Record, SyncPolicy, SyscallRecord};
 use interpose::capture::capture_outputs;
 use interpose::exec_args::stage_exec;
 use interpose::floor::{Expected, Inputs};
@@ -97,7 +98,7 @@ impl TeeState {
                 duplicate: true,
                 ..
             } => {
-                let Some(info) = formats::lookup(record.nr) else {
+                let Some(info) = abi::catalog::lookup(record.nr) else {
                     return;
                 };
                 let cage = CageId(record.cage);

@@ -12,6 +12,7 @@
 
 use crate::craft::header;
 use crate::util::{bin, finish_within, scratch};
+use abi::catalog::CATALOG;
 use formats::*;
 use std::path::Path;
 use std::process::Command;

@@ -125,10 +125,10 @@ fn max_buffer_cuts_buffers_and_marks_the_cut() {
     let mut cut = 0;
     for record in &log.records {
         if let formats::Record::Syscall(call) = record {
-            let info = formats::lookup(call.nr).expect("catalog call");
+            let info = abi::catalog::lookup(call.nr).expect("catalog call");
             // Paths are kept whole: a replay cannot do without them.
             let data = |b: &&formats::Buffer| {
-                info.args[usize::from(b.arg)] != formats::ArgKind::In(formats::Len::CStr)
+                info.args[usize::from(b.arg)] != abi::catalog::ArgKind::In(abi::catalog::Len::CStr)
             };
             for buffer in call.inputs.iter().chain(&call.outputs).filter(data) {
                 assert!(buffer.data.len() <= 4, "{buffer:?}");

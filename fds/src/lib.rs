@@ -12,9 +12,10 @@
 //! ([`LogFds::note`]'s `describe`) with its own `D` (a name, a file being
 //! rebuilt, a call history), which dups and forks then share.
 
+use abi::catalog::{lookup, ArgKind, FdEffect, Len, SyscallInfo};
 use abi::flags::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD};
 use abi::flags::FD_CLOEXEC;
-use formats::{lookup, ArgKind, FdEffect, Len, Record, SyscallInfo, SyscallRecord};
+use formats::{Record, SyscallRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
 

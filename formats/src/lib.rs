@@ -22,8 +22,6 @@ implementation of it, and its golden tests pin the two together.
 * [`LogReader`] streams records back from any `io::Read`; [`RecoveryMode`]
   says whether damage stops it or is skipped and reported as [`Damage`].
   [`LogEnd`] says how the log ended; [`read_all`] does it all for a path.
-* [`CATALOG`], [`lookup`] and [`by_name`] describe every syscall Lind
-  implements; [`CallFilter`] parses `--calls` filters.
 * [`escape_bytes`] shows bytes, in its own errors and for the crates
   that render records (`render`).
 
@@ -136,8 +134,4 @@ pub use crate::{
     },
     seq_window::SEQ_WINDOW,
     writer::{LogWriter, SyncPolicy, WriterStatus},
-};
-pub use abi::catalog::{
-    by_name, lookup, ArgKind, CallClass, CallFilter, FdEffect, Filled, Len, RetKind, SyscallInfo,
-    CATALOG,
 };

@@ -6,10 +6,10 @@
 //! calling grate's own memory are reached directly (3i refuses same-cage
 //! copies); all others through `copy_data_between_cages`.
 
+use abi::catalog::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 use boundary::iovec::IoVec;
 use boundary::{Arg, Args, CageId, Errno, ThreeI};
 use formats::Buffer;
-use formats::{ArgKind, Filled, Len, RetKind, SyscallInfo};
 
 /// Longest string a path or argv element may be.
 pub const MAX_CSTR: usize = abi::limits::PATH_MAX;
@@ -288,7 +288,7 @@ mod tests {
     use boundary::fake::FakeThreeI;
 
     fn row(name: &str) -> &'static SyscallInfo {
-        formats::by_name(name).unwrap()
+        abi::catalog::by_name(name).unwrap()
     }
 
     fn datas(buffers: &[Buffer]) -> Vec<(u8, u16, Vec<u8>)> {

@@ -7,10 +7,11 @@
 //! Kept apart from any fd virtualization: it only translates fd arguments
 //! for the other side.
 
+use abi::catalog::{ArgKind, FdEffect, SyscallInfo};
 use abi::sync::lock;
 use boundary::consts::{fcntl_cmd, open_flags};
 use boundary::{Args, CageId};
-use formats::{ArgKind, Buffer, FdEffect, SyscallInfo};
+use formats::Buffer;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -258,7 +259,7 @@ mod tests {
     /// Runs `name(values)` on both sides, the primary getting `mine` and
     /// the secondary `theirs`, as an engine would.
     fn ran(pairs: &FdPairs, name: &str, values: &[u64], mine: i32, theirs: i32) {
-        let info = formats::by_name(name).unwrap();
+        let info = abi::catalog::by_name(name).unwrap();
         let args = boundary::args_of(A, values);
         pairs.forget_closed(info, A, &args);
         let side = |result| Side {
@@ -277,7 +278,7 @@ mod tests {
         assert_eq!(pairs.translate(A, 3), Peer::Fd(5));
         assert_eq!(pairs.translate(A, 4), Peer::Fd(6));
         assert_eq!(pairs.translate(A, 9), Peer::Fd(9));
-        let write = formats::by_name("write").unwrap();
+        let write = abi::catalog::by_name("write").unwrap();
         let translated = pairs
             .translate_args(write, A, &boundary::args_of(A, &[4, 0x2000, 6]))
             .unwrap();
@@ -292,7 +293,7 @@ mod tests {
         let pairs = FdPairs::default();
         ran(&pairs, "open", &[0x1000, 0, 0], 3, -2);
         assert_eq!(pairs.translate(A, 3), Peer::Missing);
-        let read = formats::by_name("read").unwrap();
+        let read = abi::catalog::by_name("read").unwrap();
         assert!(pairs
             .translate_args(read, A, &boundary::args_of(A, &[3, 0x2000, 8]))
             .is_none());

@@ -28,9 +28,10 @@
 //! points into, when there is one.
 
 use crate::capture::{capture_inputs, deliver_outputs, read_cstr, CaptureLimits};
+use abi::catalog::{ArgKind, Len, RetKind, SyscallInfo};
 use boundary::consts::open_flags::{O_ACCMODE, O_CREAT, O_TRUNC, O_WRONLY};
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::{ArgKind, Buffer, Len, RetKind, SyscallInfo};
+use formats::Buffer;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -263,7 +264,7 @@ impl Floor {
     }
 
     fn find(&self, nr: u32, args: &Args) -> Option<Arc<Answer>> {
-        let info = formats::lookup(nr);
+        let info = abi::catalog::lookup(nr);
         let pending = self.lock();
         let mut best: Option<&Pending> = None;
         for arg in args {
@@ -321,7 +322,7 @@ impl Floor {
 
     /// Answers a matched call: its outputs delivered, its count clipped.
     fn answer(&self, rt: &dyn ThreeI, nr: u32, args: &Args, answer: &Answer) -> i32 {
-        let Some(info) = formats::lookup(nr) else {
+        let Some(info) = abi::catalog::lookup(nr) else {
             return answer.result;
         };
         // A stack that sent down a bad pointer gets what the real call
@@ -351,7 +352,7 @@ impl Floor {
         // a simulated fork or exit comes with an expectation.
         let lifecycle = matches!(nr, nr::CLONE | nr::EXIT | nr::EXIT_GROUP);
         if !on_behalf && !lifecycle {
-            let echo = formats::lookup(nr).and_then(|info| self.find_echo(rt, info, args));
+            let echo = abi::catalog::lookup(nr).and_then(|info| self.find_echo(rt, info, args));
             if let Some(answer) = echo {
                 self.counts.echoed.fetch_add(1, Ordering::Relaxed);
                 return self.answer(rt, nr, args, &answer);

@@ -70,7 +70,7 @@ pub fn split(key: u64) -> Option<(Role, u32)> {
 /// on `cage`, before it execs the top grate of a stack: everything the
 /// stack sends down, and the grates' own I/O, then reaches the floor.
 pub fn install_floor(rt: &dyn ThreeI, cage: CageId, private: &[u32]) -> Result<(), Errno> {
-    let floor = formats::CATALOG
+    let floor = abi::catalog::CATALOG
         .iter()
         .filter(|i| i.nr < boundary::nr::REGISTER_HANDLER)
         .map(|i| i.nr);
@@ -111,7 +111,7 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "{all:?}");
         for nr in all {
-            assert!(formats::lookup(nr).is_none(), "{nr:#x} is a real call");
+            assert!(abi::catalog::lookup(nr).is_none(), "{nr:#x} is a real call");
         }
     }
 

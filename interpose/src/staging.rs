@@ -11,11 +11,12 @@
 //! caller and grates rely on that).
 
 use crate::capture::len_of;
+use abi::catalog::{ArgKind, Len, SyscallInfo};
 use boundary::consts::{IOVEC_SIZE, UNUSED_ARG};
 use boundary::guest::OwnBuf;
 use boundary::iovec::{IoVec, IOV_MAX};
 use boundary::{Arg, Args, ThreeI};
-use formats::{ArgKind, Buffer, Len, SyscallInfo, SyscallRecord};
+use formats::{Buffer, SyscallRecord};
 
 /// Largest scratch region staged for one call; bigger calls are not duplicated.
 pub const MAX_STAGED: u64 = abi::limits::MAX_CALL_BYTES;
@@ -41,7 +42,7 @@ fn input(record: &SyscallRecord, pos: usize) -> impl Iterator<Item = &Buffer> {
 /// there). `None` for a call the catalog does not know or whose outputs
 /// would not fit.
 pub fn stage_record<'a>(rt: &'a dyn ThreeI, record: &SyscallRecord) -> Option<StagedRecord<'a>> {
-    let info = formats::lookup(record.nr)?;
+    let info = abi::catalog::lookup(record.nr)?;
     let mut args = Arg::all_unused(rt.cage_id());
     for (slot, (value, _)) in args.iter_mut().zip(record.full_args()) {
         slot.value = value;
@@ -205,7 +206,7 @@ mod tests {
         let fake = fake();
         let buf = app_bytes(&fake, 0x100, b"the app's bytes");
         let args = app_args(&[9, buf, 16]);
-        let info = formats::by_name("read").unwrap();
+        let info = abi::catalog::by_name("read").unwrap();
         let staged = stage_copy(&fake, info, args, &copies(0, &[9, buf, 16], vec![])).unwrap();
         assert_eq!(staged.args[0], args[0], "the fd keeps the caller's argcage");
         assert_eq!(staged.args[2], args[2]);
@@ -228,7 +229,7 @@ mod tests {
         // The app has changed its buffer since the call returned.
         let buf = app_bytes(&fake, 0x100, b"later!");
         let args = app_args(&[3, buf, 6]);
-        let info = formats::by_name("write").unwrap();
+        let info = abi::catalog::by_name("write").unwrap();
         let taken = copies(
             1,
             &[3, buf, 6],
@@ -249,7 +250,7 @@ mod tests {
         let fake = fake();
         let buf = boundary::fake::FakeThreeI::host(APP, 0x100);
         let values = [0, buf, MAX_STAGED + 1];
-        let info = formats::by_name("read").unwrap();
+        let info = abi::catalog::by_name("read").unwrap();
         assert!(stage_copy(&fake, info, app_args(&values), &copies(0, &values, vec![])).is_none());
     }
 }

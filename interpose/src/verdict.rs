@@ -3,8 +3,9 @@
 //! got wrong; both engines count or report what it returns.
 
 use crate::capture::succeeded;
+use abi::catalog::{ArgKind, Filled, RetKind, SyscallInfo};
 use boundary::consts::GRATE_ERR;
-use formats::{ArgKind, Buffer, Filled, RetKind, SyscallInfo};
+use formats::Buffer;
 use serde::{Deserialize, Serialize};
 
 /// What one run of a call gave: its result and the output bytes with it.
@@ -129,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_grate_err_is_a_panic_not_a_result() {
-        let read = formats::by_name("read").unwrap();
+        let read = abi::catalog::by_name("read").unwrap();
         assert_eq!(
             verdict(read, side(3, &[]), side(GRATE_ERR, &[])),
             Some(Wrong::Panicked)
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn failing_where_the_expected_run_succeeded_is_told_from_an_odd_count() {
-        let write = formats::by_name("write").unwrap();
+        let write = abi::catalog::by_name("write").unwrap();
         assert_eq!(
             verdict(write, side(6, &[]), side(-5, &[])),
             Some(Wrong::Failed)
@@ -160,7 +161,7 @@ mod tests {
 
     #[test]
     fn fds_and_ids_may_differ_but_not_succeed_against_a_failure() {
-        let open = formats::by_name("open").unwrap();
+        let open = abi::catalog::by_name("open").unwrap();
         assert_eq!(verdict(open, side(3, &[]), side(7, &[])), None);
         assert_eq!(
             verdict(open, side(-2, &[]), side(3, &[])),
@@ -170,8 +171,8 @@ mod tests {
 
     #[test]
     fn read_bytes_are_compared_and_stat_bytes_are_not() {
-        let read = formats::by_name("read").unwrap();
-        let stat = formats::by_name("fstat").unwrap();
+        let read = abi::catalog::by_name("read").unwrap();
+        let stat = abi::catalog::by_name("fstat").unwrap();
         let (a, b) = ([buffer(b"abcd")], [buffer(b"abXd")]);
         assert_eq!(
             verdict(read, side(4, &a), side(4, &b)),

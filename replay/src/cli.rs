@@ -1,7 +1,7 @@
 //! The tee-replay command line.
 
+use abi::catalog::CallFilter;
 use clap::Parser;
-use formats::CallFilter;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\

@@ -172,7 +172,7 @@ impl Comparator {
 
     /// Compares every stack that played `row` with the first that did.
     fn judge(&self, board: &mut Board, row: &Row, context: Context<'_>) {
-        let Some(info) = formats::lookup(row.call.nr) else {
+        let Some(info) = abi::catalog::lookup(row.call.nr) else {
             return;
         };
         let Some((first, base)) = row

@@ -84,7 +84,8 @@ fn next_step(
 
 fn run_call(rt: &dyn ThreeI, record: &SyscallRecord) -> Answer {
     let me = rt.cage_id();
-    let (Some(info), Some(call)) = (formats::lookup(record.nr), stage_record(rt, record)) else {
+    let (Some(info), Some(call)) = (abi::catalog::lookup(record.nr), stage_record(rt, record))
+    else {
         return Answer {
             result: boundary::Errno::EFAULT.ret(),
             outputs: Vec::new(),

@@ -6,10 +6,10 @@ use crate::compare::{Comparator, Played};
 use crate::report::{kind_of, Divergence, FdHistory, OutputDiff};
 use crate::schedule::{owner, Entry, Feed, Schedule, SkipReason};
 use crate::step::Step;
+use abi::catalog::CallFilter;
 use abi::sync::lock;
 use boundary::clock::CLOCK_MONOTONIC;
 use boundary::{nr, Args, CageId, Errno, ThreeI};
-use formats::CallFilter;
 use formats::{Record, SyscallRecord};
 use interpose::capture::succeeded;
 use interpose::fdpair::{FdPairs, PairTable};
@@ -472,7 +472,7 @@ impl ReplayState {
 
     /// The call step for a recorded call, or why it is not replayed.
     fn call_step(&self, call: &SyscallRecord) -> Result<Step, SkipReason> {
-        let info = formats::lookup(call.nr).ok_or(SkipReason::NotInCatalog)?;
+        let info = abi::catalog::lookup(call.nr).ok_or(SkipReason::NotInCatalog)?;
         if matches!(call.nr, nr::WAIT4 | nr::KILL) {
             return Err(SkipReason::ProcessCall);
         }
@@ -481,7 +481,7 @@ impl ReplayState {
         // replay's back.
         if matches!(
             info.ret,
-            formats::RetKind::ChildId | formats::RetKind::NoReturn
+            abi::catalog::RetKind::ChildId | abi::catalog::RetKind::NoReturn
         ) {
             return Err(SkipReason::LifecycleAsCall);
         }
@@ -494,7 +494,7 @@ impl ReplayState {
         // No app can pass a C string with a NUL inside: such a record was
         // made by hand, and replayed it would name another path.
         let c_string_with_nul = info.args.iter().enumerate().any(|(pos, kind)| {
-            *kind == formats::ArgKind::In(formats::Len::CStr)
+            *kind == abi::catalog::ArgKind::In(abi::catalog::Len::CStr)
                 && call
                     .inputs
                     .iter()
@@ -566,7 +566,7 @@ impl ReplayState {
         if call.input_was_cut() {
             self.cut_inputs.fetch_add(1, Ordering::Relaxed);
         }
-        let Some(info) = formats::lookup(call.nr) else {
+        let Some(info) = abi::catalog::lookup(call.nr) else {
             return;
         };
         let recorded = call.result as i32;
@@ -596,7 +596,7 @@ impl ReplayState {
         }
         .map(|(i, offset)| OutputDiff::around(&call.outputs, &outcome.outputs, i, offset));
         let fd = match info.args.first() {
-            Some(formats::ArgKind::Fd) => Some(args[0].as_i32()),
+            Some(abi::catalog::ArgKind::Fd) => Some(args[0].as_i32()),
             _ => None,
         };
         let context = || {

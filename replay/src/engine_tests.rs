@@ -60,7 +60,7 @@ fn the_first_driver_plays_the_first_working_cage_and_filtered_calls_are_counted(
     match step(&state, &rt, FIRST) {
         Step::Call(call) => assert_eq!(
             (call.cage, call.nr),
-            (2, formats::by_name("close").unwrap().nr)
+            (2, abi::catalog::by_name("close").unwrap().nr)
         ),
         other => panic!("{other:?}"),
     }

@@ -10,6 +10,7 @@
 
 use crate::engine::ReplayOptions;
 use crate::schedule::Entry;
+use abi::catalog::lookup;
 use abi::flags::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC};
 use abi::limits::PATH_MAX;
 use abi::sync::lock;
@@ -17,7 +18,7 @@ use boundary::consts::{open_flags, AT_FDCWD, AT_REMOVEDIR, MAX_FILE_OFFSET};
 use boundary::guest::Guest;
 use boundary::nr;
 use fds::LogFds;
-use formats::{lookup, Record, SyscallRecord};
+use formats::{Record, SyscallRecord};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, OpenOptions};

@@ -1,9 +1,9 @@
 //! What a replay found: divergences with their context, and the summary.
 
+use abi::catalog::{lookup, ArgKind};
 use abi::sync::lock;
 use fds::{path_of, LogFds, New};
 use formats::escape_bytes;
-use formats::{lookup, ArgKind};
 use formats::{Buffer, Record, SyscallRecord};
 use interpose::verdict::Wrong;
 use render::seconds;

@@ -12,8 +12,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use abi::catalog::{lookup, RetKind};
 use formats::SyscallRecord;
-use formats::{lookup, Buffer, InSeqOrder, Record, RecoveryMode, RetKind};
+use formats::{Buffer, InSeqOrder, Record, RecoveryMode};
 
 use crate::show::line;
 use crate::{describe_end, warn, Failure};

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{CallFilter, LogEnd, Record, RecoveryMode};
+use abi::catalog::CallFilter;
+use formats::{LogEnd, Record, RecoveryMode};
 use serde_json::json;
 
 use crate::fd_names::FdTracker;

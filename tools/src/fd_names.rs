@@ -3,8 +3,9 @@
 //! open description: by its path (an `*at` call's relative path under its
 //! dirfd's name), or "pipe" or "socket".
 
+use abi::catalog::FdEffect;
 use fds::{dirfd_of, path_of, LogFds, New};
-use formats::{FdEffect, Record, SyscallRecord};
+use formats::{Record, SyscallRecord};
 use render::FdNames;
 
 /// The name of each open (cage, fd) the log has shown so far.
@@ -40,7 +41,8 @@ impl FdTracker {
 
     /// The name the fd `call` returns gets, if it returns one.
     pub fn result_name(&self, call: &SyscallRecord) -> Option<String> {
-        let makes_fd = formats::lookup(call.nr).is_some_and(|i| i.fd_effect == FdEffect::ResultFd);
+        let makes_fd =
+            abi::catalog::lookup(call.nr).is_some_and(|i| i.fd_effect == FdEffect::ResultFd);
         match self.fds.dup_source(call) {
             Some(source) => Some((*source.open).clone()),
             None if makes_fd => name_new(&self.fds, call, New::Result),

@@ -46,9 +46,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use abi::catalog::CallFilter;
 use abi::exit;
 use clap::{Parser, Subcommand};
-use formats::{CallFilter, ReadError};
+use formats::ReadError;
 
 const EXIT_CODES: &str = "\
 Exit codes (one scheme for tee-grate, tee-replay and tee-log):

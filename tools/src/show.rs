@@ -1,8 +1,7 @@
 //! Records for people (strace-like lines) and for programs (JSON).
 
-use formats::{
-    escape_bytes, lookup, Buffer, DropReason, Ending, ExitRecord, Record, SyscallRecord,
-};
+use abi::catalog::lookup;
+use formats::{escape_bytes, Buffer, DropReason, Ending, ExitRecord, Record, SyscallRecord};
 use render::{describe_call, describe_call_with, describe_result, errno_name, quote, FdNames};
 use serde_json::{json, Value};
 

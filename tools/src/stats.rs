@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{escape_bytes, lookup, Buffer, Record, RecoveryMode, SyscallRecord};
+use abi::catalog::lookup;
+use formats::{escape_bytes, Buffer, Record, RecoveryMode, SyscallRecord};
 use render::is_error;
 
 use crate::meter::Meter;

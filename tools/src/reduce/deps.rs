@@ -8,9 +8,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use abi::catalog::nr_of;
+use abi::catalog::{lookup, ArgKind, Len};
 use abi::flags::AT_FDCWD;
 use fds::LogFds;
-use formats::{lookup, ArgKind, Len, Record, SyscallRecord};
+use formats::{Record, SyscallRecord};
 
 /// The needs of every record of a log (records in replay order).
 pub struct Needs {

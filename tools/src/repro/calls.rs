@@ -2,7 +2,8 @@
 //! catalog's names: the call, how its result is checked, and what follows
 //! (an fd mapped, unmapped).
 
-use formats::{lookup, RetKind, SyscallRecord};
+use abi::catalog::{lookup, RetKind};
+use formats::SyscallRecord;
 
 use super::{c_str, Program};
 

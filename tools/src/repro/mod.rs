@@ -12,7 +12,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use formats::{lookup, InSeqOrder, Record, RecoveryMode};
+use abi::catalog::lookup;
+use formats::{InSeqOrder, Record, RecoveryMode};
 use render::describe_call;
 
 use crate::{open, Failure};

@@ -17,7 +17,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use formats::{lookup, CallClass, Record, RecoveryMode, SyscallRecord};
+use abi::catalog::{lookup, CallClass};
+use formats::{Record, RecoveryMode, SyscallRecord};
 use render::{describe_call, is_error};
 
 use crate::meter::Meter;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
-use formats::CallClass;
+use abi::catalog::CallClass;
 use render::seconds;
 
 use super::{walk, Lanes, Mark, FORK_NS};

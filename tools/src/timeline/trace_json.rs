@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::Path;
 
-use formats::lookup;
+use abi::catalog::lookup;
 use render::{describe_result, errno_name};
 use serde_json::{json, Value};
 
