@@ -183,22 +183,9 @@ mod tests {
     /// The copies the tee's app thread takes of `write(3, buf, 6)` or
     /// `read(3, buf, 16)` by APP.
     fn copies(nr: u32, values: &[u64], inputs: Vec<Buffer>) -> SyscallRecord {
-        let mut full = [(UNUSED_ARG, APP.0); 6];
-        for (slot, v) in full.iter_mut().zip(values) {
-            slot.0 = *v;
-        }
-        SyscallRecord {
-            seq: 0,
-            cage: APP.0,
-            nr,
-            args: SyscallRecord::args_from_full(APP.0, &full),
-            inputs,
-            outputs: Vec::new(),
-            result: 0,
-            secondary: None,
-            time_us: 0,
-            duration_ns: None,
-        }
+        formats::build::call_nr(0, APP.0, nr, values, 0)
+            .inputs(inputs)
+            .syscall()
     }
 
     #[test]

@@ -306,6 +306,7 @@ pub fn seconds(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use formats::build;
 
     #[test]
     fn seconds_round_to_the_microsecond() {
@@ -315,33 +316,9 @@ mod tests {
     }
 
     fn write_record(result: i64) -> SyscallRecord {
-        SyscallRecord {
-            seq: 0,
-            cage: 3,
-            nr: 1,
-            args: SyscallRecord::args_from_full(
-                3,
-                &[
-                    (1, 3),
-                    (0x3000_1000, 3),
-                    (6, 3),
-                    (UNUSED_ARG, 3),
-                    (UNUSED_ARG, 3),
-                    (UNUSED_ARG, 3),
-                ],
-            ),
-            inputs: vec![Buffer {
-                arg: 1,
-                index: 0,
-                data: b"hello\n".to_vec(),
-                truncated_from: None,
-            }],
-            outputs: vec![],
-            result,
-            secondary: None,
-            time_us: 0,
-            duration_ns: None,
-        }
+        build::call(0, 3, "write", &[1, 0x3000_1000, 6], result)
+            .input(1, b"hello\n")
+            .syscall()
     }
 
     #[test]
@@ -366,31 +343,13 @@ mod tests {
     }
 
     fn call(name: &str, values: &[u64], inputs: &[(u8, &[u8])], result: i64) -> SyscallRecord {
-        let info = abi::catalog::by_name(name).unwrap();
-        let mut full = [(UNUSED_ARG, 3); 6];
-        for (slot, v) in full.iter_mut().zip(values) {
-            slot.0 = *v;
-        }
-        SyscallRecord {
-            seq: 0,
-            cage: 3,
-            nr: info.nr,
-            args: SyscallRecord::args_from_full(3, &full),
-            inputs: inputs
-                .iter()
-                .map(|&(arg, data)| Buffer {
-                    arg,
-                    index: 0,
-                    data: data.to_vec(),
-                    truncated_from: None,
-                })
-                .collect(),
-            outputs: vec![],
-            result,
-            secondary: None,
-            time_us: 0,
-            duration_ns: None,
-        }
+        inputs
+            .iter()
+            .fold(
+                build::call(0, 3, name, values, result),
+                |c, &(arg, data)| c.input(arg, data),
+            )
+            .syscall()
     }
 
     /// What strace prints for the same calls on Linux.
