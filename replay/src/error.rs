@@ -22,8 +22,10 @@ pub enum ReplayError {
         report: String,
         error: std::io::Error,
     },
-    /// `--into-dir` could not run (the message says why).
-    IntoDir(String),
+    /// `--into-dir`'s directory could not be made or found.
+    IntoDir { dir: String, error: std::io::Error },
+    /// `--into-dir` on Lind, where a grate cannot write host files.
+    IntoDirOnLind,
     /// The log needs more cage ids than Lind has.
     CageBudget {
         log: String,
@@ -56,7 +58,12 @@ impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReplayError::ReportWrite { report, error } => write!(f, "{report}: {error}"),
-            ReplayError::Usage(m) | ReplayError::IntoDir(m) => f.write_str(m),
+            ReplayError::Usage(m) => f.write_str(m),
+            ReplayError::IntoDir { dir, error } => write!(f, "{dir}: {error}"),
+            ReplayError::IntoDirOnLind => f.write_str(
+                "--into-dir needs the native tee-replay: a Lind grate cannot write host files \
+                 with std::fs",
+            ),
             ReplayError::LogOpen { log, error } => write!(f, "{log}: {error}"),
             ReplayError::LogRead { log, error } if error.is_damage() => {
                 write!(f, "{log}: {error}; --salvage replays the good records")

@@ -530,9 +530,13 @@ pub fn replay_into_dir(
     entries: impl Iterator<Item = Entry>,
     dir: &Path,
     options: &ReplayOptions,
-) -> Result<(i32, DirSummary), String> {
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let root = fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+) -> Result<(i32, DirSummary), crate::error::ReplayError> {
+    let failed = |error| crate::error::ReplayError::IntoDir {
+        dir: dir.display().to_string(),
+        error,
+    };
+    fs::create_dir_all(dir).map_err(failed)?;
+    let root = fs::canonicalize(dir).map_err(failed)?;
     let mut replay = DirReplay {
         root: &root,
         fds: LogFds::new(),

@@ -241,7 +241,7 @@ fn replay(
                 let log = plan.log.to_string_lossy().into_owned();
                 return Err(ReplayError::LogRead { log, error });
             }
-            let (status, summary) = done.map_err(ReplayError::IntoDir)?;
+            let (status, summary) = done?;
             if let (Some(file), Some(path)) = (&mut report_file, &plan.report) {
                 write_json(file, &path.to_string_lossy(), &summary)?;
             }
@@ -449,9 +449,6 @@ fn replay_into_dir(
     _: impl Iterator<Item = formats::Entry>,
     _: &std::path::Path,
     _: &ReplayOptions,
-) -> Result<(i32, DirSummary), String> {
-    Err(
-        "--into-dir needs the native tee-replay: a Lind grate cannot write host files with std::fs"
-            .into(),
-    )
+) -> Result<(i32, DirSummary), ReplayError> {
+    Err(ReplayError::IntoDirOnLind)
 }
