@@ -37,25 +37,12 @@ pub fn buffer(arg: u8, data: &[u8]) -> Buffer {
 
 /// `parent` forks `child`.
 pub fn fork(seq: u64, parent: u64, child: u64) -> Record {
-    Record::Fork(ForkRecord {
-        seq,
-        parent,
-        child,
-        thread: false,
-        time_us: 1_000 + seq * 250,
-    })
+    build::at(build::fork(seq, parent, child), 1_000 + seq * 250)
 }
 
 /// `cage` calls exit_group(`status`).
 pub fn exit(seq: u64, cage: u64, status: i32) -> Record {
-    Record::Exit(ExitRecord {
-        seq,
-        cage,
-        status,
-        process: true,
-        time_us: 1_000 + seq * 250,
-        ending: Ending::Called,
-    })
+    build::at(build::exit(seq, cage, status), 1_000 + seq * 250)
 }
 
 /// Writes `records` to `path`; a log without trailer unless `finish`.
