@@ -202,3 +202,68 @@ fn an_fd_from_before_the_log_is_adopted_once_and_then_followed() {
     fds.note(2, &fork(2, 1, 2), name);
     assert_eq!(named(&fds, 2, 7), Some("stdout"));
 }
+
+mod hostile {
+    //! Any sequence of records, as a crafted log may hold: the model never
+    //! panics, a binding never names a record after the one being noted,
+    //! and what a close named is gone.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "open",
+        "openat",
+        "dup",
+        "dup2",
+        "dup3",
+        "fcntl",
+        "close",
+        "pipe",
+        "pipe2",
+        "socketpair",
+        "read",
+        "write",
+    ];
+
+    fn record() -> impl Strategy<Value = Record> {
+        let fd = prop_oneof![0u64..8, any::<u64>()];
+        prop_oneof![
+            6 => (0..NAMES.len(), 1u64..4, prop::collection::vec(fd, 3), -3i64..9, prop::collection::vec(any::<u8>(), 0..12))
+                .prop_map(|(n, cage, args, result, bytes)| {
+                    let made = call(0, cage, NAMES[n], &args, result);
+                    let made = if path_takes(NAMES[n]) { made.path(b"p") } else { made };
+                    made.output(0, &bytes).output(3, &bytes).record()
+                }),
+            1 => (1u64..4, 1u64..4).prop_map(|(p, c)| fork(0, p, c)),
+            1 => (1u64..4).prop_map(|c| exec(0, c, b"/x")),
+            1 => (1u64..4).prop_map(|c| exit(0, c, 0)),
+        ]
+    }
+
+    fn path_takes(name: &str) -> bool {
+        matches!(name, "open" | "openat")
+    }
+
+    proptest! {
+        #[test]
+        fn any_log_is_followed_without_panic_and_closes_forget(records in prop::collection::vec(record(), 0..60)) {
+            let mut fds: LogFds<String> = LogFds::new();
+            for (i, r) in records.iter().enumerate() {
+                fds.note(i, r, name);
+                if let Record::Syscall(c) = r {
+                    if lookup(c.nr).is_some_and(|info| info.name == "close") {
+                        prop_assert!(fds.get(c.cage, c.full_args()[0].0 as i32).is_none());
+                    }
+                }
+                for cage in 1..4 {
+                    for fd in -3..12 {
+                        if let Some(b) = fds.get(cage, fd) {
+                            prop_assert!(b.bound_by <= i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
