@@ -63,13 +63,7 @@ impl Job {
     pub fn record(&self, result: Option<i32>, stamp: Option<u64>) -> Record {
         let mut record = self.unstamped(result);
         if let Some(time_us) = stamp {
-            match &mut record {
-                Record::Syscall(r) => r.time_us = time_us,
-                Record::Fork(r) => r.time_us = time_us,
-                Record::Exec(r) => r.time_us = time_us,
-                Record::Exit(r) => r.time_us = time_us,
-                Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
-            }
+            record.set_time_us(time_us);
         }
         record
     }

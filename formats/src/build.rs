@@ -120,13 +120,7 @@ fn by_name_nr(nr: u32) -> &'static abi::catalog::SyscallInfo {
 /// `record`, stamped `time_us` microseconds into the log (records that
 /// carry no time are left as they are).
 pub fn at(mut record: Record, time_us: u64) -> Record {
-    match &mut record {
-        Record::Syscall(r) => r.time_us = time_us,
-        Record::Fork(r) => r.time_us = time_us,
-        Record::Exec(r) => r.time_us = time_us,
-        Record::Exit(r) => r.time_us = time_us,
-        Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
-    }
+    record.set_time_us(time_us);
     record
 }
 

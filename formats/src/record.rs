@@ -225,6 +225,18 @@ impl Record {
             other => other.time_us(),
         }
     }
+
+    /// Stamps the record `time_us` microseconds into the log; records that
+    /// carry no time are left as they are.
+    pub fn set_time_us(&mut self, time_us: u64) {
+        match self {
+            Record::Syscall(r) => r.time_us = time_us,
+            Record::Fork(r) => r.time_us = time_us,
+            Record::Exec(r) => r.time_us = time_us,
+            Record::Exit(r) => r.time_us = time_us,
+            Record::Dropped(_) | Record::Trailer(_) | Record::Gap(_) => {}
+        }
+    }
 }
 
 impl SyscallRecord {
